@@ -1,0 +1,264 @@
+"""Running collectors: each page's mentions and cursor are stored in one transaction.
+
+:class:`CollectionRunner` owns the ``sources`` rows. A run of one source never
+raises: a 429 pauses that source until the platform's reset time, a failure backs
+it off (doubling, capped), and the outcome is recorded on the row, so one bad
+source never stops the others or the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from listener.collectors import COLLECTORS, configured_sources
+from listener.collectors.base import (
+    CollectedAuthor,
+    CollectedMention,
+    Collector,
+    Page,
+    RateLimited,
+    SourceMisconfigured,
+    SourceSpec,
+    SourceUnavailable,
+)
+from listener.db import utcnow
+from listener.models import Author, Mention, QuarantinedPayload, Source
+from listener.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    source: str
+    status: str  # ok, skipped, paused, failed
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    error: str | None = None
+
+
+def clean_text(value: str | None) -> str | None:
+    """Drop NUL characters: PostgreSQL text cannot hold them, and they carry no meaning."""
+    return value.replace("\x00", "") if value is not None else None
+
+
+def _insert(engine: Engine, table: Any) -> Any:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def store_page(session: Session, source: Source, page: Page) -> tuple[int, int]:
+    """Insert the page's authors, mentions and quarantined items and move the cursor.
+
+    The caller commits: everything here is one transaction. Returns
+    (mentions stored, mentions already present).
+    """
+    engine = session.get_bind()
+    now = utcnow()
+    author_ids = _upsert_authors(session, engine, [m.author for m in page.mentions if m.author], now)
+    stored = 0
+    if page.mentions:
+        rows = [_mention_row(m, source.id, author_ids, now) for m in page.mentions]
+        table = Mention.__table__
+        statement = (
+            _insert(engine, table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(table.c.id)
+        )
+        stored = len(session.connection().execute(statement).all())
+    for item in page.quarantined:
+        session.add(
+            QuarantinedPayload(
+                source_name=source.name, platform=source.platform, error=item.error, raw=clean_text(item.raw) or ""
+            )
+        )
+    session.execute(
+        update(Source)
+        .where(Source.id == source.id)
+        .values(cursor=page.cursor, mentions_collected=Source.mentions_collected + stored)
+    )
+    return stored, len(page.mentions) - stored
+
+
+def _upsert_authors(
+    session: Session, engine: Engine, authors: Iterable[CollectedAuthor], now: datetime
+) -> dict[tuple[str, str], int]:
+    unique = {(a.platform, a.platform_user_id): a for a in authors}
+    if not unique:
+        return {}
+    table = Author.__table__
+    for author in unique.values():
+        statement = _insert(engine, table).values(
+            platform=author.platform,
+            platform_user_id=author.platform_user_id,
+            handle=clean_text(author.handle),
+            display_name=clean_text(author.display_name),
+            followers=author.followers,
+            bio=clean_text(author.bio),
+            first_seen_at=now,
+            updated_at=now,
+        )
+        excluded = statement.excluded
+        # Handles and names change; the platform user id is the identity.
+        statement = statement.on_conflict_do_update(
+            index_elements=["platform", "platform_user_id"],
+            set_={
+                "handle": excluded.handle,
+                "display_name": func.coalesce(excluded.display_name, table.c.display_name),
+                "followers": func.coalesce(excluded.followers, table.c.followers),
+                "bio": func.coalesce(excluded.bio, table.c.bio),
+                "updated_at": excluded.updated_at,
+            },
+        )
+        session.connection().execute(statement)
+    keys = list(unique)
+    found = session.execute(
+        select(Author.id, Author.platform, Author.platform_user_id).where(
+            Author.platform == keys[0][0], Author.platform_user_id.in_([k[1] for k in keys])
+        )
+    )
+    return {(row.platform, row.platform_user_id): row.id for row in found}
+
+
+def _mention_row(
+    mention: CollectedMention, source_id: int | None, author_ids: dict[tuple[str, str], int], now: datetime
+) -> dict[str, Any]:
+    author_id = (
+        author_ids.get((mention.author.platform, mention.author.platform_user_id)) if mention.author else None
+    )
+    return {
+        "platform": mention.platform,
+        "external_id": mention.external_id,
+        "kind": mention.kind,
+        "source_id": source_id,
+        "author_id": author_id,
+        "text": clean_text(mention.text),
+        "title": clean_text(mention.title),
+        "url": mention.url,
+        "in_reply_to_external_id": mention.in_reply_to_external_id,
+        "conversation_external_id": mention.conversation_external_id,
+        "created_at": mention.created_at,
+        "collected_at": now,
+        "raw": json.dumps(mention.raw, ensure_ascii=False).replace("\x00", "\\u0000"),
+        "processing_state": "new",
+        "status": "new",
+    }
+
+
+class CollectionRunner:
+    """Keeps ``sources`` in step with the settings and runs collectors against them."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def sync_sources(self) -> list[SourceSpec]:
+        """Create rows for configured sources, refresh their options, disable the rest."""
+        specs = configured_sources(self.settings)
+        wanted = {spec.name: spec for spec in specs}
+        with Session(self.engine) as session:
+            existing = {s.name: s for s in session.exec(select(Source)).scalars()}  # type: ignore[call-overload]
+            for name, spec in wanted.items():
+                row = existing.get(name)
+                if row is None:
+                    session.add(
+                        Source(name=name, kind=spec.kind, platform=spec.platform, options=spec.options,
+                               interval_seconds=spec.interval_seconds)
+                    )
+                else:
+                    row.kind, row.options, row.enabled = spec.kind, spec.options, True
+                    row.interval_seconds = spec.interval_seconds
+            for name, row in existing.items():
+                if name not in wanted and row.enabled:
+                    row.enabled = False
+            session.commit()
+        return specs
+
+    def _collector(self, source: Source) -> Collector:
+        cls = COLLECTORS[source.kind]
+        spec = SourceSpec(source.name, source.kind, source.platform, source.interval_seconds, dict(source.options))
+        with self._lock:
+            client = self._clients.get(source.name)
+            if client is None:
+                client = self._clients[source.name] = cls.make_client(self.settings)
+        return cls(spec, self.settings, client)
+
+    def run(self, name: str, now: datetime | None = None) -> RunSummary:
+        """Run one source once, from its stored cursor. Never raises for platform trouble."""
+        now = now or utcnow()
+        with Session(self.engine, expire_on_commit=False) as session:
+            source = session.execute(select(Source).where(Source.name == name)).scalar_one()
+            if not source.enabled:
+                return RunSummary(name, "skipped", error="disabled")
+            if source.paused_until and source.paused_until > now:
+                return RunSummary(name, "skipped", error=f"paused until {source.paused_until.isoformat()}")
+            summary = RunSummary(name, "ok")
+            try:
+                collector = self._collector(source)
+                for page in collector.check(dict(source.cursor)):
+                    stored, duplicates = store_page(session, source, page)
+                    session.commit()
+                    summary.pages += 1
+                    summary.stored += stored
+                    summary.duplicates += duplicates
+                    summary.quarantined += len(page.quarantined)
+            except RateLimited as error:
+                session.rollback()
+                summary.status, summary.error = "paused", str(error)
+                self._record(session, source, now, error=str(error), paused_until=error.reset_at, failed=False)
+                log.warning("%s: %s", name, error)
+                return summary
+            except (SourceUnavailable, SourceMisconfigured) as error:
+                session.rollback()
+                summary.status, summary.error = "failed", str(error)
+                self._record(session, source, now, error=str(error), failed=True)
+                log.warning("%s: %s", name, error)
+                return summary
+            except Exception as error:  # a bug or an unforeseen answer: record it, keep the process alive
+                session.rollback()
+                summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
+                self._record(session, source, now, error=summary.error, failed=True)
+                log.exception("%s: collector crashed", name)
+                return summary
+            self._record(session, source, now, error=None, failed=False)
+            return summary
+
+    def _record(
+        self, session: Session, source: Source, now: datetime, *, error: str | None, failed: bool,
+        paused_until: datetime | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"last_run_at": now, "last_error": error}
+        if failed:
+            failures = source.consecutive_failures + 1
+            scheduler = self.settings.scheduler
+            backoff = min(scheduler.failure_backoff_seconds * 2 ** (failures - 1), scheduler.max_failure_backoff_seconds)
+            values |= {"consecutive_failures": failures, "paused_until": now + timedelta(seconds=backoff),
+                       "pause_reason": "failing"}
+        elif paused_until is not None:
+            values |= {"paused_until": paused_until, "pause_reason": "rate limited"}
+        else:
+            values |= {"last_success_at": now, "consecutive_failures": 0, "paused_until": None, "pause_reason": None}
+        session.execute(update(Source).where(Source.id == source.id).values(**values))
+        session.commit()
+
+    def run_all(self, now: datetime | None = None) -> list[RunSummary]:
+        """Every enabled source once, one after another (``harken collect --once``)."""
+        with Session(self.engine) as session:
+            names = list(session.execute(select(Source.name).where(Source.enabled).order_by(Source.id)).scalars())
+        return [self.run(name, now) for name in names]

@@ -1,0 +1,124 @@
+"""What every collector is: a small class that describes itself and implements ``check``.
+
+A collector reads one source (X mentions of the brand, one X search query, one
+subreddit's posts...) page by page from the cursor it was given. It never touches
+the database: it yields :class:`Page` objects, and the runner stores each page's
+mentions and its new cursor in one transaction. A crash between pages therefore
+loses nothing (the cursor only moves with the mentions) and duplicates nothing
+(mentions are inserted by platform and external id).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from listener.settings import Settings
+
+
+@dataclass(frozen=True)
+class CollectedAuthor:
+    platform: str
+    platform_user_id: str
+    handle: str
+    display_name: str | None = None
+    followers: int | None = None
+    bio: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectedMention:
+    platform: str
+    external_id: str
+    kind: str
+    text: str
+    url: str
+    created_at: datetime
+    raw: dict[str, Any]
+    author: CollectedAuthor | None = None
+    title: str | None = None
+    in_reply_to_external_id: str | None = None
+    conversation_external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    """Something the platform sent that could not be understood, kept raw with the reason."""
+
+    error: str
+    raw: str
+
+
+@dataclass
+class Page:
+    """One page of results and the cursor to store with it."""
+
+    mentions: list[CollectedMention] = field(default_factory=list)
+    quarantined: list[QuarantinedItem] = field(default_factory=list)
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source as configured: the runner keeps one ``sources`` row per spec."""
+
+    name: str
+    kind: str
+    platform: str
+    interval_seconds: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class CollectorError(Exception):
+    """Base class of the errors a collector run can end with."""
+
+
+class RateLimited(CollectorError):
+    """The platform said 429: the source waits until ``reset_at``; other sources go on."""
+
+    def __init__(self, reset_at: datetime, detail: str = "rate limited") -> None:
+        super().__init__(f"{detail}; paused until {reset_at.isoformat()}")
+        self.reset_at = reset_at
+
+
+class SourceUnavailable(CollectorError):
+    """5xx answers or timeouts outlasted the retries; the run ends and is tried later."""
+
+
+class SourceMisconfigured(CollectorError):
+    """The source cannot run as configured (bad credentials, unknown account...)."""
+
+
+class Collector(ABC):
+    """Base class. Subclasses set the class attributes and implement :meth:`check`."""
+
+    kind: ClassVar[str]
+    platform: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, spec: SourceSpec, settings: Settings, client: Any) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.client = client
+
+    @classmethod
+    @abstractmethod
+    def specs(cls, settings: Settings) -> list[SourceSpec]:
+        """The sources of this kind the settings ask for (none when the platform is off)."""
+
+    @classmethod
+    @abstractmethod
+    def make_client(cls, settings: Settings) -> Any:
+        """The platform client this collector talks through."""
+
+    @abstractmethod
+    def check(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        """Yield pages of new mentions, starting from ``cursor``.
+
+        Each yielded page carries the cursor to store once that page is stored.
+        Raise :class:`RateLimited`, :class:`SourceUnavailable` or
+        :class:`SourceMisconfigured` to end the run.
+        """

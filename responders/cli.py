@@ -1,0 +1,113 @@
+"""The ``harken`` command: the listening commands plus the ones that run the service."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from listener.cli import app, console, get_settings, ready_engine, summary_table
+from listener.collecting import CollectionRunner
+from listener.models import Author, Mention, QuarantinedPayload
+from listener.pipeline import listening_steps
+from listener.processing import Processor
+from listener.scheduler import build_scheduler
+
+
+@app.command()
+def run() -> None:
+    """The long-running service: scheduled collectors and the processing stage."""
+    settings = get_settings()
+    engine = ready_engine(settings)
+    runner = CollectionRunner(engine, settings)
+    processor = Processor(engine, listening_steps(settings), settings.processing.batch_size)
+    scheduler = build_scheduler(settings, runner, processor)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    jobs = scheduler.get_jobs()
+    console.print(f"Harken is running: {len(jobs)} job(s). Ctrl-C stops it.")
+    for job in jobs:
+        console.print(f"  {job.name}")
+    stop.wait()
+    console.print("Stopping: waiting for running jobs to finish...")
+    scheduler.shutdown(wait=True)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo database goes.")] = Path("harken-demo"),
+) -> None:
+    """Run the whole pipeline offline against platform simulators seeded with a demo corpus."""
+    from listener.clients import configure_logging
+    from listener.demo import demo_settings, running_simulators
+
+    directory.mkdir(parents=True, exist_ok=True)
+    database = (directory / "harken.db").resolve()
+    for leftover in directory.glob("harken.db*"):
+        leftover.unlink()
+    url = f"sqlite:///{database}"
+    with running_simulators() as platforms:
+        settings = demo_settings(platforms, url)
+        configure_logging("WARNING", settings.secrets)
+        console.print(
+            f"[bold]Harken demo[/bold]: X simulator at {platforms.x.base_url}, "
+            f"Reddit simulator at {platforms.reddit.base_url}"
+        )
+        engine = ready_engine(settings)
+        runner = CollectionRunner(engine, settings)
+        runner.sync_sources()
+        with console.status("Collecting from X and Reddit through tweepy and praw..."):
+            summaries = runner.run_all()
+        console.print(summary_table(summaries))
+        processor = Processor(engine, listening_steps(settings), settings.processing.batch_size)
+        with console.status("Detecting languages and classifying sentiment..."):
+            processed = processor.run_until_empty()
+        console.print(f"Processed {processed} mention(s).")
+        _print_overview(engine)
+    console.print(
+        f"\nStored in [bold]{database}[/bold]. Look at it with:\n"
+        f"  HARKEN_DATABASE__URL=sqlite:///{database} harken export mentions --format csv"
+    )
+
+
+def _print_overview(engine) -> None:  # noqa: ANN001  (sqlalchemy Engine)
+    with Session(engine) as session:
+        by_label = session.execute(
+            select(Mention.platform, Mention.sentiment_label, func.count())
+            .group_by(Mention.platform, Mention.sentiment_label)
+            .order_by(Mention.platform, Mention.sentiment_label)
+        ).all()
+        top_authors = session.execute(
+            select(Author.platform, Author.handle, func.count(Mention.id).label("n"))
+            .join(Mention, Mention.author_id == Author.id)
+            .group_by(Author.id)
+            .order_by(func.count(Mention.id).desc())
+            .limit(5)
+        ).all()
+        quarantined = session.scalar(select(func.count()).select_from(QuarantinedPayload))
+    table = Table(title="Sentiment by platform")
+    for column in ("platform", "label", "mentions"):
+        table.add_column(column)
+    for platform, label, count in by_label:
+        table.add_row(platform, label or "(not processed)", str(count))
+    console.print(table)
+    authors = Table(title="Most active authors")
+    for column in ("platform", "handle", "mentions"):
+        authors.add_column(column)
+    for platform, handle, count in top_authors:
+        authors.add_row(platform, handle, str(count))
+    console.print(authors)
+    if quarantined:
+        console.print(f"{quarantined} payload(s) quarantined (kept raw with the reason).")
+
+
+def main() -> None:
+    app()

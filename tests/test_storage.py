@@ -1,0 +1,174 @@
+"""Storage: the same tests on a SQLite file and on the PostgreSQL server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import StatementError
+from sqlmodel import Session
+
+from listener.collecting import store_page
+from listener.collectors.base import CollectedAuthor, CollectedMention, Page, QuarantinedItem
+from listener.db import current_revision, downgrade, make_engine, migrate
+from listener.export import export_mentions
+from listener.models import Author, Mention, QuarantinedPayload, Source
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def tweet(n: int, text: str = "hello", user: str = "42", handle: str = "alice", followers: int = 10) -> CollectedMention:
+    return CollectedMention(
+        platform="x",
+        external_id=str(1000 + n),
+        kind="tweet",
+        text=text,
+        url=f"https://x.com/{handle}/status/{1000 + n}",
+        created_at=T0 + timedelta(minutes=n),
+        raw={"id": str(1000 + n), "text": text},
+        author=CollectedAuthor("x", user, handle, display_name=handle.title(), followers=followers),
+    )
+
+
+def make_source(engine: Engine, name: str = "x:mentions") -> Source:
+    with Session(engine, expire_on_commit=False) as session:
+        source = Source(name=name, kind="x_mentions", platform="x")
+        session.add(source)
+        session.commit()
+        return source
+
+
+def count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_migrations_create_every_table_and_downgrade_cleanly(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert current_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert {"sources", "mentions", "authors", "customer_profiles", "identities", "suggestions", "replies",
+            "audit_events", "staff_users", "quarantined_payloads", "sentiment_corrections"} <= tables
+    downgrade(db_url, "base")
+    assert not ({"mentions", "sources"} & set(inspect(engine).get_table_names()))
+    migrate(db_url)
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_page_is_stored_with_its_cursor_and_a_repeat_stores_nothing(engine: Engine) -> None:
+    source = make_source(engine)
+    page = Page(mentions=[tweet(1), tweet(2), tweet(3, user="7", handle="bob")], cursor={"since_id": "1003"})
+    with Session(engine) as session:
+        assert store_page(session, source, page) == (3, 0)
+        session.commit()
+    with Session(engine) as session:
+        assert store_page(session, source, page) == (0, 3)
+        session.commit()
+    assert count(engine, Mention) == 3
+    assert count(engine, Author) == 2
+    with Session(engine) as session:
+        stored = session.execute(select(Source).where(Source.name == "x:mentions")).scalar_one()
+        assert stored.cursor == {"since_id": "1003"}
+        assert stored.mentions_collected == 3
+
+
+def test_a_failed_page_moves_neither_mentions_nor_cursor(engine: Engine) -> None:
+    source = make_source(engine)
+    bad = CollectedMention(
+        platform="x", external_id="9", kind="tweet", text="x", url="u",
+        created_at=datetime(2026, 1, 1),  # naive: refused, so the transaction must roll back
+        raw={},
+    )
+    with Session(engine) as session, pytest.raises(StatementError, match="naive datetime"):
+        store_page(session, source, Page(mentions=[tweet(1), bad], cursor={"since_id": "9"}))
+        session.commit()
+    assert count(engine, Mention) == 0
+    with Session(engine) as session:
+        assert session.execute(select(Source.cursor)).scalar_one() == {}
+
+
+def test_renamed_author_keeps_identity_and_gets_new_handle(engine: Engine) -> None:
+    source = make_source(engine)
+    with Session(engine) as session:
+        store_page(session, source, Page(mentions=[tweet(1, handle="old_name")]))
+        store_page(session, source, Page(mentions=[tweet(2, handle="new_name", followers=99)]))
+        session.commit()
+    with Session(engine) as session:
+        authors = session.execute(select(Author)).scalars().all()
+        assert [(a.platform_user_id, a.handle, a.followers) for a in authors] == [("42", "new_name", 99)]
+        mentions = session.execute(select(Mention).order_by(Mention.id)).scalars().all()
+        assert {m.author_id for m in mentions} == {authors[0].id}
+
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    "'; DROP TABLE mentions; --",
+    "nul\x00byte",
+    "\u202egnp.exe",
+    "Z̷̡̛a̸̢l̴g̵o̶",
+    "😡😡😡",
+    "x" * 100_000,
+]
+
+
+def test_hostile_texts_are_stored_as_data(engine: Engine) -> None:
+    source = make_source(engine)
+    with Session(engine) as session:
+        store_page(session, source, Page(mentions=[tweet(i, text=t) for i, t in enumerate(HOSTILE)]))
+        session.commit()
+    with Session(engine) as session:
+        texts = session.execute(select(Mention.text).order_by(Mention.id)).scalars().all()
+        raws = session.execute(select(Mention.raw).order_by(Mention.id)).scalars().all()
+    expected = [t.replace("\x00", "") for t in HOSTILE]
+    assert texts == expected
+    assert json.loads(raws[2])["text"] == "nul\x00byte"  # the raw payload is kept exactly
+    assert count(engine, Mention) == len(HOSTILE)
+
+
+def test_times_come_back_in_utc(engine: Engine) -> None:
+    source = make_source(engine)
+    local = datetime(2026, 11, 1, 14, 0, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    mention = CollectedMention("x", "1", "tweet", "t", "u", local, {})
+    with Session(engine) as session:
+        store_page(session, source, Page(mentions=[mention]))
+        session.commit()
+    with Session(engine) as session:
+        created = session.execute(select(Mention.created_at)).scalar_one()
+    assert created == datetime(2026, 11, 1, 14, 0, tzinfo=UTC)
+    assert created.tzinfo is UTC
+
+
+def test_quarantined_items_are_kept_raw_with_the_reason(engine: Engine) -> None:
+    source = make_source(engine)
+    with Session(engine) as session:
+        store_page(session, source, Page(quarantined=[QuarantinedItem("tweet: no text", '{"id": "5"}')]))
+        session.commit()
+    with Session(engine) as session:
+        row = session.execute(select(QuarantinedPayload)).scalar_one()
+    assert (row.source_name, row.error, row.raw) == ("x:mentions", "tweet: no text", '{"id": "5"}')
+
+
+def test_export_writes_one_record_per_mention(engine: Engine) -> None:
+    source = make_source(engine)
+    with Session(engine) as session:
+        store_page(session, source, Page(mentions=[tweet(1, text="a, \"quoted\"\nline"), tweet(2)]))
+        session.commit()
+    out = io.StringIO()
+    assert export_mentions(engine, out, "jsonl") == 2
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0]["text"] == "a, \"quoted\"\nline"
+    assert records[0]["author_handle"] == "alice"
+    assert records[0]["created_at"] == "2026-11-01T12:01:00Z"
+    assert set(records[0]) == {"platform", "external_id", "url", "author_handle", "text", "created_at",
+                               "language", "sentiment_label", "sentiment_confidence", "profile_id"}
+    out = io.StringIO()
+    export_mentions(engine, out, "csv")
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["external_id"] for r in rows] == ["1001", "1002"]
+    assert rows[0]["text"] == "a, \"quoted\"\nline"
