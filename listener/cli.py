@@ -34,7 +34,7 @@ def get_settings() -> Settings:
     return settings
 
 
-def ready_engine(settings: Settings):  # noqa: ANN201  (sqlalchemy Engine)
+def ready_engine(settings: Settings):
     """An engine on a migrated database."""
     migrate(settings.database.url)
     return make_engine(settings.database.url, settings.database.echo)
@@ -113,3 +113,12 @@ def export_mentions_command(
         with out.open("w", encoding="utf-8", newline="") as handle:
             count = export_mentions(engine, handle, fmt.value)
     errors.print(f"exported {count} mention(s)")
+
+
+def _add_sentiment_commands() -> None:
+    from listener.sentiment.cli import app as sentiment_app
+
+    app.add_typer(sentiment_app, name="sentiment")
+
+
+_add_sentiment_commands()

@@ -78,7 +78,7 @@ def demo(
     )
 
 
-def _print_overview(engine) -> None:  # noqa: ANN001  (sqlalchemy Engine)
+def _print_overview(engine) -> None:
     with Session(engine) as session:
         by_label = session.execute(
             select(Mention.platform, Mention.sentiment_label, func.count())
@@ -111,3 +111,7 @@ def _print_overview(engine) -> None:  # noqa: ANN001  (sqlalchemy Engine)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

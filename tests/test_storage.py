@@ -22,7 +22,9 @@ from listener.models import Author, Mention, QuarantinedPayload, Source
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-def tweet(n: int, text: str = "hello", user: str = "42", handle: str = "alice", followers: int = 10) -> CollectedMention:
+def tweet(
+    n: int, text: str = "hello", user: str = "42", handle: str = "alice", followers: int = 10
+) -> CollectedMention:
     return CollectedMention(
         platform="x",
         external_id=str(1000 + n),
@@ -52,8 +54,19 @@ def test_migrations_create_every_table_and_downgrade_cleanly(db_url: str) -> Non
     engine = make_engine(db_url)
     assert current_revision(engine) == "0001"
     tables = set(inspect(engine).get_table_names())
-    assert {"sources", "mentions", "authors", "customer_profiles", "identities", "suggestions", "replies",
-            "audit_events", "staff_users", "quarantined_payloads", "sentiment_corrections"} <= tables
+    assert {
+        "sources",
+        "mentions",
+        "authors",
+        "customer_profiles",
+        "identities",
+        "suggestions",
+        "replies",
+        "audit_events",
+        "staff_users",
+        "quarantined_payloads",
+        "sentiment_corrections",
+    } <= tables
     downgrade(db_url, "base")
     assert not ({"mentions", "sources"} & set(inspect(engine).get_table_names()))
     migrate(db_url)
@@ -81,7 +94,11 @@ def test_page_is_stored_with_its_cursor_and_a_repeat_stores_nothing(engine: Engi
 def test_a_failed_page_moves_neither_mentions_nor_cursor(engine: Engine) -> None:
     source = make_source(engine)
     bad = CollectedMention(
-        platform="x", external_id="9", kind="tweet", text="x", url="u",
+        platform="x",
+        external_id="9",
+        kind="tweet",
+        text="x",
+        url="u",
         created_at=datetime(2026, 1, 1),  # naive: refused, so the transaction must roll back
         raw={},
     )
@@ -157,18 +174,28 @@ def test_quarantined_items_are_kept_raw_with_the_reason(engine: Engine) -> None:
 def test_export_writes_one_record_per_mention(engine: Engine) -> None:
     source = make_source(engine)
     with Session(engine) as session:
-        store_page(session, source, Page(mentions=[tweet(1, text="a, \"quoted\"\nline"), tweet(2)]))
+        store_page(session, source, Page(mentions=[tweet(1, text='a, "quoted"\nline'), tweet(2)]))
         session.commit()
     out = io.StringIO()
     assert export_mentions(engine, out, "jsonl") == 2
     records = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert records[0]["text"] == "a, \"quoted\"\nline"
+    assert records[0]["text"] == 'a, "quoted"\nline'
     assert records[0]["author_handle"] == "alice"
     assert records[0]["created_at"] == "2026-11-01T12:01:00Z"
-    assert set(records[0]) == {"platform", "external_id", "url", "author_handle", "text", "created_at",
-                               "language", "sentiment_label", "sentiment_confidence", "profile_id"}
+    assert set(records[0]) == {
+        "platform",
+        "external_id",
+        "url",
+        "author_handle",
+        "text",
+        "created_at",
+        "language",
+        "sentiment_label",
+        "sentiment_confidence",
+        "profile_id",
+    }
     out = io.StringIO()
     export_mentions(engine, out, "csv")
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["external_id"] for r in rows] == ["1001", "1002"]
-    assert rows[0]["text"] == "a, \"quoted\"\nline"
+    assert rows[0]["text"] == 'a, "quoted"\nline'
