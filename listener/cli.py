@@ -43,7 +43,8 @@ def ready_engine(settings: Settings):
 def summary_table(summaries: list[RunSummary]) -> Table:
     table = Table(title="Collection")
     for column in ("source", "status", "pages", "new", "seen before", "quarantined", "note"):
-        table.add_column(column, justify="right" if column in {"pages", "new", "seen before", "quarantined"} else "left")
+        numeric = column in {"pages", "new", "seen before", "quarantined"}
+        table.add_column(column, justify="right" if numeric else "left")
     for s in summaries:
         colour = {"ok": "green", "skipped": "yellow", "paused": "yellow"}.get(s.status, "red")
         table.add_row(s.source, f"[{colour}]{s.status}[/{colour}]", str(s.pages), str(s.stored), str(s.duplicates),

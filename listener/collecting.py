@@ -247,7 +247,9 @@ class CollectionRunner:
         if failed:
             failures = source.consecutive_failures + 1
             scheduler = self.settings.scheduler
-            backoff = min(scheduler.failure_backoff_seconds * 2 ** (failures - 1), scheduler.max_failure_backoff_seconds)
+            backoff = min(
+                scheduler.failure_backoff_seconds * 2 ** (failures - 1), scheduler.max_failure_backoff_seconds
+            )
             values |= {"consecutive_failures": failures, "paused_until": now + timedelta(seconds=backoff),
                        "pause_reason": "failing"}
         elif paused_until is not None:
