@@ -19,7 +19,8 @@ from listener.simulators import RedditSimulator, XSimulator, load_corpus
 DEMO_BRAND = "Lumen Mobile"
 DEMO_X_HANDLE = "lumenmobile"
 DEMO_REDDIT_ACCOUNT = "lumenmobile_support"
-DEMO_SUBREDDITS = ["LumenMobile", "cellphones"]
+DEMO_SUBREDDITS = ["cellphones"]
+DEMO_OWN_SUBREDDITS = ["LumenMobile"]
 DEMO_KEYWORDS = ["lumen mobile", "lumenmobile"]
 DEMO_QUERIES = ['"lumen mobile" -is:retweet']
 
@@ -69,6 +70,7 @@ def demo_settings(platforms: DemoPlatforms, database_url: str, **extra: Any) -> 
             "username": DEMO_REDDIT_ACCOUNT,
             "password": reddit.password,
             "subreddits": DEMO_SUBREDDITS,
+            "own_subreddits": DEMO_OWN_SUBREDDITS,
             "keywords": DEMO_KEYWORDS,
         },
     }

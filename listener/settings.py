@@ -86,6 +86,7 @@ class RedditSettings(_Section):
     inbox_mentions: bool = True
     subreddits: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    own_subreddits: list[str] = Field(default_factory=list)
     interval_seconds: int = Field(default=120, gt=0)
     page_size: int = Field(default=100, ge=1, le=100)
     max_pages_per_run: int = Field(default=10, gt=0)

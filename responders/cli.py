@@ -97,7 +97,7 @@ def _print_overview(engine) -> None:
     for column in ("platform", "label", "mentions"):
         table.add_column(column)
     for platform, label, count in by_label:
-        table.add_row(platform, label or "(not processed)", str(count))
+        table.add_row(platform, label or "(no sentiment)", str(count))
     console.print(table)
     authors = Table(title="Most active authors")
     for column in ("platform", "handle", "mentions"):

@@ -5,6 +5,7 @@ from listener.collectors.reddit import (
     RedditInboxMentionsCollector,
     RedditKeywordCommentsCollector,
     RedditSearchPostsCollector,
+    RedditSubredditPostsCollector,
 )
 from listener.collectors.x import XMentionsCollector, XSearchCollector
 from listener.settings import Settings
@@ -16,6 +17,7 @@ COLLECTORS: dict[str, type[Collector]] = {
         XSearchCollector,
         RedditInboxMentionsCollector,
         RedditSearchPostsCollector,
+        RedditSubredditPostsCollector,
         RedditKeywordCommentsCollector,
     )
 }

@@ -1,6 +1,7 @@
-"""Reddit collectors, through praw: inbox username mentions, and keyword matches in
+"""Reddit collectors, through praw: inbox username mentions, keyword matches in
 subreddits (posts through Reddit search, comments from the subreddit's comment
-stream, since Reddit's search API does not search comments).
+stream, since Reddit's search API does not search comments), and everything new in
+the brand's own subreddits.
 
 Listings come newest first and page with ``after``. The committed cursor is the
 newest creation time stored; a run walks down from the top until it passes that
@@ -239,7 +240,7 @@ class RedditSearchPostsCollector(RedditCollector):
             SourceSpec(name=f"reddit:posts:{sub}", kind=cls.kind, platform="reddit",
                        interval_seconds=reddit.interval_seconds,
                        options={"subreddit": sub, "keywords": list(reddit.keywords)})
-            for sub in reddit.subreddits
+            for sub in _keyword_subreddits(settings)
         ]
 
     def path(self) -> str:
@@ -253,26 +254,63 @@ class RedditSearchPostsCollector(RedditCollector):
         return mention.kind == "post"
 
 
-class RedditKeywordCommentsCollector(RedditCollector):
-    """New comments in one subreddit that contain a keyword (filtered here)."""
+def _keyword_subreddits(settings: Settings) -> list[str]:
+    """Subreddits searched by keyword: the brand's own ones are read in full instead."""
+    own = {sub.lower() for sub in settings.reddit.own_subreddits}
+    return [sub for sub in settings.reddit.subreddits if sub.lower() not in own]
 
-    kind: ClassVar[str] = "reddit_keyword_comments"
-    description: ClassVar[str] = "Collects new comments containing the keywords in a subreddit."
+
+class RedditSubredditPostsCollector(RedditCollector):
+    """Every new post in one of the brand's own subreddits (/r/<sub>/new)."""
+
+    kind: ClassVar[str] = "reddit_subreddit_posts"
+    description: ClassVar[str] = "Collects every new post in the brand's own subreddit."
 
     @classmethod
     def specs(cls, settings: Settings) -> list[SourceSpec]:
         reddit = settings.reddit
-        if not reddit.enabled or not reddit.keywords:
+        if not reddit.enabled:
             return []
         return [
+            SourceSpec(name=f"reddit:posts:{sub}", kind=cls.kind, platform="reddit",
+                       interval_seconds=reddit.interval_seconds, options={"subreddit": sub})
+            for sub in reddit.own_subreddits
+        ]
+
+    def path(self) -> str:
+        return f"r/{self.spec.options['subreddit']}/new"
+
+    def wanted(self, mention: CollectedMention) -> bool:
+        return mention.kind == "post"
+
+
+class RedditKeywordCommentsCollector(RedditCollector):
+    """New comments in one subreddit: those containing a keyword, or all of them in the brand's own."""
+
+    kind: ClassVar[str] = "reddit_keyword_comments"
+    description: ClassVar[str] = "Collects new comments containing the keywords (or all, in an own subreddit)."
+
+    @classmethod
+    def specs(cls, settings: Settings) -> list[SourceSpec]:
+        reddit = settings.reddit
+        if not reddit.enabled:
+            return []
+        keyword_specs = [
             SourceSpec(name=f"reddit:comments:{sub}", kind=cls.kind, platform="reddit",
                        interval_seconds=reddit.interval_seconds,
                        options={"subreddit": sub, "keywords": list(reddit.keywords)})
-            for sub in reddit.subreddits
+            for sub in (_keyword_subreddits(settings) if reddit.keywords else [])
         ]
+        own_specs = [
+            SourceSpec(name=f"reddit:comments:{sub}", kind=cls.kind, platform="reddit",
+                       interval_seconds=reddit.interval_seconds, options={"subreddit": sub, "keywords": []})
+            for sub in reddit.own_subreddits
+        ]
+        return keyword_specs + own_specs
 
     def path(self) -> str:
         return f"r/{self.spec.options['subreddit']}/comments"
 
     def wanted(self, mention: CollectedMention) -> bool:
-        return mention.kind == "comment" and _matches(mention.text, self.spec.options["keywords"])
+        keywords = self.spec.options["keywords"]
+        return mention.kind == "comment" and (not keywords or _matches(mention.text, keywords))
