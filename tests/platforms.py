@@ -12,6 +12,7 @@ from listener.simulators import RedditSimulator, XSimulator
 def settings_for(x: XSimulator, reddit: RedditSimulator, database_url: str, /, **sections: Any) -> Settings:
     """Settings pointing at the simulators, sentiment off unless a test turns it on."""
     sections.setdefault("sentiment", {}).setdefault("enabled", False)
+    sections.setdefault("reddit", {}).setdefault("own_subreddits", [])
     return demo_settings(DemoPlatforms(x=x, reddit=reddit), database_url, **sections)
 
 
