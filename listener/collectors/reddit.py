@@ -118,6 +118,13 @@ class RedditCollector(Collector):
     def make_client(cls, settings: Settings) -> praw.Reddit:
         return make_reddit_client(settings.reddit)
 
+    @classmethod
+    def subreddit_spec(cls, settings: Settings, what: str, subreddit: str, **options: Any) -> SourceSpec:
+        """The source reading ``what`` (posts or comments) of one subreddit."""
+        return SourceSpec(name=f"reddit:{what}:{subreddit}", kind=cls.kind, platform="reddit",
+                          interval_seconds=settings.reddit.interval_seconds,
+                          options={"subreddit": subreddit, **options})
+
     def path(self) -> str:
         raise NotImplementedError
 
@@ -237,9 +244,7 @@ class RedditSearchPostsCollector(RedditCollector):
         if not reddit.enabled or not reddit.keywords:
             return []
         return [
-            SourceSpec(name=f"reddit:posts:{sub}", kind=cls.kind, platform="reddit",
-                       interval_seconds=reddit.interval_seconds,
-                       options={"subreddit": sub, "keywords": list(reddit.keywords)})
+            cls.subreddit_spec(settings, "posts", sub, keywords=list(reddit.keywords))
             for sub in _keyword_subreddits(settings)
         ]
 
@@ -271,11 +276,7 @@ class RedditSubredditPostsCollector(RedditCollector):
         reddit = settings.reddit
         if not reddit.enabled:
             return []
-        return [
-            SourceSpec(name=f"reddit:posts:{sub}", kind=cls.kind, platform="reddit",
-                       interval_seconds=reddit.interval_seconds, options={"subreddit": sub})
-            for sub in reddit.own_subreddits
-        ]
+        return [cls.subreddit_spec(settings, "posts", sub) for sub in reddit.own_subreddits]
 
     def path(self) -> str:
         return f"r/{self.spec.options['subreddit']}/new"
@@ -295,18 +296,12 @@ class RedditKeywordCommentsCollector(RedditCollector):
         reddit = settings.reddit
         if not reddit.enabled:
             return []
-        keyword_specs = [
-            SourceSpec(name=f"reddit:comments:{sub}", kind=cls.kind, platform="reddit",
-                       interval_seconds=reddit.interval_seconds,
-                       options={"subreddit": sub, "keywords": list(reddit.keywords)})
-            for sub in (_keyword_subreddits(settings) if reddit.keywords else [])
+        keyword_subreddits = _keyword_subreddits(settings) if reddit.keywords else []
+        return [
+            *(cls.subreddit_spec(settings, "comments", sub, keywords=list(reddit.keywords))
+              for sub in keyword_subreddits),
+            *(cls.subreddit_spec(settings, "comments", sub, keywords=[]) for sub in reddit.own_subreddits),
         ]
-        own_specs = [
-            SourceSpec(name=f"reddit:comments:{sub}", kind=cls.kind, platform="reddit",
-                       interval_seconds=reddit.interval_seconds, options={"subreddit": sub, "keywords": []})
-            for sub in reddit.own_subreddits
-        ]
-        return keyword_specs + own_specs
 
     def path(self) -> str:
         return f"r/{self.spec.options['subreddit']}/comments"
