@@ -1,0 +1,100 @@
+"""Tiny sentiment models for tests: all-MiniLM-L6-v2's vocabulary and tokenizer, 2 layers of width 32.
+
+Building, exporting and quantising one takes seconds, so no test needs the real
+default model or a model hub.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from listener.sentiment.default_model.build import TOKENIZER_FILES, base_model_dir
+from listener.sentiment.labels import LABELS
+
+TEXTS = [
+    "I love this phone, best purchase ever!",
+    "worst customer service I have ever had",
+    "the store opens at nine tomorrow",
+    "ok",
+    "@someone thanks for the quick reply http://t.co/abc",
+    "Why does the app crash every single time I open it?? fix it please",
+    "meh",
+    "Absolutely thrilled with the new update, the camera is amazing and the battery lasts all day long",
+    "not sure what to think about the new logo",
+    "refund. now.",
+    "great",
+    "terrible terrible terrible",
+]
+
+
+def copy_tokenizer(target: Path) -> None:
+    for name in TOKENIZER_FILES:
+        source = base_model_dir() / name
+        if source.is_file():
+            shutil.copyfile(source, target / name)
+
+
+def make_tiny_base(path: Path) -> Path:
+    """A randomly initialised 2-layer BERT saved like the real base: bare ``BertModel`` keys, with a pooler."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(str(path))
+    copy_tokenizer(path)
+    return path
+
+
+def make_tiny_classifier(
+    base_dir: Path,
+    path: Path,
+    *,
+    id2label: dict[int, str] | None = None,
+    normalise: bool | None = None,
+    seed: int = 1,
+) -> Path:
+    """A "fine-tuned" ``MeanPoolingBertClassifier``: the base moved a little, word embeddings untouched.
+
+    A random head would give every text the same label (mean-pooled vectors of a
+    random encoder share a large common part), so the head is centred on
+    :data:`TEXTS` and scaled: predictions then differ between texts, with
+    margins that int8 quantisation does not flip.
+    """
+    import torch
+    from transformers import AutoTokenizer
+
+    from listener.sentiment.modeling import ARCHITECTURE, MeanPoolingBertClassifier
+
+    torch.manual_seed(seed)
+    labels = id2label if id2label is not None else dict(enumerate(LABELS))
+    model = MeanPoolingBertClassifier.from_pretrained(
+        str(base_dir), num_labels=len(labels), id2label=labels, label2id={v: k for k, v in labels.items()}
+    ).eval()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name != "bert.embeddings.word_embeddings.weight":
+                param.add_(torch.randn_like(param) * 0.02)
+        encoded = AutoTokenizer.from_pretrained(str(base_dir))(TEXTS, padding=True, return_tensors="pt")
+        hidden = model.bert(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).float()
+        pooled = (hidden * mask).sum(1) / mask.sum(1)
+        centre = pooled.mean(0)
+        weight = torch.randn(len(labels), pooled.shape[1])
+        scale = 4.0 / float(((pooled - centre) @ weight.T).std())
+        model.classifier.weight.copy_(weight * scale)
+        model.classifier.bias.copy_(-(centre @ weight.T) * scale)
+    model.config.architectures = [ARCHITECTURE]
+    if normalise is not None:
+        model.config.harken_normalise = normalise
+    model.save_pretrained(str(path))
+    copy_tokenizer(path)
+    return path

@@ -1,0 +1,168 @@
+"""The default model's delta round trip, build, lazy first use and ONNX export, on a tiny model."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from sentiment_models import TEXTS, make_tiny_classifier
+
+from listener.sentiment import default_model
+from listener.sentiment.classifier import ModelLoadError, load_classifier
+from listener.sentiment.default_model import DefaultModelError, build, make_delta, reconstruct
+
+# the package's ``build`` attribute is the function, so reach the module itself by name
+build_module = importlib.import_module("listener.sentiment.default_model.build")
+WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
+
+
+@pytest.fixture(scope="module")
+def package(tiny_model: Path, tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for the default-model package directory, holding the tiny model's delta."""
+    out = tmp_path_factory.mktemp("default-model")
+    (tiny_model.parent / "metrics.json").write_text(json.dumps({"val": {"macro_recall": 0.5}}))
+    make_delta(tiny_model, out, base_dir=tiny_base)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(package: Path, tiny_base: Path) -> Path:
+    return build(source_dir=package, base_dir=tiny_base)
+
+
+def test_delta_holds_float16_differences_and_no_word_embeddings(package: Path, tiny_model: Path) -> None:
+    with safe_open(str(package / "delta.safetensors"), "pt") as handle:
+        keys = set(handle.keys())
+        assert WORD_EMBEDDINGS not in keys
+        assert handle.get_tensor("bert.encoder.layer.0.attention.self.query.weight").dtype == torch.float16
+        assert handle.get_tensor("classifier.weight").dtype == torch.float32
+        assert json.loads(handle.metadata()["harken"])["format"] == "harken-delta-1"
+    finetuned = load_file(str(tiny_model / "model.safetensors"))
+    assert keys == set(finetuned) - {WORD_EMBEDDINGS}
+    config = json.loads((package / "config.json").read_text())
+    assert config["harken_normalise"] is True
+    assert len(config["_harken_version"]) == 12
+    assert config["architectures"] == ["MeanPoolingBertClassifier"]
+    assert config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    assert json.loads((package / "metrics.json").read_text()) == {"val": {"macro_recall": 0.5}}
+
+
+def test_the_same_model_gives_the_same_delta_bytes(
+    package: Path, tiny_model: Path, tiny_base: Path, tmp_path: Path
+) -> None:
+    """The version is the delta's hash, so it must not change when the model does not."""
+    again = make_delta(tiny_model, tmp_path, base_dir=tiny_base)
+    assert again.read_bytes() == (package / "delta.safetensors").read_bytes()
+    assert (tmp_path / "config.json").read_text() == (package / "config.json").read_text()
+
+
+def test_build_reproduces_the_finetuned_weights(built: Path, tiny_model: Path, tiny_base: Path) -> None:
+    finetuned = load_file(str(tiny_model / "model.safetensors"))
+    rebuilt = load_file(str(built / "torch" / "model.safetensors"))
+    base = load_file(str(tiny_base / "model.safetensors"))
+    assert set(rebuilt) == set(finetuned)
+    for name, tensor in finetuned.items():
+        base_tensor = base.get(name.removeprefix("bert."))
+        change = tensor - base_tensor if base_tensor is not None else tensor
+        # float16 keeps the change to about 1e-3 of its own size
+        tolerance = 1e-3 * float(change.abs().max()) + 1e-7
+        assert (rebuilt[name] - tensor).abs().max() <= tolerance, name
+    assert torch.equal(rebuilt[WORD_EMBEDDINGS], finetuned[WORD_EMBEDDINGS])
+
+
+def test_build_layout_and_onnx_predictions_match_torch(built: Path) -> None:
+    assert sorted(p.name for p in (built / "onnx").glob("*.onnx")) == ["model.onnx"]
+    assert (built / "onnx" / "tokenizer.json").is_file() and (built / "torch" / "tokenizer.json").is_file()
+    assert not list(built.parent.glob(".build-*"))
+    int8 = load_classifier(str(built / "onnx"))
+    fp32 = load_classifier(str(built / "torch"), device="cpu")
+    assert int8.normalise and fp32.normalise
+    assert int8.version == fp32.version == json.loads((built / "onnx" / "config.json").read_text())["_harken_version"]
+    got, expected = int8.probabilities(TEXTS), fp32.probabilities(TEXTS)
+    assert got.argmax(axis=1).tolist() == expected.argmax(axis=1).tolist()
+    assert np.abs(got - expected).max() < 0.1
+
+
+def test_build_is_skipped_when_up_to_date_and_redone_when_forced(built: Path, package: Path, tiny_base: Path) -> None:
+    onnx_file = built / "onnx" / "model.onnx"
+    before = onnx_file.stat().st_mtime_ns
+    assert build(source_dir=package, base_dir=tiny_base) == built
+    assert onnx_file.stat().st_mtime_ns == before
+    build(source_dir=package, base_dir=tiny_base, force=True)
+    assert (built / "onnx" / "model.onnx").stat().st_mtime_ns != before
+
+
+def test_build_is_redone_when_the_delta_changes(
+    tiny_base: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    first = make_tiny_classifier(tiny_base, tmp_path / "first", seed=1)
+    second = make_tiny_classifier(tiny_base, tmp_path / "second", seed=2)
+    package = tmp_path / "pkg"
+    make_delta(first, package, base_dir=tiny_base)
+    target = build(source_dir=package, base_dir=tiny_base)
+    version_one = load_classifier(str(target / "onnx")).version
+    make_delta(second, package, base_dir=tiny_base)
+    target = build(source_dir=package, base_dir=tiny_base)
+    assert load_classifier(str(target / "onnx")).version != version_one
+
+
+def test_changed_word_embeddings_cannot_ship_as_a_delta(tiny_model: Path, tiny_base: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(tiny_model, changed)
+    weights = load_file(str(changed / "model.safetensors"))
+    weights[WORD_EMBEDDINGS] = weights[WORD_EMBEDDINGS] + 0.01
+    save_file(weights, str(changed / "model.safetensors"))
+    with pytest.raises(DefaultModelError, match="frozen"):
+        make_delta(changed, tmp_path / "pkg", base_dir=tiny_base)
+
+
+def test_delta_made_against_other_base_weights_is_refused(package: Path, tmp_path: Path, tiny_base: Path) -> None:
+    other_base = tmp_path / "other-base"
+    shutil.copytree(tiny_base, other_base)
+    weights = load_file(str(other_base / "model.safetensors"))
+    weights["encoder.layer.0.output.dense.bias"] = weights["encoder.layer.0.output.dense.bias"] + 1
+    save_file(weights, str(other_base / "model.safetensors"))
+    with pytest.raises(DefaultModelError, match="different base weights"):
+        reconstruct(package, other_base)
+
+
+def test_default_setting_builds_on_first_use(
+    package: Path, tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "package"
+    shutil.copytree(package, source, ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setattr(build_module, "PACKAGE_DIR", source)
+    monkeypatch.setattr(build_module, "base_model_dir", lambda: tiny_base)
+    with caplog.at_level(logging.INFO, logger=build_module.__name__):
+        classifier = load_classifier("default")
+    assert [r.message for r in caplog.records if "building" in r.message] != []
+    assert default_model.default_model_path() == source / "build" / "onnx"
+    assert classifier.name == "default"
+    assert classifier.version == json.loads((source / "config.json").read_text())["_harken_version"]
+    assert len(classifier.classify(TEXTS)) == len(TEXTS)
+
+
+def test_default_setting_without_a_delta_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_module, "PACKAGE_DIR", tmp_path)
+    with pytest.raises(ModelLoadError) as error:
+        load_classifier("default")
+    assert str(error.value).startswith("sentiment.model: 'default': ")
+    assert "delta.safetensors" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_optimum_loads_the_built_onnx_directory(built: Path) -> None:
+    """The build is a standard optimum directory, whatever loader Harken itself uses."""
+    from optimum.onnxruntime import ORTModelForSequenceClassification
+
+    model = ORTModelForSequenceClassification.from_pretrained(built / "onnx", local_files_only=True)
+    ids = np.array([[101, 7592, 102]], dtype=np.int64)
+    logits = model(input_ids=ids, attention_mask=np.ones_like(ids)).logits
+    assert np.asarray(logits).shape == (1, 3)
