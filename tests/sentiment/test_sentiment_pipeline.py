@@ -1,0 +1,137 @@
+"""Sentiment in the processing stage and on the command line, with a tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from listener.collecting import store_page
+from listener.collectors.base import CollectedMention, Page
+from listener.models import Mention, SentimentCorrection, Source
+from listener.processing import Processor
+from listener.sentiment.classifier import load_classifier
+from listener.sentiment.corrections import CorrectionError, correct_label
+from listener.sentiment.labels import LABELS
+from listener.sentiment.stage import SentimentStep
+from listener.settings import SentimentSettings
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
+TEXTS = {
+    "en": "The new plan is great value and the support team was lovely",
+    "es": "El servicio al cliente fue terrible y nadie me ayudó con la factura",
+    "ja": "電波が全然つながらない、最悪です",
+    "emoji": "😡😡😡",
+    "empty": "",
+    "huge": "the signal keeps dropping " * 4000,
+}
+
+
+def store(engine: Engine, texts: dict[str, str]) -> dict[str, int]:
+    with Session(engine, expire_on_commit=False) as session:
+        source = Source(name="x:mentions", kind="x_mentions", platform="x")
+        session.add(source)
+        session.commit()
+        mentions = [
+            CollectedMention("x", str(i), "tweet", text, f"u{i}", datetime(2026, 11, 1, tzinfo=UTC), {})
+            for i, text in enumerate(texts.values())
+        ]
+        store_page(session, source, Page(mentions=mentions))
+        session.commit()
+    return {key: i + 1 for i, key in enumerate(texts)}
+
+
+def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "responders.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=cwd, timeout=600)
+
+
+def test_batch_gets_labels_confidences_model_and_languages(engine: Engine, tiny_model: Path) -> None:
+    ids = store(engine, TEXTS)
+    step = SentimentStep(SentimentSettings(model=str(tiny_model)))
+    assert Processor(engine, [step]).run_until_empty() == len(TEXTS)
+    with Session(engine) as session:
+        rows = {m.id: m for m in session.execute(select(Mention)).scalars()}
+    english = rows[ids["en"]]
+    expected = load_classifier(str(tiny_model)).classify([TEXTS["en"]])[0]
+    assert (english.language, english.sentiment_label) == ("en", expected.label)
+    assert english.sentiment_confidence == pytest.approx(expected.confidence, abs=1e-5)
+    assert english.sentiment_model == str(tiny_model) and english.sentiment_model_version
+    assert rows[ids["huge"]].sentiment_label in LABELS  # truncated, not refused
+    for key, language in (("es", "es"), ("ja", "ja"), ("emoji", None), ("empty", None)):
+        assert (rows[ids[key]].language, rows[ids[key]].sentiment_label) == (language, "unscored"), key
+        assert rows[ids[key]].sentiment_confidence is None
+    assert {m.processing_state for m in rows.values()} == {"processed"}
+
+
+def test_corrections_are_kept_with_who_and_the_old_label(sqlite_engine: Engine) -> None:
+    ids = store(sqlite_engine, {"a": "meh"})
+    with Session(sqlite_engine) as session:
+        mention = session.get(Mention, ids["a"])
+        mention.sentiment_label = "neutral"
+        session.commit()
+        correct_label(session, ids["a"], "Negative", "pat@example.com")
+        session.commit()
+        with pytest.raises(CorrectionError, match="not one of negative, neutral, positive"):
+            correct_label(session, ids["a"], "angry", "pat@example.com")
+        row = session.execute(select(SentimentCorrection)).scalar_one()
+        assert (row.old_label, row.new_label, row.corrected_by) == ("neutral", "negative", "pat@example.com")
+        assert session.get(Mention, ids["a"]).sentiment_label == "negative"
+
+
+def test_eval_prints_the_exact_figures_as_json(tiny_model: Path, tmp_path: Path) -> None:
+    texts = ["I love it", "awful service", "opens at nine", "great", "terrible", "meh"]
+    predicted = [LABELS.index(p.label) for p in load_classifier(str(tiny_model)).classify(texts)]
+    # Gold agrees with the model on the first four texts only.
+    gold = predicted[:4] + [(p + 1) % 3 for p in predicted[4:]]
+    (tmp_path / "t.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "l.txt").write_text("\n".join(LABELS[g] for g in gold) + "\n")
+    result = run("sentiment", "eval", "--texts", str(tmp_path / "t.txt"), "--labels", str(tmp_path / "l.txt"),
+                 "--json", env={"HARKEN_SENTIMENT__MODEL": str(tiny_model)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    recalls = {}
+    for class_id, name in enumerate(LABELS):
+        members = [i for i, g in enumerate(gold) if g == class_id]
+        if members:
+            recalls[name] = sum(predicted[i] == class_id for i in members) / len(members)
+    assert figures["n"] == 6
+    assert figures["accuracy"] == pytest.approx(4 / 6)
+    assert figures["per_class_recall"] == pytest.approx(recalls)
+    assert figures["macro_recall"] == pytest.approx(sum(recalls.values()) / len(recalls))
+    assert figures["texts_per_second"] > 0
+
+
+def test_eval_with_a_missing_model_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "t.txt").write_text("hello\n")
+    (tmp_path / "l.txt").write_text("1\n")
+    result = run("sentiment", "eval", "--texts", str(tmp_path / "t.txt"), "--labels", str(tmp_path / "l.txt"),
+                 env={"HARKEN_SENTIMENT__MODEL": "/no/such/model"}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "/no/such/model" in lines[0]
+
+
+def test_training_command_runs_on_a_200_tweet_subset(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "val"):
+        for kind in ("text", "labels"):
+            lines = (DATA / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:200]
+            (data / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("sentiment", "train", "--data", str(data), "--out", str(tmp_path / "out"), "--epochs", "1",
+                 "--limit", "200", env={}, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["train_examples"] == 200 and metrics["val_examples"] == 200
+    assert 0.0 <= metrics["val"]["macro_recall"] <= 1.0
+    trained = load_classifier(str(tmp_path / "out" / "model"))
+    assert [p.label in LABELS for p in trained.classify(["great phone", "awful"])] == [True, True]
