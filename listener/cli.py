@@ -123,3 +123,12 @@ def _add_sentiment_commands() -> None:
 
 
 _add_sentiment_commands()
+
+
+def _add_profiles_commands() -> None:
+    from listener.profiles.cli import app as profiles_app
+
+    app.add_typer(profiles_app, name="profiles")
+
+
+_add_profiles_commands()

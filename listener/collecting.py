@@ -125,13 +125,16 @@ def _upsert_authors(
             },
         )
         session.connection().execute(statement)
-    keys = list(unique)
-    found = session.execute(
-        select(Author.id, Author.platform, Author.platform_user_id).where(
-            Author.platform == keys[0][0], Author.platform_user_id.in_([k[1] for k in keys])
+    ids: dict[tuple[str, str], int] = {}
+    for platform in {platform for platform, _ in unique}:
+        found = session.execute(
+            select(Author.id, Author.platform, Author.platform_user_id).where(
+                Author.platform == platform,
+                Author.platform_user_id.in_([user_id for p, user_id in unique if p == platform]),
+            )
         )
-    )
-    return {(row.platform, row.platform_user_id): row.id for row in found}
+        ids.update({(row.platform, row.platform_user_id): row.id for row in found})
+    return ids
 
 
 def _mention_row(

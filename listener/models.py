@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from listener.db import UTCDateTime, utcnow
@@ -80,33 +80,125 @@ class Author(SQLModel, table=True):
     updated_at: datetime = _time(default_factory=utcnow)
 
 
+def _json_list(**kwargs: Any) -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False), **kwargs)
+
+
 class CustomerProfile(SQLModel, table=True):
-    """A person or organisation behind one or more platform accounts."""
+    """A person or organisation behind one or more platform accounts.
+
+    Imported customers come from the CRM (``is_prospect`` false); every other
+    author gets a prospect profile, so no mention is left unattached. A profile
+    merged into another is kept (``merged_into_id`` set, hidden from lists) so
+    that the merge can be undone exactly.
+    """
 
     __tablename__ = "customer_profiles"
+    # A unique index rather than a constraint: SQLite can add an index without copying the table.
+    __table_args__ = (Index("ix_customer_profiles_crm_id", "crm_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     display_name: str
     tier: str = "standard"
     is_prospect: bool = True
+    emails: list[str] = _json_list()
+    company: str | None = None
+    crm_id: str | None = None
+    tags: list[str] = _json_list()
+    notes: str | None = Field(default=None, sa_type=Text)
+    merged_into_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("customer_profiles.id", name="fk_customer_profiles_merged_into_id"), index=True
+        ),
+    )
     created_at: datetime = _time(default_factory=utcnow)
     updated_at: datetime = _time(default_factory=utcnow)
 
 
 class Identity(SQLModel, table=True):
-    """Links a customer profile to a platform account."""
+    """Links a customer profile to a platform account.
+
+    An imported identity may know only the handle (``platform_user_id`` empty);
+    the first author matched by that handle fills the user id in, and from then
+    on the account is followed by user id through handle renames.
+    """
 
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_user_id"),
+        Index("ix_identities_handle", "platform", "handle_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     profile_id: int = Field(foreign_key="customer_profiles.id", index=True)
     platform: str
-    platform_user_id: str
+    platform_user_id: str | None = None
     handle: str
-    provenance: str = "automatic"
+    # The handle as matched: lower case, without "@" or "u/"; empty when the handle is unknown.
+    handle_key: str | None = None
+    provenance: str = "automatic"  # imported, manual, automatic
     confidence: float = 1.0
+    linked_by: str | None = None
     created_at: datetime = _time(default_factory=utcnow)
+    updated_at: datetime = _time(default_factory=utcnow)
+
+
+class ProfileMatchKey(SQLModel, table=True):
+    """Lookup keys derived from a profile (name blocks, emails), never the truth itself.
+
+    Suggestions must not compare a new author with every profile; these indexed
+    keys narrow the candidates to a few. ``listener.profiles.keys`` rebuilds them
+    whenever a profile's name or emails change.
+    """
+
+    __tablename__ = "profile_match_keys"
+
+    key: str = Field(primary_key=True, max_length=200)
+    profile_id: int = Field(foreign_key="customer_profiles.id", primary_key=True, index=True)
+
+
+class LinkSuggestion(SQLModel, table=True):
+    """A proposal that two profiles are one person: scored, with reasons, applied only when confirmed.
+
+    The pair is stored in canonical order (``profile_a_id`` < ``profile_b_id``) so
+    that one pair has one row: a dismissed pair is never proposed again.
+    """
+
+    __tablename__ = "profile_link_suggestions"
+    __table_args__ = (
+        UniqueConstraint("profile_a_id", "profile_b_id"),
+        CheckConstraint("profile_a_id < profile_b_id", name="ck_profile_link_suggestions_pair_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_a_id: int = Field(foreign_key="customer_profiles.id", index=True)
+    profile_b_id: int = Field(foreign_key="customer_profiles.id", index=True)
+    score: float
+    reasons: list[dict[str, Any]] = _json_list()
+    status: str = Field(default="open", index=True)  # open, confirmed, dismissed, superseded
+    decided_by: str | None = None
+    decided_at: datetime | None = _time(default=None)
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class ProfileMerge(SQLModel, table=True):
+    """One merge of ``merged_id`` into ``survivor_id`` with everything needed to undo it exactly."""
+
+    __tablename__ = "profile_merges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="customer_profiles.id", index=True)
+    merged_id: int = Field(foreign_key="customer_profiles.id", index=True)
+    suggestion_id: int | None = Field(default=None, foreign_key="profile_link_suggestions.id")
+    merged_by: str
+    merged_at: datetime = _time(default_factory=utcnow)
+    # Both profiles' fields, identity ids and mention ids, and the suggestion states, as they were.
+    before: dict[str, Any] = _json()
+    # The survivor's fields right after the merge: tells later edits from the merge's own.
+    after: dict[str, Any] = _json()
+    undone_at: datetime | None = _time(default=None)
+    undone_by: str | None = None
 
 
 class Mention(SQLModel, table=True):

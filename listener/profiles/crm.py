@@ -1,0 +1,558 @@
+"""Importing customers from a CRM export (CSV) and exporting them in the same format.
+
+The file format, the column mapping and what an import changes are documented
+in ``config/customers.md``; ``config/customers.sample.csv`` is a sample export.
+
+Real CRM exports are messy, so reading is tolerant where tolerance is safe (a
+byte-order mark, quoted commas and line breaks, blank lines, a row repeated
+exactly) and strict where guessing would corrupt data (an invalid email, an
+unknown tier, a malformed handle, a row whose cells do not line up with the
+header). A bad row is reported as ``line N: reason`` and not imported; every
+good row is. Nothing is dropped without a line in the report.
+
+Re-importing the same file changes nothing: a row is matched to its profile by
+CRM id, else by email, and only values that differ are written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from listener.db import utcnow
+from listener.models import CustomerProfile, Identity
+from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
+from listener.profiles.keys import handle_key, index_profiles, normalise_handle
+from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
+from listener.profiles.suggestions import (
+    PLATFORMS,
+    RULE_SCORES,
+    Reason,
+    keyed_profiles,
+    record_suggestions,
+    suggest_links,
+)
+
+FIELDS: tuple[str, ...] = (
+    "crm_id", "display_name", "emails", "company", "tier", "tags", "notes", "x_handle", "reddit_username",
+)
+HANDLE_FIELDS: dict[str, str] = {"x_handle": "x", "reddit_username": "reddit"}
+SEPARATOR = ";"
+_SPLIT_EMAILS = re.compile(r"[;,\s]+")  # an email holds no comma or space
+_SPLIT_HANDLES = re.compile(r"[;,]")
+# A cell starting like a formula is run by spreadsheets: export guards it with a quote, import removes it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which file column holds which Harken field; unmapped columns keep their default names."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # header as written in the file -> field
+
+    @classmethod
+    def parse(cls, spec: str | None) -> ColumnMapping:
+        """``"Email=emails,Customer ID=crm_id"``: file column = Harken field, comma-separated."""
+        columns: dict[str, str] = {}
+        for part in (spec or "").split(","):
+            if not part.strip():
+                continue
+            header, sep, target = part.rpartition("=")
+            if not sep or not header.strip():
+                raise ColumnMappingError(f"mapping {part.strip()!r} is not COLUMN=FIELD")
+            columns[header.strip()] = target.strip()
+        return cls.of(columns)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ColumnMapping:
+        """A TOML file with a ``[columns]`` table: ``"Customer ID" = "crm_id"``."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ColumnMappingError(f"{path}: {error}") from None
+        columns = data.get("columns")
+        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+            raise ColumnMappingError(f'{path}: needs a [columns] table of "File column" = "field"')
+        return cls.of(columns)
+
+    @classmethod
+    def of(cls, columns: dict[str, str]) -> ColumnMapping:
+        targets: dict[str, str] = {}
+        for header, target in columns.items():
+            if target not in FIELDS:
+                raise ColumnMappingError(
+                    f"unknown field {target!r} for column {header!r} (fields: {', '.join(FIELDS)})"
+                )
+            if target in targets:
+                raise ColumnMappingError(f"columns {targets[target]!r} and {header!r} both map to {target}")
+            targets[target] = header
+        return cls(dict(columns))
+
+    def field_for(self, header: str) -> str | None:
+        """The field a file column holds, matching names without regard to case or surrounding spaces."""
+        wanted = header.strip().casefold()
+        for name, target in self.columns.items():
+            if name.strip().casefold() == wanted:
+                return target
+        if wanted in FIELDS and wanted not in self.columns.values():
+            return wanted
+        return None
+
+    def header_for(self, target: str) -> str:
+        for name, mapped in self.columns.items():
+            if mapped == target:
+                return name
+        return target
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """One customer row, checked and in normal form; None/empty means "the file says nothing"."""
+
+    line: int
+    crm_id: str | None
+    display_name: str
+    emails: tuple[str, ...]
+    company: str | None
+    tier: str | None
+    tags: tuple[str, ...]
+    notes: str | None
+    handles: tuple[tuple[str, str], ...]  # (platform, handle)
+
+    def same_values(self, other: CustomerRecord) -> bool:
+        return {**self.__dict__, "line": 0} == {**other.__dict__, "line": 0}
+
+
+class _LeftAlone(RowProblem):
+    """A row deliberately not applied (its customer was merged into another profile): a note, not an error."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, row by row where a row needs a word."""
+
+    rows: int = 0
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)  # bad rows, not imported
+    notes: list[RowProblem] = field(default_factory=list)  # rows imported once or left alone, and why
+    blank_lines: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    suggestions: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CustomerFileError(f"line {line}: not UTF-8 text (save the export as UTF-8)") from None
+
+
+def _cell(value: str) -> str:
+    value = value.replace("\x00", "").strip()
+    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_START:
+        value = value[1:]
+    return value
+
+
+def _guard(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def read_records(
+    text: str, mapping: ColumnMapping | None = None
+) -> tuple[list[CustomerRecord], ImportReport]:
+    """Parse and check every row; returns the good records and a report holding the bad ones."""
+    mapping = mapping or ColumnMapping()
+    report = ImportReport()
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    fields: list[str | None] | None = None
+    records: list[CustomerRecord] = []
+    last_line = 0
+    while True:
+        start = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            last_line = reader.line_num
+            report.problems.append(RowProblem(start, f"unreadable CSV: {error}"))
+            continue
+        last_line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            report.blank_lines += 1
+            continue
+        if fields is None:
+            fields = _header(row, mapping, report)
+            continue
+        report.rows += 1
+        record = _record(start, row, fields)
+        if isinstance(record, RowProblem):
+            report.problems.append(record)
+        else:
+            records.append(record)
+    if fields is None:
+        raise CustomerFileError("the file is empty: no header row")
+    return _drop_repeats(records, report), report
+
+
+def _header(row: list[str], mapping: ColumnMapping, report: ImportReport) -> list[str | None]:
+    fields: list[str | None] = []
+    for cell in row:
+        header = cell.replace("\ufeff", "").strip()
+        target = mapping.field_for(header)
+        if target is not None and target in fields:
+            raise ColumnMappingError(f"two columns hold {target}: map only one of them")
+        if target is None:
+            report.ignored_columns.append(header)
+        fields.append(target)
+    if "display_name" not in fields:
+        raise ColumnMappingError(
+            "no display_name column: name it display_name or map it, e.g. --map 'Name=display_name'"
+        )
+    if "crm_id" not in fields and "emails" not in fields:
+        raise ColumnMappingError("no crm_id or emails column: rows could not be matched again on re-import")
+    present = {cell.replace("\ufeff", "").strip().casefold() for cell in row}
+    for name in mapping.columns:
+        if name.strip().casefold() not in present:
+            raise ColumnMappingError(f"mapped column {name!r} is not in the file's header")
+    return fields
+
+
+def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerRecord | RowProblem:
+    if len(row) != len(fields):
+        return RowProblem(line, f"{len(row)} cells where the header has {len(fields)} (an unquoted comma?)")
+    values = {target: _cell(cell) for target, cell in zip(fields, row, strict=True) if target is not None}
+    reasons: list[str] = []
+    display_name = " ".join(values.get("display_name", "").split())
+    if not display_name:
+        reasons.append("display_name is empty")
+    emails: list[str] = []
+    try:
+        emails = check_emails(e for e in _SPLIT_EMAILS.split(values.get("emails", "")) if e)
+    except InvalidProfileData as error:
+        reasons.append(str(error))
+    tier = None
+    if values.get("tier"):
+        try:
+            tier = check_tier(values["tier"])
+        except InvalidProfileData as error:
+            reasons.append(str(error))
+    tags = tuple(check_tags(values.get("tags", "").split(SEPARATOR)))
+    handles: list[tuple[str, str]] = []
+    for column, platform in HANDLE_FIELDS.items():
+        for handle in _SPLIT_HANDLES.split(values.get(column, "")):
+            if not handle.strip():
+                continue
+            try:
+                handles.append((platform, normalise_handle(platform, handle)))
+            except ValueError as error:
+                reasons.append(str(error))
+    crm_id = values.get("crm_id") or None
+    if not crm_id and not emails and not reasons:
+        reasons.append("no crm_id and no email: the row could not be matched again on re-import")
+    if reasons:
+        return RowProblem(line, "; ".join(reasons))
+    unique_handles = tuple(dict.fromkeys((p, h) for p, h in handles))
+    return CustomerRecord(
+        line, crm_id, display_name, tuple(emails), values.get("company") or None, tier, tags,
+        values.get("notes") or None, unique_handles,
+    )
+
+
+def _drop_repeats(records: list[CustomerRecord], report: ImportReport) -> list[CustomerRecord]:
+    """A row repeated exactly is imported once (noted); rows that disagree about one customer are bad."""
+    kept: list[CustomerRecord] = []
+    by_crm: dict[str, CustomerRecord] = {}
+    by_email: dict[str, CustomerRecord] = {}
+    by_handle: dict[tuple[str, str], CustomerRecord] = {}
+    for record in records:
+        earlier = by_crm.get(record.crm_id) if record.crm_id else None
+        if earlier is None and not record.crm_id:
+            earlier = next((by_email[e] for e in record.emails if e in by_email and not by_email[e].crm_id), None)
+        if earlier is not None:
+            if record.same_values(earlier):
+                report.notes.append(RowProblem(record.line, f"repeats line {earlier.line}; imported once"))
+            else:
+                what = f"crm_id {record.crm_id}" if record.crm_id else f"email {record.emails[0]}"
+                report.problems.append(
+                    RowProblem(record.line, f"{what} is also on line {earlier.line} with different values")
+                )
+            continue
+        clash = next((by_email[e] for e in record.emails if e in by_email), None)
+        if clash is not None:
+            email = next(e for e in record.emails if e in by_email)
+            reason = f"email {email} is also on line {clash.line}, another customer"
+            report.problems.append(RowProblem(record.line, reason))
+            continue
+        keys = [(platform, handle_key(handle) or "") for platform, handle in record.handles]
+        taken = next((k for k in keys if k in by_handle), None)
+        if taken is not None:
+            report.problems.append(
+                RowProblem(record.line, f"{taken[0]} handle {taken[1]} is also on line {by_handle[taken].line}")
+            )
+            continue
+        kept.append(record)
+        if record.crm_id:
+            by_crm[record.crm_id] = record
+        for email in record.emails:
+            by_email[email] = record
+        for key in keys:
+            by_handle[key] = record
+    return kept
+
+
+def import_customers(
+    session: Session, source: Path | str | bytes | TextIO, mapping: ColumnMapping | None = None
+) -> ImportReport:
+    """Import the good rows of a CRM export into this session's transaction (the caller commits)."""
+    if isinstance(source, Path):
+        try:
+            text = _decode(source.read_bytes())
+        except OSError as error:
+            raise CustomerFileError(f"{source}: {error.strerror or error}") from None
+    elif isinstance(source, bytes):
+        text = _decode(source)
+    elif isinstance(source, str):
+        text = source
+    else:
+        text = source.read()
+    records, report = read_records(text, mapping)
+    _Importer(session, report).apply(records)
+    report.problems.sort(key=lambda p: p.line)
+    report.notes.sort(key=lambda p: p.line)
+    return report
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class _Importer:
+    """Matches records to profiles with a few bulk lookups, then writes only what differs."""
+
+    def __init__(self, session: Session, report: ImportReport) -> None:
+        self.session = session
+        self.report = report
+        self.by_crm: dict[str, CustomerProfile] = {}
+        self.by_email: dict[str, set[int]] = defaultdict(set)
+        self.by_handle: dict[tuple[str, str], list[tuple[int, bool]]] = defaultdict(list)  # -> (profile, claimed)
+        self.profiles: dict[int, CustomerProfile] = {}
+
+    def _preload(self, records: list[CustomerRecord]) -> None:
+        session = self.session
+        crm_ids = [r.crm_id for r in records if r.crm_id]
+        for chunk in _chunks(crm_ids):
+            for profile in session.execute(
+                select(CustomerProfile).where(CustomerProfile.crm_id.in_(chunk))  # type: ignore[union-attr]
+            ).scalars():
+                self.by_crm[profile.crm_id] = profile  # type: ignore[index]
+                self.profiles[profile.id] = profile  # type: ignore[index]
+        email_keys = list(dict.fromkeys("e:" + e for r in records for e in r.emails))
+        for chunk in _chunks(email_keys):
+            for key, profile_id, _, _, merged_into_id in session.execute(keyed_profiles(chunk)):
+                if merged_into_id is None:
+                    self.by_email[key[2:]].add(profile_id)
+        handle_keys = list(dict.fromkeys(handle_key(h) for r in records for _, h in r.handles))
+        for chunk in _chunks(handle_keys):
+            for platform, key, profile_id, user_id in session.execute(
+                select(Identity.platform, Identity.handle_key, Identity.profile_id, Identity.platform_user_id).where(
+                    Identity.platform.in_(PLATFORMS), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
+                )
+            ):
+                self.by_handle[(platform, key)].append((profile_id, user_id is not None))
+        wanted = {p for ids in self.by_email.values() for p in ids} - set(self.profiles)
+        for chunk in _chunks(list(wanted)):
+            for profile in session.execute(
+                select(CustomerProfile).where(CustomerProfile.id.in_(chunk))  # type: ignore[union-attr]
+            ).scalars():
+                self.profiles[profile.id] = profile  # type: ignore[index]
+
+    def apply(self, records: list[CustomerRecord]) -> None:
+        self._preload(records)
+        now = utcnow()
+        created: list[CustomerProfile] = []
+        updated: dict[int, CustomerProfile] = {}
+        identities: list[tuple[CustomerProfile, str, str]] = []
+        crm_handles: list[tuple[CustomerProfile, int, Reason]] = []
+        for record in records:
+            target = self._target(record)
+            if isinstance(target, _LeftAlone):
+                self.report.notes.append(target)
+                continue
+            if isinstance(target, RowProblem):
+                self.report.problems.append(target)
+                continue
+            plan = self._handle_plan(record, target)
+            if isinstance(plan, RowProblem):
+                self.report.problems.append(plan)
+                continue
+            if target is None:
+                target = CustomerProfile(
+                    display_name=record.display_name, tier=record.tier or TIERS[0], is_prospect=False,
+                    emails=list(record.emails), company=record.company, crm_id=record.crm_id, tags=list(record.tags),
+                    notes=record.notes, created_at=now, updated_at=now,
+                )
+                self.session.add(target)
+                created.append(target)
+            elif self._update(target, record) or plan:
+                target.updated_at = now
+                updated[target.id] = target  # type: ignore[index]
+            else:
+                self.report.unchanged += 1
+            for platform, handle, others in plan:
+                identities.append((target, platform, handle))
+                for other in others:
+                    detail = f"the CRM lists {platform} handle {handle} for this customer"
+                    crm_handles.append((target, other, Reason("crm_handle", detail, RULE_SCORES["crm_handle"])))
+        self.session.flush()
+        index_profiles(self.session, created, new=True)
+        index_profiles(self.session, list(updated.values()))
+        if identities:
+            self.session.execute(
+                insert(Identity),
+                [
+                    {"profile_id": profile.id, "platform": platform, "platform_user_id": None, "handle": handle,
+                     "handle_key": handle_key(handle), "provenance": "imported", "confidence": 1.0,
+                     "linked_by": "import", "created_at": now, "updated_at": now}
+                    for profile, platform, handle in identities
+                ],
+            )
+        self.report.created = [p.id for p in created]  # type: ignore[misc]
+        self.report.updated = sorted(updated)
+        evidence: dict[tuple[int, int], dict[str, Reason]] = defaultdict(dict)
+        for profile, other, reason in crm_handles:
+            pair = (min(profile.id, other), max(profile.id, other))  # type: ignore[type-var]
+            evidence[pair][reason.rule] = reason  # type: ignore[index]
+        self.report.suggestions = len(record_suggestions(self.session, evidence))
+        # New customers, and customers with new handles, may be people already seen as prospects.
+        fresh = sorted({p.id for p in created} | {p.id for p, _, _ in identities})  # type: ignore[type-var]
+        for chunk in _chunks(fresh):
+            self.report.suggestions += len(suggest_links(self.session, chunk))  # type: ignore[arg-type]
+
+    def _target(self, record: CustomerRecord) -> CustomerProfile | RowProblem | None:
+        target = self.by_crm.get(record.crm_id) if record.crm_id else None
+        if target is not None and target.merged_into_id is not None:
+            return _LeftAlone(
+                record.line,
+                f"crm_id {record.crm_id} is profile {target.id}, "
+                f"merged into profile {target.merged_into_id}; left as is",
+            )
+        owners = {p for e in record.emails for p in self.by_email.get(e, ())} - ({target.id} if target else set())
+        if target is not None and owners:
+            email = next(e for e in record.emails if self.by_email.get(e, set()) - {target.id})
+            reason = f"email {email} is on profile {min(owners)}, not on crm_id {record.crm_id}'s"
+            return RowProblem(record.line, reason)
+        if target is None and owners:
+            if len(owners) > 1:
+                listed = ", ".join(map(str, sorted(owners)))
+                return RowProblem(record.line, f"its emails are on several profiles ({listed})")
+            candidate = self.profiles[owners.pop()]
+            if record.crm_id and candidate.crm_id and candidate.crm_id != record.crm_id:
+                return RowProblem(
+                    record.line, f"email {record.emails[0]} is on profile {candidate.id} with crm_id {candidate.crm_id}"
+                )
+            target = candidate
+        return target
+
+    def _handle_plan(
+        self, record: CustomerRecord, target: CustomerProfile | None
+    ) -> list[tuple[str, str, list[int]]] | RowProblem:
+        """Handles to add: (platform, handle, profiles whose seen account has that handle)."""
+        plan: list[tuple[str, str, list[int]]] = []
+        for platform, handle in record.handles:
+            linked = self.by_handle.get((platform, handle_key(handle) or ""), [])
+            if target is not None and any(profile_id == target.id for profile_id, _ in linked):
+                continue
+            listed = [profile_id for profile_id, claimed in linked if not claimed]
+            if listed:
+                return RowProblem(record.line, f"{platform} handle {handle} is already listed on profile {listed[0]}")
+            plan.append((platform, handle, sorted({profile_id for profile_id, _ in linked})))
+        return plan
+
+    def _update(self, profile: CustomerProfile, record: CustomerRecord) -> bool:
+        """Write the record's values that differ: its non-empty cells, and emails and tags it adds."""
+        changes: dict[str, Any] = {}
+        for name in ("display_name", "company", "tier", "notes", "crm_id"):
+            value = getattr(record, name)
+            if value is not None and getattr(profile, name) != value:
+                changes[name] = value
+        for name in ("emails", "tags"):
+            merged = union(getattr(profile, name), getattr(record, name))
+            if merged != getattr(profile, name):
+                changes[name] = merged
+        if profile.is_prospect:
+            changes["is_prospect"] = False
+        for name, value in changes.items():
+            setattr(profile, name, value)
+        return bool(changes)
+
+
+def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | None = None) -> int:
+    """Write every live imported customer (not prospects) in the import format; returns the row count."""
+    mapping = mapping or ColumnMapping()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([mapping.header_for(name) for name in FIELDS])
+    count = 0
+    last_id = 0
+    while True:
+        profiles = list(
+            session.execute(
+                select(CustomerProfile)
+                .where(
+                    CustomerProfile.id > last_id,  # type: ignore[operator]
+                    CustomerProfile.is_prospect.is_(False),  # type: ignore[attr-defined]
+                    CustomerProfile.merged_into_id.is_(None),  # type: ignore[union-attr]
+                )
+                .order_by(CustomerProfile.id)  # type: ignore[arg-type]
+                .limit(_CHUNK)
+            ).scalars()
+        )
+        if not profiles:
+            return count
+        handles: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for profile_id, platform, handle, key in session.execute(
+            select(Identity.profile_id, Identity.platform, Identity.handle, Identity.handle_key)
+            .where(Identity.profile_id.in_([p.id for p in profiles]))  # type: ignore[attr-defined]
+            .order_by(Identity.id)  # type: ignore[arg-type]
+        ):
+            seen = handles[(profile_id, platform)]
+            if key and key not in {handle_key(h) for h in seen}:
+                seen.append(handle)
+        for p in profiles:
+            cells = [
+                p.crm_id or "", p.display_name, SEPARATOR.join(p.emails), p.company or "", p.tier,
+                SEPARATOR.join(p.tags), p.notes or "",
+                *(SEPARATOR.join(handles[(p.id, platform)]) for platform in HANDLE_FIELDS.values()),  # type: ignore[index]
+            ]
+            writer.writerow([_guard(cell) for cell in cells])
+            count += 1
+        last_id = profiles[-1].id  # type: ignore[assignment]

@@ -1,0 +1,142 @@
+"""Normalising handles, names and emails, and the lookup keys derived from a profile.
+
+Matching and suggestions compare what people type, so every comparison goes
+through one normal form: handles lower-cased without ``@`` or ``u/``, names
+folded to plain lower-case letter tokens, emails lower-cased.
+
+Suggestions must not compare a new author with every profile (100,000 profiles
+would make each batch take minutes). Instead each profile gets a few indexed
+*blocking keys* in ``profile_match_keys``: two names that fuzzy matching would
+call similar almost always share one. A key is one of
+
+- ``c:<all tokens joined>``: catches "John Smith" ~ "johnsmith" ~ "JohnSmith88";
+- ``n:<token>|<first letter of another token>``: catches "Jon Smith" ~ "John Smith"
+  (same surname, same initial) and reordered names;
+- ``p:<first four letters>`` for one-token names: catches "alice" ~ "alicee";
+- ``e:<email>``: an email of the profile.
+
+The keys are derived data, never the truth: :func:`index_profiles` rebuilds them
+from the profile whenever its name or emails change.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session
+
+from listener.models import CustomerProfile, ProfileMatchKey
+
+MAX_NAME_TOKENS = 4
+MAX_KEY_LENGTH = 200
+EMAIL_PATTERN = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$"
+)
+HANDLE_PATTERNS = {
+    "x": re.compile(r"^[A-Za-z0-9_]{1,15}$"),
+    "reddit": re.compile(r"^[A-Za-z0-9_-]{3,20}$"),
+}
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def handle_key(handle: str | None) -> str | None:
+    """The handle as compared: lower case, without a leading ``@``, ``u/`` or ``/u/``.
+
+    Placeholder handles the collectors make up when a platform hides the name
+    (``id:123``) return None: they must never match another account.
+    """
+    if not handle:
+        return None
+    value = handle.strip()
+    if ":" in value:
+        return None
+    value = value.removeprefix("/").removeprefix("u/").removeprefix("@").strip()
+    return value.casefold()[:MAX_KEY_LENGTH] or None
+
+
+def normalise_handle(platform: str, handle: str) -> str:
+    """A handle typed by a person (``@Alice``, ``u/alice``) as the platform writes it; raises ValueError."""
+    value = handle.strip().removeprefix("/").removeprefix("u/").removeprefix("@").strip()
+    pattern = HANDLE_PATTERNS.get(platform)
+    if pattern is None:
+        raise ValueError(f"unknown platform {platform!r} (expected {', '.join(HANDLE_PATTERNS)})")
+    if not pattern.match(value):
+        raise ValueError(f"invalid {platform} handle {handle!r}")
+    return value
+
+
+def normalise_email(email: str) -> str:
+    """Lower case, trimmed; raises ValueError when it is not an email address."""
+    value = email.strip().casefold()
+    if len(value) > 254 or not EMAIL_PATTERN.match(value):
+        raise ValueError(f"invalid email {email!r}")
+    return value
+
+
+def name_tokens(name: str | None) -> list[str]:
+    """Lower-case letter tokens of a name: accents dropped, camelCase and digits split off.
+
+    "Zoë O'Brien" -> ["zoe", "brien"]; "JohnSmith88" -> ["john", "smith"]. One-letter
+    tokens (initials, the "o" of O'Brien) carry too little to match on and are dropped.
+    """
+    if not name:
+        return []
+    text = _CAMEL.sub(" ", name[:500])
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return [token for token in _LETTERS.findall(text.casefold()) if len(token) > 1]
+
+
+def name_numbers(name: str | None) -> tuple[str, ...]:
+    """The digit runs of a name: "Fan 2024" and "Fan 1999" share every letter but are different people."""
+    return tuple(re.findall(r"\d+", name[:500])) if name else ()
+
+
+def normalise_name(name: str | None) -> str:
+    """The form fuzzy matching compares: tokens joined by single spaces."""
+    return " ".join(name_tokens(name))
+
+
+def name_keys(name: str | None) -> list[str]:
+    """The blocking keys of a name (see the module docstring)."""
+    tokens = list(dict.fromkeys(name_tokens(name)))[:MAX_NAME_TOKENS]
+    if not tokens:
+        return []
+    keys = ["c:" + "".join(tokens)]
+    if len(tokens) == 1:
+        if len(tokens[0]) > 4:
+            keys.append("p:" + tokens[0][:4])
+    else:
+        keys.extend(f"n:{token}|{other[0]}" for token in tokens for other in tokens if other != token)
+    return [key[:MAX_KEY_LENGTH] for key in dict.fromkeys(keys)]
+
+
+def profile_keys(display_name: str | None, emails: Iterable[str]) -> list[str]:
+    """Every lookup key of a profile: its name's blocking keys and its emails."""
+    keys = name_keys(display_name) + [("e:" + email)[:MAX_KEY_LENGTH] for email in emails]
+    return list(dict.fromkeys(keys))
+
+
+def index_profiles(session: Session, profiles: Sequence[CustomerProfile], *, new: bool = False) -> None:
+    """Rebuild the lookup keys of these profiles (``new``: they have none yet, skip the delete)."""
+    ids = [p.id for p in profiles if p.id is not None]
+    if not ids:
+        return
+    if not new:
+        session.execute(delete(ProfileMatchKey).where(ProfileMatchKey.profile_id.in_(ids)))  # type: ignore[attr-defined]
+    rows = [
+        {"key": key, "profile_id": profile.id}
+        for profile in profiles
+        for key in profile_keys(profile.display_name, profile.emails)
+    ]
+    if rows:
+        session.execute(insert(ProfileMatchKey), rows)
+
+
+def drop_keys(session: Session, profile_ids: Sequence[int]) -> None:
+    """Remove the lookup keys of profiles that no longer stand for anyone (merged away)."""
+    if profile_ids:
+        session.execute(delete(ProfileMatchKey).where(ProfileMatchKey.profile_id.in_(profile_ids)))  # type: ignore[attr-defined]
