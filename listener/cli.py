@@ -82,10 +82,10 @@ def collect(
         summaries = runner.run_all()
     console.print(summary_table(summaries))
     if process:
-        from listener.pipeline import listening_steps
+        from listener.pipeline import processing_steps
         from listener.processing import Processor
 
-        processor = Processor(engine, listening_steps(settings), settings.processing.batch_size)
+        processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)
         with console.status("Processing new mentions..."):
             done = processor.run_until_empty()
         console.print(f"Processed {done} new mention(s).")

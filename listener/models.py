@@ -237,9 +237,11 @@ class Mention(SQLModel, table=True):
     processed_at: datetime | None = _time(default=None)
     profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id", index=True)
     # Triage, filled by the responder queue.
-    status: str = "new"
+    status: str = Field(default="new", index=True)
     priority: float | None = None
     assignee_id: int | None = Field(default=None, foreign_key="staff_users.id")
+    # When the first answer is due (set by triage from the priority level's SLA).
+    sla_due_at: datetime | None = _time(default=None)
 
 
 class QuarantinedPayload(SQLModel, table=True):
@@ -308,6 +310,8 @@ class Reply(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _time(default_factory=utcnow)
     updated_at: datetime = _time(default_factory=utcnow)
+    # When the platform accepted it: response-time metrics are measured to this.
+    sent_at: datetime | None = _time(default=None, index=True)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -323,3 +327,43 @@ class AuditEvent(SQLModel, table=True):
     object_id: str
     before: dict[str, Any] = _json()
     after: dict[str, Any] = _json()
+
+
+class Alert(SQLModel, table=True):
+    """A spike of negative mentions, with the evidence that raised it."""
+
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "negative_spike"
+    # "brand" for all mentions, or "source:<name>" for one query or subreddit.
+    scope: str = Field(index=True)
+    window_start: datetime = _time()
+    window_end: datetime = _time()
+    observed: int
+    expected: float
+    p_value: float
+    # The baseline, the rule's thresholds, the driving terms and mention ids.
+    explanation: dict[str, Any] = _json()
+    created_at: datetime = _time(default_factory=utcnow, index=True)
+
+
+class Delivery(SQLModel, table=True):
+    """One attempt-tracked delivery of a digest or an alert, by email or webhook.
+
+    A failed delivery stays here with its error and attempt count, so it is
+    retried and reported, never silently dropped.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # digest, alert
+    channel: str  # email, webhook
+    target: str  # recipients or URL (never credentials)
+    reference: str  # the digest period or the alert id
+    status: str = Field(default="pending", index=True)  # pending, sent, failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _time(default_factory=utcnow)
+    sent_at: datetime | None = _time(default=None)

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from listener.cli import app, console, get_settings, ready_engine, summary_table
 from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload
-from listener.pipeline import listening_steps
+from listener.pipeline import processing_steps
 from listener.processing import Processor
 from listener.scheduler import build_scheduler
 
@@ -26,7 +26,7 @@ def run() -> None:
     settings = get_settings()
     engine = ready_engine(settings)
     runner = CollectionRunner(engine, settings)
-    processor = Processor(engine, listening_steps(settings), settings.processing.batch_size)
+    processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)
     scheduler = build_scheduler(settings, runner, processor)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -67,7 +67,7 @@ def demo(
         with console.status("Collecting from X and Reddit through tweepy and praw..."):
             summaries = runner.run_all()
         console.print(summary_table(summaries))
-        processor = Processor(engine, listening_steps(settings), settings.processing.batch_size)
+        processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)
         with console.status("Detecting languages and classifying sentiment..."):
             processed = processor.run_until_empty()
         console.print(f"Processed {processed} mention(s).")

@@ -30,7 +30,7 @@ def test_0002_upgrades_and_downgrades_with_data_in_place(db_url: str) -> None:
                 f"processing_state, status, profile_id) VALUES ('x', 'm1', 'tweet', 't', 'u', {NOW}, {NOW}, '{{}}', "
                 f"'processed', 'new', {profile_id})"
             ))
-        migrate(db_url)
+        migrate(db_url, "0002")
         assert current_revision(engine) == "0002"
         assert {"profile_link_suggestions", "profile_merges", "profile_match_keys"} <= set(
             inspect(engine).get_table_names()
