@@ -80,6 +80,18 @@ def test_migrations_create_every_table_and_downgrade_cleanly(db_url: str) -> Non
     engine.dispose()
 
 
+def test_models_and_migrations_agree(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
+
+
 def test_page_is_stored_with_its_cursor_and_a_repeat_stores_nothing(engine: Engine) -> None:
     source = make_source(engine)
     page = Page(mentions=[tweet(1), tweet(2), tweet(3, user="7", handle="bob")], cursor={"since_id": "1003"})

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlmodel import SQLModel
 
 from listener.db import current_revision, downgrade, make_engine, migrate
 
@@ -46,9 +43,6 @@ def test_0002_upgrades_and_downgrades_with_data_in_place(db_url: str) -> None:
                 f"confidence, created_at, updated_at) VALUES ({profile_id}, 'reddit', NULL, 'listed', 'listed', "
                 f"'imported', 1.0, {NOW}, {NOW})"
             ))
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, SQLModel.metadata) == []  # the models and the migration agree
 
         downgrade(db_url, "0001")
         with engine.begin() as connection:
