@@ -50,6 +50,8 @@ class TrainingOptions:
     seed: int = 13
     limit: int | None = None
     threads: int | None = None
+    # Keep every evaluated candidate (each epoch's raw and averaged weights) for souping.
+    save_checkpoints: bool = False
 
 
 def read_split(data_dir: Path, split: str, limit: int | None = None) -> tuple[list[str], list[int]]:
@@ -230,6 +232,12 @@ def train(
         raw_state = {n: p.detach().clone() for n, p in _iter_trainable(model)}
         candidates = {"raw": raw_state, "ema": ema}
         for kind, state in candidates.items():
+            if options.save_checkpoints:
+                from safetensors.torch import save_file
+
+                (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+                save_file({n: t.contiguous() for n, t in state.items()},
+                          str(out_dir / "checkpoints" / f"epoch{epoch}-{kind}.safetensors"))
             _load_trainable(model, state)
             scores = score(val_labels, predict(model, val_ids).tolist())
             record = {"epoch": epoch, "weights": kind, **asdict(scores)}
