@@ -12,7 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from listener.db import UTCDateTime, utcnow
@@ -78,6 +79,11 @@ class Author(SQLModel, table=True):
     bio: str | None = Field(default=None, sa_type=Text)
     first_seen_at: datetime = _time(default_factory=utcnow)
     updated_at: datetime = _time(default_factory=utcnow)
+
+
+def _named_fk(target: str, name: str) -> Any:
+    """A nullable foreign key with a known name, so that a migration can drop it again."""
+    return Field(default=None, sa_column=Column(Integer, ForeignKey(target, name=name), nullable=True))
 
 
 def _json_list(**kwargs: Any) -> Any:
@@ -209,6 +215,10 @@ class Mention(SQLModel, table=True):
         UniqueConstraint("platform", "external_id"),
         Index("ix_mentions_processing", "processing_state", "id"),
         Index("ix_mentions_created", "created_at"),
+        # Covers the digest's and the spike check's aggregates over a period without touching the rows.
+        Index("ix_mentions_digest", "created_at", "sentiment_label", "platform", "profile_id", "sla_due_at"),
+        # The queue: open mentions, most urgent first.
+        Index("ix_mentions_queue", "status", "priority"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -236,12 +246,18 @@ class Mention(SQLModel, table=True):
     processing_error: str | None = Field(default=None, sa_type=Text)
     processed_at: datetime | None = _time(default=None)
     profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id", index=True)
-    # Triage, filled by the responder queue.
+    # Triage, filled by the responder queue (responders.triage): new, needs_reply, assigned,
+    # waiting, resolved, ignored.
     status: str = Field(default="new", index=True)
+    # 0..100 from sentiment, reach, customer tier and age; the level (urgent, high, normal, low) picks the SLA.
     priority: float | None = None
-    assignee_id: int | None = Field(default=None, foreign_key="staff_users.id")
+    priority_level: str | None = None
+    assignee_id: int | None = Field(default=None, foreign_key="staff_users.id", index=True)
     # When the first answer is due (set by triage from the priority level's SLA).
     sla_due_at: datetime | None = _time(default=None)
+    # Which triage rule ignored or assigned it, so a person can see why.
+    triage_reason: str | None = Field(default=None, sa_type=Text)
+    triaged_at: datetime | None = _time(default=None)
 
 
 class QuarantinedPayload(SQLModel, table=True):
@@ -271,6 +287,8 @@ class SentimentCorrection(SQLModel, table=True):
 
 
 class StaffUser(SQLModel, table=True):
+    """A person who works the queue. ``role`` is one of agent, approver, manager, admin (responders.roles)."""
+
     __tablename__ = "staff_users"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -290,37 +308,105 @@ class Suggestion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mentions.id", index=True)
     text: str = Field(sa_type=Text)
-    origin: str
+    origin: str  # rule, similar
     rank: int = 0
+    # Higher is better; rule scores and cosine similarities share one scale (responders.suggestions).
+    score: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    # The reply rule that wrote it, or the past mention whose approved reply it reuses.
+    rule: str | None = None
+    similar_mention_id: int | None = _named_fk("mentions.id", "fk_suggestions_similar_mention_id")
     created_at: datetime = _time(default_factory=utcnow)
 
 
+OPEN_REPLY_CONDITION = "state IN ('draft', 'pending_approval', 'approved', 'sending', 'failed')"
+
+
 class Reply(SQLModel, table=True):
-    """A reply on its way to the platform: drafted, approved, sent (or not)."""
+    """A reply on its way to the platform: drafted, approved, sent (or not).
+
+    States (responders.workflow): draft -> pending_approval -> approved -> sending -> sent,
+    or rejected (with a reason), or failed (with the platform's message, retried by a person).
+    """
 
     __tablename__ = "replies"
+    __table_args__ = (
+        # At most one reply on its way per mention: two approved drafts must never both be posted.
+        Index("ux_replies_one_open_per_mention", "mention_id", unique=True,
+              sqlite_where=sql_text(OPEN_REPLY_CONDITION), postgresql_where=sql_text(OPEN_REPLY_CONDITION)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mentions.id", index=True)
     suggestion_id: int | None = Field(default=None, foreign_key="suggestions.id")
-    state: str = "draft"
+    state: str = Field(default="draft", index=True)
     text: str = Field(sa_type=Text)
+    # The text as submitted, kept when an approver edits it.
     original_text: str | None = Field(default=None, sa_type=Text)
+    # Bumped by every edit: approvals count only for the revision they saw.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    created_by_id: int | None = _named_fk("staff_users.id", "fk_replies_created_by_id")
+    submitted_by_id: int | None = _named_fk("staff_users.id", "fk_replies_submitted_by_id")
+    submitted_at: datetime | None = _time(default=None)
+    # Decided at submission: negative sentiment from a high-reach or press/VIP author.
+    high_risk: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    required_approvals: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    approved_at: datetime | None = _time(default=None)
+    rejected_by_id: int | None = _named_fk("staff_users.id", "fk_replies_rejected_by_id")
+    rejected_at: datetime | None = _time(default=None)
+    rejected_reason: str | None = Field(default=None, sa_type=Text)
+    # The sender's intent: committed before each call to the platform (responders.sender).
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sending_started_at: datetime | None = _time(default=None)
     platform_reply_id: str | None = None
     error: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = _time(default=None)
     created_at: datetime = _time(default_factory=utcnow)
     updated_at: datetime = _time(default_factory=utcnow)
     # When the platform accepted it: response-time metrics are measured to this.
     sent_at: datetime | None = _time(default=None, index=True)
 
 
+class ReplyApproval(SQLModel, table=True):
+    """One approver's approval of one revision of a reply; two rows make a two-person approval.
+
+    The unique constraint is what makes "two different people" checkable by the
+    database itself: the same approver cannot count twice for the same text.
+    """
+
+    __tablename__ = "reply_approvals"
+    __table_args__ = (UniqueConstraint("reply_id", "revision", "approver_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reply_id: int = Field(foreign_key="replies.id", index=True)
+    revision: int
+    approver_id: int = Field(foreign_key="staff_users.id")
+    at: datetime = _time(default_factory=utcnow)
+
+
+class MentionEmbedding(SQLModel, table=True):
+    """A mention's sentence embedding (float32, L2-normalised), kept so it is computed once.
+
+    Similar-reply suggestions compare a new mention with the mentions that past
+    approved replies answered (responders.similar).
+    """
+
+    __tablename__ = "mention_embeddings"
+
+    mention_id: int = Field(foreign_key="mentions.id", primary_key=True)
+    model: str
+    dim: int
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _time(default_factory=utcnow)
+
+
 class AuditEvent(SQLModel, table=True):
     """An append-only record of who did what, with the before and after."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _time(default_factory=utcnow)
+    at: datetime = _time(default_factory=utcnow, index=True)
     actor: str
     action: str
     object_type: str

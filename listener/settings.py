@@ -9,6 +9,7 @@ logs, and the defaults file holds none.
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -131,6 +132,78 @@ class SentimentSettings(_Section):
         return value
 
 
+PRIORITY_LEVELS: tuple[str, ...] = ("urgent", "high", "normal", "low")
+
+
+def _config_file(value: str, default_name: str) -> Path:
+    """A rules file setting: empty means the documented default in ``config/``."""
+    return Path(value).expanduser() if value else CONFIG_DIR / default_name
+
+
+class TriageSettings(_Section):
+    """Priority, SLA and the auto-ignore/auto-assign rules of the responder queue."""
+
+    rules_file: str = ""
+    high_reach_followers: int = Field(default=10_000, gt=0)
+    sla_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 60, "high": 240, "normal": 1440, "low": 4320}
+    )
+    refresh_interval_seconds: int = Field(default=900, gt=0)
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _every_level(cls, value: dict[str, int]) -> dict[str, int]:
+        if set(value) != set(PRIORITY_LEVELS):
+            raise ValueError(f"needs exactly the levels {', '.join(PRIORITY_LEVELS)}")
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("every SLA must be a positive number of minutes")
+        return value
+
+    @property
+    def rules_path(self) -> Path:
+        return _config_file(self.rules_file, "triage-rules.toml")
+
+
+class RepliesSettings(_Section):
+    """Reply rules and templates, suggestions, and the approval workflow."""
+
+    rules_file: str = ""
+    two_approvers_for_high_risk: bool = True
+    allow_self_approval: bool = False
+    ticket_link_template: str = ""
+    max_suggestions: int = Field(default=3, gt=0, le=20)
+    similar_replies: bool = True
+    similar_min_score: float = Field(default=0.6, ge=0, le=1)
+
+    @field_validator("ticket_link_template")
+    @classmethod
+    def _ticket_link(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty or an http:// or https:// URL")
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"not a valid template: {error}") from None
+        unknown = fields - {"mention_id", "platform", "external_id"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}: only mention_id, platform, external_id")
+        return value
+
+    @property
+    def rules_path(self) -> Path:
+        return _config_file(self.rules_file, "reply-rules.toml")
+
+
+class SenderSettings(_Section):
+    """The sender that posts approved replies exactly once."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=3, gt=0)
+    lookup_pages: int = Field(default=5, gt=0)
+    clock_skew_seconds: int = Field(default=120, ge=0)
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -141,6 +214,98 @@ class LoggingSettings(_Section):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return upper
+
+
+class DigestSettings(_Section):
+    """The sentiment digest, and the mail server and webhook that deliver digests and alerts."""
+
+    timezone: str = "UTC"
+    # Crontab in ``timezone`` (APScheduler: day names, since its day numbers start at Monday); "" disables.
+    schedule: str = "0 8 * * mon"
+    scheduled_period: str = "week"
+    inbox_url: str = "http://127.0.0.1:8000/inbox"
+    top_terms: int = Field(default=8, ge=0, le=50)
+    top_customers: int = Field(default=10, ge=0, le=100)
+    vip_tiers: list[str] = Field(default_factory=lambda: ["vip", "press"])
+    # Queue statuses (responders.triage) that count as open backlog when no reply has been sent.
+    open_statuses: list[str] = Field(default_factory=lambda: ["new", "needs_reply", "assigned", "waiting"])
+    term_sample_size: int = Field(default=3000, ge=100)
+    driver_min_mentions: int = Field(default=3, ge=2)
+    stop_words: list[str] = Field(default_factory=list)
+    recipients: list[str] = Field(default_factory=list)
+    sender: str = "harken@localhost"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_url: SecretStr = SecretStr("")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_attempts: int = Field(default=3, ge=1)
+    retry_backoff_seconds: float = Field(default=2.0, ge=0)
+    redelivery_interval_seconds: int = Field(default=900, gt=0)
+    max_attempts: int = Field(default=9, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Paris") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        if value.strip():
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as error:
+                raise ValueError(f"must be a crontab expression like '0 8 * * mon' ({error})") from None
+        return value.strip()
+
+    @field_validator("scheduled_period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if value not in {"day", "week"}:
+            raise ValueError("must be day or week")
+        return value
+
+    @field_validator("smtp_security")
+    @classmethod
+    def _security(cls, value: str) -> str:
+        if value not in {"starttls", "ssl", "none"}:
+            raise ValueError("must be starttls, ssl or none")
+        return value
+
+    @field_validator("inbox_url")
+    @classmethod
+    def _inbox(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class AlertSettings(_Section):
+    """Spike alerts on negative mentions; delivered through the [digest] mail server and webhook."""
+
+    enabled: bool = True
+    check_interval_seconds: int = Field(default=300, gt=0)
+    window_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    baseline_days: int = Field(default=14, ge=3, le=60)
+    p_value: float = Field(default=0.001, gt=0, lt=1)
+    min_count: int = Field(default=10, ge=1)
+    min_ratio: float = Field(default=3.0, ge=1)
+    cooldown_minutes: int = Field(default=360, ge=0)
+    per_source: bool = True
+    recipients: list[str] = Field(default_factory=list)
+    webhook_url: SecretStr = SecretStr("")
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -179,7 +344,12 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
+    replies: RepliesSettings = Field(default_factory=RepliesSettings)
+    sender: SenderSettings = Field(default_factory=SenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -202,7 +372,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every non-empty secret value, for the log filter that redacts them."""
         found: list[str] = []
-        for section in (self.x, self.reddit):
+        for section in (self.x, self.reddit, self.digest, self.alerts):
             for value in section.__dict__.values():
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value())

@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from listener.cli import app, console, get_settings, ready_engine, summary_table
+from listener.cli import app, console, ready_engine, summary_table
 from listener.collecting import CollectionRunner
-from listener.models import Author, Mention, QuarantinedPayload
+from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
 from listener.processing import Processor
 from listener.scheduler import build_scheduler
+from responders.queue_cli import register as register_queue_commands
+
+register_queue_commands(app)
 
 
 @app.command()
 def run() -> None:
-    """The long-running service: scheduled collectors and the processing stage."""
-    settings = get_settings()
-    engine = ready_engine(settings)
+    """The long-running service: scheduled collectors, processing, the sender and priority refresh."""
+    from responders.queue_cli import ready
+
+    settings, engine = ready()
     runner = CollectionRunner(engine, settings)
     processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)
     scheduler = build_scheduler(settings, runner, processor)
+    add_responder_jobs(scheduler, engine, settings)
+    add_digest_jobs(scheduler, settings, engine)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -72,6 +80,7 @@ def demo(
             processed = processor.run_until_empty()
         console.print(f"Processed {processed} mention(s).")
         _print_overview(engine)
+        _print_queue(engine)
     console.print(
         f"\nStored in [bold]{database}[/bold]. Look at it with:\n"
         f"  HARKEN_DATABASE__URL=sqlite:///{database} harken export mentions --format csv"
@@ -107,6 +116,75 @@ def _print_overview(engine) -> None:
     console.print(authors)
     if quarantined:
         console.print(f"{quarantined} payload(s) quarantined (kept raw with the reason).")
+
+
+def add_responder_jobs(scheduler, engine, settings) -> None:
+    """The sender (every [sender] interval_seconds) and the priority refresh, on their own two threads.
+
+    Their own executor keeps a slow platform call from waiting behind the collectors.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from responders.sender import Sender
+    from responders.triage import refresh_priorities
+
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=2), alias="responders")
+    now = datetime.now(UTC)
+    if settings.sender.enabled:
+        sender = Sender(engine, settings)
+        scheduler.add_job(sender.send_pending, IntervalTrigger(seconds=settings.sender.interval_seconds, timezone=UTC),
+                          id="send", name="send approved replies", executor="responders", next_run_time=now)
+    scheduler.add_job(refresh_priorities, IntervalTrigger(seconds=settings.triage.refresh_interval_seconds,
+                                                          timezone=UTC),
+                      args=[engine, settings], id="refresh-priorities", name="refresh priorities of open mentions",
+                      executor="responders")
+
+
+def _print_queue(engine) -> None:
+    """The top of the responder queue, each with its best suggestion."""
+    from responders.queue import list_queue
+
+    with Session(engine) as session:
+        items = list_queue(session, limit=5)
+        best = {
+            mention_id: text
+            for mention_id, text in session.execute(
+                select(Suggestion.mention_id, Suggestion.text).where(
+                    Suggestion.mention_id.in_([i.mention_id for i in items]), Suggestion.rank == 1
+                )
+            )
+        }
+    table = Table(title="Most urgent in the queue")
+    for column in ("prio", "level", "author", "tier", "mention", "best suggestion"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(f"{item.priority:.0f}" if item.priority is not None else "", item.priority_level or "",
+                      item.author or "", item.tier or "", Text(" ".join(item.text.split())[:80]),
+                      Text(best.get(item.mention_id, "")))
+    console.print(table)
+    console.print("Work it with `harken queue list`, `harken queue show ID`, `harken queue draft ID --suggestion 1`.")
+
+
+# --- Digests and spike alerts (responders/digests): `harken digest`, `harken alerts`, their jobs ----------
+
+
+def add_digest_jobs(scheduler, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """The scheduled digest, the spike check and the redelivery of failed deliveries, for `harken run`."""
+    from responders.digests.schedule import add_digest_jobs as add_jobs
+
+    add_jobs(scheduler, settings, engine)
+
+
+def _add_digest_commands() -> None:
+    from responders.digests.cli import register
+
+    register(app)
+
+
+_add_digest_commands()
+
+# --- end of digests and spike alerts -----------------------------------------------------------------
 
 
 def main() -> None:

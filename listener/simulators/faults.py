@@ -34,6 +34,10 @@ class Fault:
     * ``delay`` seconds of silence first (a timeout, or a request held open so that a
       test can kill the client mid-page); with nothing else set, the request is then
       answered normally;
+    * ``delay_after`` seconds of silence *after* the request has been applied: the
+      simulator does the work (a reply is posted and visible) and only then holds the
+      answer, so that a test can kill a client between the platform's side effect and
+      the client learning of it (the window that exactly-once sending must survive);
     * ``status``: that error status in the platform's own error shape (for 429 with
       the platform's rate-limit headers, the reset ``reset_after`` seconds away);
     * ``malformed``: 200 with a body that is not valid JSON (:data:`MALFORMED_BODY`);
@@ -49,15 +53,18 @@ class Fault:
     when_param: str | None = None
     reset_after: float = 60.0
     method: str | None = None
+    delay_after: float = 0.0
 
     def __post_init__(self) -> None:
         if self.times < 1:
             raise ValueError(f"a fault must apply at least once, not {self.times} times")
-        if self.delay < 0:
-            raise ValueError(f"a fault's delay cannot be negative ({self.delay})")
+        if self.delay < 0 or self.delay_after < 0:
+            raise ValueError(f"a fault's delays cannot be negative ({self.delay}, {self.delay_after})")
         chosen = [self.status is not None, self.malformed, self.body is not None]
         if sum(chosen) > 1:
             raise ValueError("a fault answers with one of status, malformed or body, not several")
+        if self.delay_after and any(chosen):
+            raise ValueError("delay_after holds the real answer: it cannot be combined with status, malformed or body")
         if self.method is not None:
             self.method = self.method.upper()
 

@@ -314,9 +314,13 @@ class SimulatorServer:
                 return SimResponse(200, fault.body)
             if fault is not None and fault.status is not None:
                 return self.fault_response(fault, request)
-            return self.handle(request)
+            response = self.handle(request)
         except HttpError as error:
-            return error.response()
+            response = error.response()
         except Exception:  # a simulator bug must not kill the connection silently
             log.exception("%s failed on %s %s", type(self).__name__, request.method, request.path)
             return SimResponse(500, {"error": "simulator error", "path": request.path})
+        if fault is not None and fault.delay_after:
+            # The request has taken effect; only the answer is held back.
+            self._stopping.wait(fault.delay_after)
+        return response

@@ -1,0 +1,180 @@
+"""Digest periods: calendar days and weeks in the configured time zone, held as UTC instants.
+
+Managers think in their own days ("yesterday", "last week"), while every stored time
+is UTC. A :class:`Period` is therefore built from local calendar boundaries and kept
+as two aware UTC datetimes (start inclusive, end exclusive), which is what the SQL
+compares against. Days are not always 24 hours: local-midnight arithmetic keeps a
+daylight-saving day 23 or 25 hours long instead of shifting the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from responders.digests.errors import PeriodError
+
+KINDS = ("day", "week", "custom")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bar of the digest's chart: an hour, a day or a week of the period."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open range ``[start, end)`` of aware UTC datetimes, named in its time zone."""
+
+    start: datetime
+    end: datetime
+    kind: str = "custom"
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise PeriodError("a period needs timezone-aware bounds")
+        if self.end <= self.start:
+            raise PeriodError(f"the period ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})")
+        if self.kind not in KINDS:
+            raise PeriodError(f"unknown period kind {self.kind!r}")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(self.zone)
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(self.zone)
+
+    @property
+    def label(self) -> str:
+        """How people name it: "Monday 23 November 2026", "week 48 of 2026", or the two bounds."""
+        first = self.local_start
+        if self.kind == "day":
+            return f"{first:%A} {first.day} {first:%B %Y}"
+        if self.kind == "week":
+            year, week, _ = first.isocalendar()
+            last = (self.local_end - timedelta(days=1)).date()
+            return f"week {week} of {year} ({first.day} {first:%b} – {last.day} {last:%b})"
+        return f"{_local_text(first)} – {_local_text(self.local_end)} ({self.timezone})"
+
+    @property
+    def reference(self) -> str:
+        """A stable text that names this period in ``deliveries.reference`` and parses back."""
+        return f"{self.kind}:{self.start.isoformat()}/{self.end.isoformat()}@{self.timezone}"
+
+    @classmethod
+    def from_reference(cls, reference: str) -> Period:
+        try:
+            kind, rest = reference.split(":", 1)
+            bounds, zone = rest.rsplit("@", 1)
+            start, end = bounds.split("/")
+            return cls(datetime.fromisoformat(start), datetime.fromisoformat(end), kind, zone)
+        except ValueError as error:
+            raise PeriodError(f"not a digest period reference: {reference!r}") from error
+
+    def previous(self) -> Period:
+        """The comparison period: the calendar day or week before, or the same length just before."""
+        zone = self.zone
+        if self.kind in ("day", "week"):
+            days = 1 if self.kind == "day" else 7
+            first = self.local_start.date() - timedelta(days=days)
+            return Period(_midnight(first, zone), self.start, self.kind, self.timezone)
+        return Period(self.start - (self.end - self.start), self.start, "custom", self.timezone)
+
+    def buckets(self) -> list[Bucket]:
+        """The chart's bars: hours for up to two days, local days up to 92 days, local weeks beyond."""
+        zone = self.zone
+        length = self.end - self.start
+        if length <= timedelta(days=2):
+            edges, step = [self.start], timedelta(hours=1)
+            while edges[-1] + step < self.end:
+                edges.append(edges[-1] + step)
+            fmt = "%H:00" if length <= timedelta(days=1, hours=1) else "%a %H:00"
+        else:
+            day = self.local_start.date() + timedelta(days=1)
+            if length > timedelta(days=92):  # Monday-started weeks
+                day += timedelta(days=(7 - day.weekday()) % 7)
+            edges, step_days = [self.start], 7 if length > timedelta(days=92) else 1
+            while (edge := _midnight(day, zone)) < self.end:
+                edges.append(edge)
+                day += timedelta(days=step_days)
+            fmt = "%d %b" if length > timedelta(days=8) else "%a %d"
+        edges.append(self.end)
+        return [Bucket(a, b, a.astimezone(zone).strftime(fmt)) for a, b in pairwise(edges)]
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _local_text(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d}" if moment.time() == time(0) else f"{moment:%Y-%m-%d %H:%M}"
+
+
+def day_period(day: date, timezone: str) -> Period:
+    """One local calendar day."""
+    zone = ZoneInfo(timezone)
+    return Period(_midnight(day, zone), _midnight(day + timedelta(days=1), zone), "day", timezone)
+
+
+def week_period(any_day: date, timezone: str) -> Period:
+    """The Monday-to-Sunday local week that contains ``any_day``."""
+    zone = ZoneInfo(timezone)
+    monday = any_day - timedelta(days=any_day.weekday())
+    return Period(_midnight(monday, zone), _midnight(monday + timedelta(days=7), zone), "week", timezone)
+
+
+def last_complete(kind: str, timezone: str, now: datetime | None = None) -> Period:
+    """Yesterday, or last week: the latest period of ``kind`` that has fully ended at ``now``."""
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    if kind == "day":
+        return day_period(today - timedelta(days=1), timezone)
+    if kind == "week":
+        return week_period(today - timedelta(days=7), timezone)
+    raise PeriodError(f"a period is day or week, not {kind!r}")
+
+
+def parse_moment(text: str, timezone: str) -> datetime:
+    """An ISO date (local midnight) or datetime (local unless it carries an offset or Z)."""
+    try:
+        if len(text.strip()) == 10:
+            return _midnight(date.fromisoformat(text.strip()), ZoneInfo(timezone))
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PeriodError(f"not an ISO date or date-time: {text!r} (e.g. 2026-11-23 or 2026-11-23T08:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
+
+
+def resolve_period(
+    kind: str, timezone: str, since: str | None = None, until: str | None = None, now: datetime | None = None
+) -> Period:
+    """The period a command asked for: ``since``/``until`` win over ``kind``.
+
+    With only ``since``, the period runs to now; with only ``until``, it is the day
+    or week (``kind``) that ends there.
+    """
+    now = now or datetime.now(UTC)
+    if since is None and until is None:
+        return last_complete(kind, timezone, now)
+    end = parse_moment(until, timezone) if until else now
+    if since:
+        return Period(parse_moment(since, timezone), end, "custom", timezone)
+    local_end = end.astimezone(ZoneInfo(timezone))
+    start = local_end - (timedelta(days=1) if kind == "day" else timedelta(days=7))
+    return Period(start.astimezone(UTC), end, "custom", timezone)
