@@ -103,6 +103,31 @@ def train_command(
         console.print("installed as the default model; run `harken sentiment build-default`")
 
 
+@app.command("soup")
+def soup_command(
+    models: Annotated[list[Path], typer.Argument(help="Two or more model directories written by `train`.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the averaged model goes.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Score the soup on this directory's val split.")]
+    = None,
+) -> None:
+    """Average the weights of fine-tuned runs (a model soup) into one model."""
+    from listener.sentiment.training import SoupError, average_models
+
+    try:
+        average_models(models, out)
+    except (SoupError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"averaged {len(models)} models into {out}")
+    if data is not None:
+        from listener.sentiment.classifier import load_classifier
+        from listener.sentiment.evaluation import evaluate, read_labelled
+
+        texts, gold = read_labelled(data / "val_text.txt", data / "val_labels.txt")
+        result = evaluate(load_classifier(str(out)), texts, gold)
+        console.print(f"val macro-recall {result['macro_recall'] * 100:.2f}, accuracy {result['accuracy'] * 100:.2f}")
+
+
 @app.command("build-default")
 def build_default_command(
     force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,

@@ -135,3 +135,20 @@ def test_training_command_runs_on_a_200_tweet_subset(tmp_path: Path) -> None:
     assert 0.0 <= metrics["val"]["macro_recall"] <= 1.0
     trained = load_classifier(str(tmp_path / "out" / "model"))
     assert [p.label in LABELS for p in trained.classify(["great phone", "awful"])] == [True, True]
+
+
+def test_soup_averages_the_weights_of_runs(tiny_base: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+    from sentiment_models import make_tiny_classifier
+
+    from listener.sentiment.training import SoupError, average_models
+
+    a = make_tiny_classifier(tiny_base, tmp_path / "a", seed=1)
+    b = make_tiny_classifier(tiny_base, tmp_path / "b", seed=2)
+    soup = average_models([a, b], tmp_path / "soup")
+    wa, wb, ws = (load_file(str(d / "model.safetensors")) for d in (a, b, soup))
+    name = "classifier.weight"
+    assert ((wa[name] + wb[name]) / 2 - ws[name]).abs().max() < 1e-6
+    assert load_classifier(str(soup)).classify(["great phone"])[0].label in LABELS
+    with pytest.raises(SoupError, match="at least two"):
+        average_models([a], tmp_path / "one")
