@@ -34,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -393,16 +393,24 @@ class BoundReplyRule:
         return outcome
 
 
-class ReplyRulesFile(BaseModel):
+RuleT = TypeVar("RuleT", bound=BaseModel)
+
+
+class RulesFile(BaseModel, Generic[RuleT]):
+    """The shape both rule files share: named keyword lists (intents) and uniquely named rules."""
+
     model_config = ConfigDict(extra="forbid")
 
     intents: dict[str, list[str]] = Field(default_factory=dict)
-    rules: list[ReplyRule] = Field(default_factory=list)
+    rules: list[RuleT] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> ReplyRulesFile:
-        check_unique_names([rule.name for rule in self.rules])
+    def _unique_names(self) -> RulesFile[RuleT]:
+        check_unique_names([rule.name for rule in self.rules])  # type: ignore[attr-defined]
         return self
+
+
+ReplyRulesFile = RulesFile[ReplyRule]
 
 
 def check_unique_names(names: list[str]) -> None:

@@ -50,9 +50,9 @@ from responders.context import MentionContext, build_contexts
 from responders.roles import Action, can, require
 from responders.rules import (
     Condition,
+    RulesFile,
     RulesFileError,
     When,
-    check_unique_names,
     describe_validation_error,
     read_toml,
 )
@@ -160,16 +160,7 @@ class TriageRule(BaseModel):
         return self
 
 
-class TriageRulesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    intents: dict[str, list[str]] = Field(default_factory=dict)
-    rules: list[TriageRule] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> TriageRulesFile:
-        check_unique_names([rule.name for rule in self.rules])
-        return self
+TriageRulesFile = RulesFile[TriageRule]
 
 
 @dataclass(frozen=True)
