@@ -409,6 +409,15 @@ class RulesFile(BaseModel, Generic[RuleT]):
         check_unique_names([rule.name for rule in self.rules])  # type: ignore[attr-defined]
         return self
 
+    @classmethod
+    def load(cls, path: Path) -> RulesFile[RuleT]:
+        """Read and validate ``path``; :class:`RulesFileError` names the file, rule and key at fault."""
+        data = read_toml(path)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise RulesFileError(describe_validation_error(path, data, error)) from None
+
 
 ReplyRulesFile = RulesFile[ReplyRule]
 
@@ -448,11 +457,7 @@ def describe_validation_error(path: Path, data: Mapping[str, Any], error: Valida
 
 def load_reply_rules(path: Path) -> list[BoundReplyRule]:
     """The reply rules of ``path``, validated; :class:`RulesFileError` names what is wrong."""
-    data = read_toml(path)
-    try:
-        parsed = ReplyRulesFile.model_validate(data)
-    except ValidationError as error:
-        raise RulesFileError(describe_validation_error(path, data, error)) from None
+    parsed = ReplyRulesFile.load(path)
     bound: list[BoundReplyRule] = []
     for rule in parsed.rules:
         try:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -53,8 +53,6 @@ from responders.rules import (
     RulesFile,
     RulesFileError,
     When,
-    describe_validation_error,
-    read_toml,
 )
 
 log = logging.getLogger(__name__)
@@ -178,11 +176,7 @@ class BoundTriageRule:
 
 def load_triage_rules(path: Path) -> list[BoundTriageRule]:
     """The triage rules of ``path``, validated; :class:`RulesFileError` names what is wrong."""
-    data = read_toml(path)
-    try:
-        parsed = TriageRulesFile.model_validate(data)
-    except ValidationError as error:
-        raise RulesFileError(describe_validation_error(path, data, error)) from None
+    parsed = TriageRulesFile.load(path)
     bound = []
     for rule in parsed.rules:
         try:
