@@ -453,3 +453,54 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _time(default_factory=utcnow)
     sent_at: datetime | None = _time(default=None)
+
+
+# -- web access (the staff web app and its JSON API) ----------------------------------------------
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a copy
+    of the database cannot be replayed as a session."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    user_id: int = Field(foreign_key="staff_users.id", index=True)
+    # Sent back with every state-changing form and HTMX request (the double-submit check).
+    csrf_token: str
+    created_at: datetime = _time(default_factory=utcnow)
+    last_seen_at: datetime = _time(default_factory=utcnow)
+    expires_at: datetime = _time()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for integrations; it acts as its staff user, with that user's role."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    # The first characters, shown in the admin page so a token can be recognised without being revealed.
+    prefix: str
+    token_hash: str = Field(unique=True)
+    user_id: int = Field(foreign_key="staff_users.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_users.id")
+    created_at: datetime = _time(default_factory=utcnow)
+    last_used_at: datetime | None = _time(default=None)
+    revoked_at: datetime | None = _time(default=None)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, kept for throttling (by account and by address)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_at", "email", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str
+    address: str
+    at: datetime = _time(default_factory=utcnow)

@@ -308,6 +308,32 @@ class AlertSettings(_Section):
     webhook_url: SecretStr = SecretStr("")
 
 
+class WebSettings(_Section):
+    """The staff web app and its JSON API (``harken web``, and inside ``harken run``)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, lt=65536)
+    # A session ends after this long without a request.
+    session_idle_hours: float = Field(default=12.0, gt=0)
+    # "auto": Secure cookies when the request came over HTTPS (directly or via X-Forwarded-Proto
+    # from a trusted proxy); "always" for deployments that only ever serve HTTPS; "never" for tests.
+    secure_cookies: str = "auto"
+    # Forwarded headers (scheme, client address) are believed only from these addresses.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    # Sign-in throttling: this many failures within the window lock the account (and, x4, the address).
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_window_minutes: int = Field(default=15, gt=0)
+    page_size: int = Field(default=50, ge=5, le=500)
+
+    @field_validator("secure_cookies")
+    @classmethod
+    def _secure(cls, value: str) -> str:
+        if value not in {"auto", "always", "never"}:
+            raise ValueError("must be auto, always or never")
+        return value
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Values from one TOML file; a syntax error names the file and the line."""
 
@@ -350,6 +376,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

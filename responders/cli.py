@@ -21,8 +21,10 @@ from listener.pipeline import processing_steps
 from listener.processing import Processor
 from listener.scheduler import build_scheduler
 from responders.queue_cli import register as register_queue_commands
+from responders.web.cli import register as register_web_commands
 
 register_queue_commands(app)
+register_web_commands(app)
 
 
 @app.command()
@@ -39,13 +41,22 @@ def run() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    web = None
+    if settings.web.enabled:
+        from responders.web.server import WebServer
+
+        web = WebServer(settings, engine).start()
     scheduler.start()
     jobs = scheduler.get_jobs()
     console.print(f"Harken is running: {len(jobs)} job(s). Ctrl-C stops it.")
     for job in jobs:
         console.print(f"  {job.name}")
+    if web is not None:
+        console.print(f"  web app at {web.url}/")
     stop.wait()
     console.print("Stopping: waiting for running jobs to finish...")
+    if web is not None:
+        web.stop()
     scheduler.shutdown(wait=True)
 
 

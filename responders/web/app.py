@@ -1,0 +1,185 @@
+"""The staff web app: server-rendered pages (Jinja2 + HTMX) and a JSON API, one FastAPI application.
+
+:func:`create_app` takes the settings and an engine; ``harken web`` and ``harken run``
+serve it with uvicorn (``responders.web.server``). Every response carries the
+security headers below; the Content-Security-Policy allows scripts and styles only
+from this origin, so a hostile mention text that slipped through escaping still
+could not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from listener.profiles.errors import ProfileError
+from listener.sentiment.corrections import CorrectionError
+from listener.settings import Settings
+from responders.roles import Action, PermissionDenied, can
+from responders.staff import StaffError
+from responders.triage import TriageError
+from responders.web.deps import NotSignedIn
+from responders.workflow import WorkflowError
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/api/", "/signin", "/admin")) or response.headers.get(
+            "content-type", ""
+        ).startswith("text/html"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if is_https(request, request.app.state.settings):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def is_https(request: Request, settings: Settings) -> bool:
+    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
+    if request.url.scheme == "https":
+        return True
+    client = request.client.host if request.client else ""
+    return client in settings.web.trusted_proxies and request.headers.get("x-forwarded-proto", "") == "https"
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    client = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and client in settings.web.trusted_proxies:
+        return forwarded.split(",")[-1].strip() or client
+    return client
+
+
+def _static_version() -> str:
+    """Part of every asset URL, so browsers fetch new assets after an upgrade and cache them otherwise."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file() and path.suffix in {".js", ".css"} and "vendor" not in path.parts:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    version = _static_version()
+    env = templates.env
+    env.globals["static"] = lambda name: f"/static/{name}?v={version}"
+    env.globals["Action"] = Action
+    env.globals["can"] = can
+    env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    return templates
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    """The whole web app for these settings and this database."""
+    from responders.web.routes import ROUTERS
+
+    app = FastAPI(
+        title="Harken",
+        summary="Social listening and engagement: mentions, the approval queue, profiles, digests.",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.templates = make_templates()
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, error: NotSignedIn) -> Response:
+        if not wants_json(request) and request.method == "GET" and "hx-request" not in request.headers:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
+        return _error(request, 401, str(error) or "sign in first", {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> Response:
+        return _error(request, error.status_code, str(error.detail), getattr(error, "headers", None))
+
+    @app.exception_handler(PermissionDenied)
+    async def _denied(request: Request, error: PermissionDenied) -> Response:
+        return _error(request, 403, str(error))
+
+    @app.exception_handler(LookupError)
+    async def _missing(request: Request, error: LookupError) -> Response:
+        if isinstance(error, KeyError):  # a bug, not a missing record: no reason to hide it as a 404
+            return _error(request, 500, "internal error")
+        return _error(request, 404, str(error).strip("'\""))
+
+    for conflict in (WorkflowError, TriageError, StaffError, ProfileError, CorrectionError, ValueError):
+
+        @app.exception_handler(conflict)
+        async def _conflict(request: Request, error: Exception) -> Response:
+            if isinstance(error, LookupError):
+                return _error(request, 404, str(error).strip("'\""))
+            return _error(request, 409, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
+        message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
+        if wants_json(request):
+            return JSONResponse({"detail": message, "errors": jsonable_errors(error)}, status_code=422)
+        return _error(request, 422, message)
+
+    return app
+
+
+def jsonable_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(item.get("loc", ())), "msg": item.get("msg", "")} for item in error.errors()]
+
+
+def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """JSON for the API; for pages a small error page, or just the message for an HTMX swap."""
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    templates: Jinja2Templates = request.app.state.templates
+    if "hx-request" in request.headers:
+        return templates.TemplateResponse(request, "_error.html", {"message": message, "status": status},
+                                          status_code=status, headers=headers)
+    return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
+                                      status_code=status, headers=headers)
+
+
+def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render a page or fragment; the template sees the actor (``user``, ``csrf``) when signed in."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

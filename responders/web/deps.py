@@ -1,0 +1,109 @@
+"""What every route receives as typed dependencies: the database session, the signed-in actor, the permission.
+
+A route body is only its own logic. Authentication, the CSRF check and the role
+check happen here, once:
+
+- no valid session cookie or bearer token: 401 (a page GET is redirected to sign-in);
+- a cookie session sending a state-changing request without the session's CSRF
+  token (``X-CSRF-Token`` header, as HTMX sends it, or the ``csrf_token`` form field): 403;
+- a role that may not take the route's action (``responders.roles``): 403.
+
+Bearer tokens need no CSRF token: a browser never attaches them by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from listener.models import StaffUser
+from listener.settings import Settings
+from responders.roles import Action, can, roles_allowed
+from responders.web import security
+
+SESSION_COOKIE = "harken_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotSignedIn(Exception):
+    """No valid session or token; pages turn this into a redirect to sign-in, the API into 401."""
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making this request, and how they proved it."""
+
+    user: StaffUser
+    via: str  # "session" or "token"
+    csrf_token: str | None = None
+    session_id: int | None = None
+
+
+async def current_actor(request: Request, db: SessionDep, settings: SettingsDep) -> Actor:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        user = security.user_for_token(db, authorization[7:].strip())
+        if user is None:
+            raise NotSignedIn("unknown or revoked API token")
+        request.state.actor = Actor(user, "token")
+        return request.state.actor
+    cookie = request.cookies.get(SESSION_COOKIE)
+    current = security.session_for(db, settings.web, cookie) if cookie else None
+    if current is None:
+        raise NotSignedIn("sign in first")
+    if request.method not in SAFE_METHODS:
+        given = request.headers.get("x-csrf-token")
+        if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            given = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+        if not security.csrf_matches(current.csrf_token, given if isinstance(given, str) else None):
+            raise HTTPException(403, "CSRF token missing or wrong: reload the page and try again")
+    request.state.actor = Actor(current.user, "session", current.csrf_token, current.session_id)
+    return request.state.actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+class Permission:
+    """The dependency that lets a route through only for roles allowed to take ``action``.
+
+    Routes declare it with :func:`allowed`; the tests walk every route to find it.
+    """
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def __call__(self, actor: ActorDep) -> StaffUser:
+        if not can(actor.user, self.action):
+            roles = ", ".join(role.value for role in roles_allowed(self.action)) or "no role"
+            raise HTTPException(403, f"{actor.user.role} may not {self.action.value.replace('_', ' ')} "
+                                     f"(allowed: {roles})")
+        return actor.user
+
+
+def allowed(action: Action) -> Any:
+    """``user: Annotated[StaffUser, allowed(Action.APPROVE)]`` in a route's parameters."""
+    return Depends(Permission(action))
+
+
+Reader = Annotated[StaffUser, allowed(Action.READ)]
+Triager = Annotated[StaffUser, allowed(Action.TRIAGE)]

@@ -1,0 +1,9 @@
+"""One router per resource; :data:`ROUTERS` is what the app includes, in order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from responders.web.routes import auth, inbox, queue
+
+ROUTERS: list[APIRouter] = [auth.router, inbox.router, inbox.api, queue.router, queue.api]

@@ -1,0 +1,300 @@
+"""The inbox and the mention page: find, triage and answer mentions. Pages and their JSON API.
+
+Every action here is the same call to ``responders.triage`` / ``responders.workflow``
+from the page and from the API, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlmodel import Session
+
+from listener.models import Mention, StaffUser
+from listener.sentiment.corrections import correct_label
+from listener.settings import PRIORITY_LEVELS
+from responders import workflow
+from responders.inbox import PLATFORMS, SENTIMENTS, InboxFilter, InboxPage, items_by_ids, mentions_by_ids, search
+from responders.queue import MentionNotFound, QueueItem, mention_detail
+from responders.roles import Action
+from responders.staff import find_user
+from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
+from responders.web.app import page
+from responders.web.deps import Reader, SessionDep, SettingsDep, Triager, allowed
+from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["mentions"])
+
+Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
+
+
+def _filter(status: list[str] | None, platform: str | None, sentiment: str | None, priority: str | None,
+            assignee: str | None, since: date | None, until: date | None, q: str | None) -> InboxFilter:
+    statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
+    if "all" in statuses:
+        statuses = STATUSES
+    return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
+                       since, until, q or None).check()
+
+
+def _get_mention(db: Session, mention_id: int) -> Mention:
+    mention = db.get(Mention, mention_id)
+    if mention is None:
+        raise MentionNotFound(f"no mention {mention_id}")
+    return mention
+
+
+def _assignee(db: Session, value: str | None, me: StaffUser) -> StaffUser | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    return me if value == "me" else find_user(db, value)
+
+
+def _staff(db: Session) -> list[StaffUser]:
+    return list(db.execute(select(StaffUser).where(StaffUser.active).order_by(StaffUser.name)).scalars())  # type: ignore[arg-type]
+
+
+def _back(request: Request, fallback: str = "/inbox") -> RedirectResponse:
+    """After a plain (script-less) form post: back to the page it came from, if ours."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
+    return RedirectResponse(target or fallback, status_code=303)
+
+
+def _without_offset(request: Request) -> str:
+    """The page's query string without its offset, ending in ``&`` when not empty (for the pager's links)."""
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
+    return urlencode(kept) + "&" if kept else ""
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: Reader,
+    status: Annotated[list[str] | None, Query()] = None,
+    platform: str | None = None,
+    sentiment: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    q: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    wanted = _filter(status, platform, sentiment, priority, assignee, since, until, q)
+    result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
+    context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
+               "platforms": PLATFORMS, "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
+               "query": request.url.query, "base_query": _without_offset(request)}
+    if request.headers.get("hx-target") == "inbox-results":
+        return page(request, "_inbox_results.html", context)
+    return page(request, "inbox.html", context)
+
+
+@router.post("/mentions/{mention_id}/status")
+def change_status(request: Request, mention_id: int, db: SessionDep, user: Triager,
+                  status: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+    mention = _get_mention(db, mention_id)
+    set_status(db, mention, status, user, note.strip() or None)
+    db.commit()
+    return _row_or_back(request, db, mention_id)
+
+
+@router.post("/mentions/{mention_id}/assign")
+def change_assignee(request: Request, mention_id: int, db: SessionDep, user: Triager,
+                    assignee: Annotated[str, Form()] = "") -> Response:
+    mention = _get_mention(db, mention_id)
+    assign(db, mention, _assignee(db, assignee, user), user)
+    db.commit()
+    return _row_or_back(request, db, mention_id)
+
+
+def _row_or_back(request: Request, db: Session, mention_id: int) -> Response:
+    if request.headers.get("hx-request") and request.headers.get("hx-target", "").startswith("mention-row-"):
+        item = _one_item(db, mention_id)
+        return page(request, "_inbox_row.html", {"item": item, "staff": _staff(db), "statuses": STATUSES})
+    if request.headers.get("hx-request"):
+        response = Response(status_code=204)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return _back(request)
+
+
+def _one_item(db: Session, mention_id: int) -> QueueItem:
+    items = items_by_ids(db, [mention_id])
+    if not items:
+        raise MentionNotFound(f"no mention {mention_id}")
+    return items[0]
+
+
+@router.post("/inbox/bulk")
+def bulk(request: Request, db: SessionDep, user: Triager, ids: Annotated[list[int], Form()],
+         status: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "") -> Response:
+    apply_bulk(db, user, ids, status or None, assignee or None)
+    db.commit()
+    if request.headers.get("hx-request"):
+        response = Response(status_code=204)
+        response.headers["HX-Trigger"] = "inbox-changed"
+        return response
+    return _back(request)
+
+
+def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None, assignee: str | None) -> int:
+    """Assign and/or set the status of many mentions in one transaction: all of them, or none."""
+    if not ids:
+        raise ValueError("select at least one mention")
+    if status is None and assignee is None:
+        raise ValueError("choose a status or an assignee for the selected mentions")
+    mentions = mentions_by_ids(db, ids)
+    if len(mentions) != len(set(ids)):
+        raise MentionNotFound("some selected mentions no longer exist")
+    target = _assignee(db, assignee, user) if assignee not in (None, "none") else None
+    for mention in mentions:
+        if assignee is not None:
+            assign(db, mention, target, user)
+        if status is not None:
+            set_status(db, mention, status, user)
+    return len(mentions)
+
+
+@router.get("/mentions/{mention_id}")
+def mention_page(request: Request, mention_id: int, db: SessionDep, user: Reader) -> Response:
+    context = mention_context(db, mention_id)
+    context.update({"nav": "inbox", "staff": _staff(db), "statuses": STATUSES, "labels": SENTIMENTS[:3]})
+    return page(request, "mention.html", context)
+
+
+@router.post("/mentions/{mention_id}/sentiment")
+def correct_sentiment(request: Request, mention_id: int, db: SessionDep, user: Triager,
+                      label: Annotated[str, Form()]) -> Response:
+    _get_mention(db, mention_id)
+    correct_label(db, mention_id, label, user.email)
+    db.commit()
+    return _back(request, f"/mentions/{mention_id}")
+
+
+@router.post("/mentions/{mention_id}/reply")
+def send_for_approval(request: Request, mention_id: int, db: SessionDep, settings: SettingsDep, user: Drafter,
+                      text: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None) -> Response:
+    """Draft and submit in one action: the reply goes to the approval queue."""
+    mention = _get_mention(db, mention_id)
+    reply = workflow.create_draft(db, mention, text, user, suggestion_id)
+    workflow.submit(db, settings, reply, user)
+    db.commit()
+    if request.headers.get("hx-request"):
+        response = Response(status_code=204)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return RedirectResponse(f"/mentions/{mention_id}", status_code=303)
+
+
+# -- JSON API ----------------------------------------------------------------------------------
+
+
+class StatusChange(BaseModel):
+    status: str = Field(description=f"one of {', '.join(STATUSES)}")
+    note: str | None = None
+
+
+class AssigneeChange(BaseModel):
+    assignee: str | None = Field(None, description="a staff email, `me`, or null to unassign")
+
+
+class SentimentChange(BaseModel):
+    label: str = Field(description="negative, neutral or positive")
+
+
+class BulkChange(BaseModel):
+    ids: list[int]
+    status: str | None = None
+    assignee: str | None = Field(None, description="a staff email, `me`, or `none` to unassign")
+
+
+class ReplyDraft(BaseModel):
+    text: str
+    suggestion_id: int | None = None
+
+
+@api.get("/mentions")
+def api_mentions(
+    db: SessionDep,
+    settings: SettingsDep,
+    user: Reader,
+    status: Annotated[list[str] | None, Query()] = None,
+    platform: str | None = None,
+    sentiment: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    q: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Mentions matching the filters, most urgent first (the inbox)."""
+    result: InboxPage = search(db, _filter(status, platform, sentiment, priority, assignee, since, until, q),
+                               me=user, limit=limit, offset=offset)
+    return {"items": [queue_item_json(item) for item in result.items], "offset": offset, "limit": limit,
+            "has_more": result.has_more}
+
+
+@api.get("/mentions/{mention_id}")
+def api_mention(mention_id: int, db: SessionDep, user: Reader) -> dict[str, Any]:
+    """One mention with its author, profile, suggestions, replies and history."""
+    return detail_json(mention_detail(db, mention_id))
+
+
+@api.post("/mentions/{mention_id}/status")
+def api_status(mention_id: int, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+    mention = _get_mention(db, mention_id)
+    set_status(db, mention, change.status, user, change.note)
+    db.commit()
+    return queue_item_json(_one_item(db, mention_id))
+
+
+@api.post("/mentions/{mention_id}/assign")
+def api_assign(mention_id: int, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+    mention = _get_mention(db, mention_id)
+    assign(db, mention, _assignee(db, change.assignee, user), user)
+    db.commit()
+    return queue_item_json(_one_item(db, mention_id))
+
+
+@api.post("/mentions/{mention_id}/sentiment")
+def api_sentiment(mention_id: int, change: SentimentChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+    _get_mention(db, mention_id)
+    correct_label(db, mention_id, change.label, user.email)
+    db.commit()
+    return queue_item_json(_one_item(db, mention_id))
+
+
+@api.post("/mentions/bulk")
+def api_bulk(change: BulkChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+    count = apply_bulk(db, user, change.ids, change.status, change.assignee)
+    db.commit()
+    return {"changed": count}
+
+
+@api.post("/mentions/{mention_id}/replies", status_code=201)
+def api_reply(mention_id: int, draft: ReplyDraft, db: SessionDep, settings: SettingsDep,
+              user: Drafter) -> dict[str, Any]:
+    """Draft a reply and submit it for approval, in one call."""
+    mention = _get_mention(db, mention_id)
+    reply = workflow.create_draft(db, mention, draft.text, user, draft.suggestion_id)
+    workflow.submit(db, settings, reply, user)
+    db.commit()
+    return reply_json(reply)

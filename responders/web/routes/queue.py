@@ -1,0 +1,195 @@
+"""The approval queue: replies waiting for an approver, each decided in one action. Page and JSON API.
+
+Approve, edit-then-approve (the edited text is sent with the approval: one request,
+one transaction), reject with a reason, retry a failed send. Below the queue, the
+replies on their way show their sending status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from responders import workflow
+from responders.roles import Action
+from responders.web.app import page
+from responders.web.deps import Reader, SessionDep, SettingsDep, allowed
+from responders.web.views import reply_json, suggestion_json
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["replies"])
+
+Approver = Annotated[StaffUser, allowed(Action.APPROVE)]
+Rejecter = Annotated[StaffUser, allowed(Action.REJECT)]
+Retrier = Annotated[StaffUser, allowed(Action.RETRY)]
+
+ON_ITS_WAY = (workflow.APPROVED, workflow.SENDING, workflow.FAILED, workflow.SENT)
+
+
+@dataclass
+class QueueCard:
+    reply: Reply
+    mention: Mention
+    author: Author | None
+    profile: CustomerProfile | None
+    alternatives: list[Suggestion]
+    submitted_by: str | None
+    approvals: int
+
+
+def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[QueueCard]:
+    """Replies in ``states`` with their mention, author, profile and the mention's other suggestions."""
+    submitter = select(StaffUser.id, StaffUser.email).subquery()
+    statement = (
+        select(Reply, Mention, Author, CustomerProfile, submitter.c.email)
+        .join(Mention, Mention.id == Reply.mention_id)
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
+        .outerjoin(submitter, submitter.c.id == Reply.submitted_by_id)
+        .where(Reply.state.in_(states))  # type: ignore[attr-defined]
+    )
+    if recent_first:
+        statement = statement.order_by(Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
+    else:
+        statement = statement.order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+    rows = db.execute(statement.limit(limit)).all()
+    mention_ids = [mention.id for _, mention, *_ in rows]
+    alternatives: dict[int, list[Suggestion]] = {}
+    approvals: dict[int, int] = {}
+    if rows:
+        for suggestion in db.execute(
+            select(Suggestion).where(Suggestion.mention_id.in_(mention_ids)).order_by(Suggestion.rank)  # type: ignore[attr-defined]
+        ).scalars():
+            alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
+        for reply_id, count in db.execute(
+            select(ReplyApproval.reply_id, func.count())
+            .join(Reply, Reply.id == ReplyApproval.reply_id)
+            .where(ReplyApproval.reply_id.in_([r.id for r, *_ in rows]),  # type: ignore[attr-defined]
+                   ReplyApproval.revision == Reply.revision)
+            .group_by(ReplyApproval.reply_id)
+        ):
+            approvals[reply_id] = count
+    return [
+        QueueCard(reply, mention, author, profile,
+                  [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
+                  approvals.get(reply.id, 0))
+        for reply, mention, author, profile, email in rows
+    ]
+
+
+def _card(db: Session, reply_id: int) -> QueueCard:
+    reply = workflow.get_reply(db, reply_id)
+    mention = db.get(Mention, reply.mention_id)
+    assert mention is not None
+    submitter = db.get(StaffUser, reply.submitted_by_id) if reply.submitted_by_id else None
+    alternatives = list(db.execute(
+        select(Suggestion).where(Suggestion.mention_id == mention.id).order_by(Suggestion.rank)  # type: ignore[arg-type]
+    ).scalars())
+    return QueueCard(reply, mention, db.get(Author, mention.author_id) if mention.author_id else None,
+                     db.get(CustomerProfile, mention.profile_id) if mention.profile_id else None,
+                     [s for s in alternatives if s.text != reply.text], submitter.email if submitter else None,
+                     len(workflow.approvals(db, reply)))
+
+
+def _after(request: Request, db: Session, reply_id: int) -> Response:
+    if request.headers.get("hx-request"):
+        return page(request, "_queue_card.html", {"card": _card(db, reply_id)})
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/queue")
+def queue_page(request: Request, db: SessionDep, settings: SettingsDep, user: Reader) -> Response:
+    waiting = cards(db, (workflow.PENDING,), settings.web.page_size)
+    moving = cards(db, ON_ITS_WAY, 20, recent_first=True)
+    return page(request, "queue.html", {"nav": "queue", "waiting": waiting, "moving": moving})
+
+
+@router.get("/queue/status")
+def queue_status(request: Request, db: SessionDep, user: Reader) -> Response:
+    """The sending-status table alone, polled by the page so a send shows up without a reload."""
+    return page(request, "_queue_moving.html", {"moving": cards(db, ON_ITS_WAY, 20, recent_first=True)})
+
+
+@router.post("/replies/{reply_id}/approve")
+def approve(request: Request, reply_id: int, db: SessionDep, settings: SettingsDep, user: Approver,
+            text: Annotated[str | None, Form()] = None) -> Response:
+    reply = workflow.get_reply(db, reply_id)
+    edited = text if text is not None and text.strip() != reply.text else None
+    workflow.approve(db, settings, reply, user, edit_text=edited)
+    db.commit()
+    return _after(request, db, reply_id)
+
+
+@router.post("/replies/{reply_id}/reject")
+def reject(request: Request, reply_id: int, db: SessionDep, user: Rejecter,
+           reason: Annotated[str, Form()] = "") -> Response:
+    workflow.reject(db, workflow.get_reply(db, reply_id), user, reason)
+    db.commit()
+    return _after(request, db, reply_id)
+
+
+@router.post("/replies/{reply_id}/retry")
+def retry(request: Request, reply_id: int, db: SessionDep, user: Retrier) -> Response:
+    workflow.retry(db, workflow.get_reply(db, reply_id), user)
+    db.commit()
+    return _after(request, db, reply_id)
+
+
+# -- JSON API ----------------------------------------------------------------------------------
+
+
+class Approval(BaseModel):
+    text: str | None = None
+    """Edited text to approve instead of the submitted one (edit-then-approve)."""
+
+
+class Rejection(BaseModel):
+    reason: str
+
+
+@api.get("/replies")
+def api_replies(db: SessionDep, user: Reader,
+                state: Annotated[list[str] | None, Query()] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    """Replies in these states (default: waiting for approval), with their mention's other suggestions."""
+    states = tuple(state or [workflow.PENDING])
+    unknown = [s for s in states if s not in workflow.STATES]
+    if unknown:
+        raise ValueError(f"unknown reply state {unknown[0]!r}: one of {', '.join(workflow.STATES)}")
+    return {"items": [
+        reply_json(card.reply) | {"mention_text": card.mention.text, "mention_url": card.mention.url,
+                                  "approvals": card.approvals,
+                                  "alternatives": [suggestion_json(s) for s in card.alternatives]}
+        for card in cards(db, states, limit)
+    ]}
+
+
+@api.post("/replies/{reply_id}/approve")
+def api_approve(reply_id: int, body: Approval, db: SessionDep, settings: SettingsDep,
+                user: Approver) -> dict[str, Any]:
+    reply = workflow.get_reply(db, reply_id)
+    edited = body.text if body.text is not None and body.text.strip() != reply.text else None
+    workflow.approve(db, settings, reply, user, edit_text=edited)
+    db.commit()
+    return reply_json(reply)
+
+
+@api.post("/replies/{reply_id}/reject")
+def api_reject(reply_id: int, body: Rejection, db: SessionDep, user: Rejecter) -> dict[str, Any]:
+    reply = workflow.reject(db, workflow.get_reply(db, reply_id), user, body.reason)
+    db.commit()
+    return reply_json(reply)
+
+
+@api.post("/replies/{reply_id}/retry")
+def api_retry(reply_id: int, db: SessionDep, user: Retrier) -> dict[str, Any]:
+    reply = workflow.retry(db, workflow.get_reply(db, reply_id), user)
+    db.commit()
+    return reply_json(reply)

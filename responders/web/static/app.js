@@ -1,0 +1,83 @@
+// Harken's own script: keyboard shortcuts for the inbox, charts, filling a reply from an alternative.
+// Loaded from this origin only (the Content-Security-Policy forbids inline scripts), so it wires
+// everything through data attributes.
+(function () {
+  "use strict";
+
+  function rows() { return Array.from(document.querySelectorAll("tr[data-mention-id]")); }
+
+  function select(row) {
+    rows().forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-selected"); });
+    if (row) {
+      row.classList.add("selected");
+      row.setAttribute("aria-selected", "true");
+      row.scrollIntoView({ block: "nearest" });
+      sessionStorage.setItem("harken-selected", row.dataset.mentionId);
+    }
+  }
+
+  function selected() { return document.querySelector("tr[data-mention-id].selected"); }
+
+  function move(step) {
+    var all = rows();
+    if (!all.length) { return; }
+    var index = all.indexOf(selected());
+    select(all[Math.max(0, Math.min(all.length - 1, index < 0 ? 0 : index + step))]);
+  }
+
+  function press(name) {
+    var row = selected();
+    var target = row && row.querySelector('[data-shortcut="' + name + '"]');
+    if (target) { target.click(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select") {
+      return;
+    }
+    if (!rows().length) { return; }
+    var actions = { j: function () { move(1); }, k: function () { move(-1); },
+                    a: function () { press("assign"); }, e: function () { press("resolve"); },
+                    o: function () { press("open"); }, Enter: function () { press("open"); },
+                    x: function () { var box = selected() && selected().querySelector("input[type=checkbox]");
+                                     if (box) { box.checked = !box.checked; } } };
+    if (actions[event.key]) { event.preventDefault(); actions[event.key](); }
+  });
+
+  // After HTMX replaces a row (assign, resolve), keep the selection on it.
+  document.addEventListener("htmx:afterSwap", function () {
+    var id = sessionStorage.getItem("harken-selected");
+    var row = id && document.querySelector('tr[data-mention-id="' + id + '"]');
+    if (row) { select(row); }
+    drawCharts();
+  });
+
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("tr[data-mention-id]");
+    if (row && !event.target.closest("a, button, input, select")) { select(row); }
+    var alt = event.target.closest && event.target.closest("[data-fill]");
+    if (alt) {
+      var area = document.getElementById(alt.dataset.fill);
+      if (area) { area.value = alt.dataset.text; area.focus(); }
+    }
+    var confirmer = event.target.closest && event.target.closest("[data-confirm]");
+    if (confirmer && !window.confirm(confirmer.dataset.confirm)) { event.preventDefault(); }
+  });
+
+  function drawCharts() {
+    if (!window.Chart) { return; }
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) { return; }
+      canvas.dataset.drawn = "1";
+      new window.Chart(canvas, JSON.parse(canvas.dataset.chart));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
+    var id = sessionStorage.getItem("harken-selected");
+    var row = id && document.querySelector('tr[data-mention-id="' + id + '"]');
+    if (row) { select(row); }
+  });
+})();
