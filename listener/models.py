@@ -28,6 +28,8 @@ class ProcessingState(StrEnum):
     """Where a mention is in the processing stage (language, sentiment, profile...)."""
 
     NEW = "new"
+    # Taken by one processing worker until ``claim_expires_at`` (its lease); see listener.processing.
+    CLAIMED = "claimed"
     PROCESSED = "processed"
     FAILED = "failed"
 
@@ -245,6 +247,12 @@ class Mention(SQLModel, table=True):
     processing_state: str = ProcessingState.NEW
     processing_error: str | None = Field(default=None, sa_type=Text)
     processed_at: datetime | None = _time(default=None)
+    # The processing worker that claimed it and when that lease ends: a worker killed mid-batch
+    # lets its mentions go when the lease runs out, and one that outlived it can no longer commit.
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = _time(default=None)
+    # Claims so far; a mention whose workers keep dying is failed after [processing] max_attempts.
+    processing_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id", index=True)
     # Triage, filled by the responder queue (responders.triage): new, needs_reply, assigned,
     # waiting, resolved, ignored.
@@ -304,6 +312,9 @@ class Suggestion(SQLModel, table=True):
     """A reply proposed for a mention (by a rule, a template or past replies)."""
 
     __tablename__ = "suggestions"
+    # One suggestion per rank and mention: a batch processed twice (by two workers) cannot store its
+    # suggestions twice. A unique index rather than a constraint: SQLite adds it without copying the table.
+    __table_args__ = (Index("ux_suggestions_mention_rank", "mention_id", "rank", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mentions.id", index=True)

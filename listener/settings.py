@@ -108,10 +108,22 @@ class SchedulerSettings(_Section):
     processing_interval_seconds: float = Field(default=5.0, gt=0)
     failure_backoff_seconds: int = Field(default=60, ge=0)
     max_failure_backoff_seconds: int = Field(default=1800, ge=0)
+    # PostgreSQL: one scheduler holds an advisory lock; the others wait and try again this often.
+    standby_retry_seconds: float = Field(default=5.0, gt=0)
+    # How often the active scheduler checks that its lock connection is still alive.
+    lock_check_seconds: float = Field(default=5.0, gt=0)
 
 
 class ProcessingSettings(_Section):
     batch_size: int = Field(default=256, gt=0)
+    # An idle worker looks for new mentions this often.
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # A claimed batch not finished within this time (its worker died) can be claimed again.
+    lease_seconds: float = Field(default=120.0, gt=0)
+    # A mention whose claim ran out this many times is marked failed instead of claimed again.
+    max_attempts: int = Field(default=3, ge=1)
+    # After a lost database connection a worker waits 1, 2, 4... seconds, at most this long.
+    reconnect_max_seconds: float = Field(default=30.0, gt=0)
 
 
 class SentimentSettings(_Section):

@@ -51,6 +51,12 @@ class SentimentStep:
 
         return get_language_detector(tuple(self.settings.languages))
 
+    def warm_up(self) -> None:
+        """Load the model and the language models now: a worker does this before its first claim."""
+        self.classifier.classify(["warming up"])
+        # lingua loads each language's models on first use, not when the detector is built.
+        self.detector.detect_many(["warming up the language models before the first batch"])
+
     def process(self, session: Session, mentions: Sequence[Mention]) -> None:
         todo = [m for m in mentions if m.sentiment_label is None]
         if not todo:
