@@ -296,6 +296,12 @@ class Worker:
 
     def run(self) -> int:
         """The loop; returns the number of mentions processed when stopped."""
+        try:
+            self.processor.warm_up()
+        except Exception:
+            log.exception("worker %s: warming up the steps failed; the first batch will try again",
+                          self.processor.worker_id)
+        log.info("worker %s ready", self.processor.worker_id)
         failures = 0
         release_pending = False
         while not self._stop.is_set():

@@ -19,12 +19,15 @@ from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
 from listener.processing import Processor
-from listener.scheduler import build_scheduler
+from listener.scheduler import SchedulerLeader
 from responders.queue_cli import register as register_queue_commands
+from responders.service_cli import make_worker, scheduler_factory
+from responders.service_cli import register as register_service_commands
 from responders.web.cli import register as register_web_commands
 
 register_queue_commands(app)
 register_web_commands(app)
+register_service_commands(app)
 
 
 @app.command()
@@ -34,10 +37,10 @@ def run() -> None:
 
     settings, engine = ready()
     runner = CollectionRunner(engine, settings)
-    processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)
-    scheduler = build_scheduler(settings, runner, processor)
-    add_responder_jobs(scheduler, engine, settings)
-    add_digest_jobs(scheduler, settings, engine)
+    # Every role in one process: a processing worker thread, woken by each collection that stored
+    # something, and the scheduler, which stands by while another one is active (responders.service_cli).
+    worker = make_worker(engine, settings)
+    leader = SchedulerLeader(engine, settings, scheduler_factory(engine, settings, runner, lambda _: worker.wake()))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -46,18 +49,23 @@ def run() -> None:
         from responders.web.server import WebServer
 
         web = WebServer(settings, engine).start()
-    scheduler.start()
-    jobs = scheduler.get_jobs()
-    console.print(f"Harken is running: {len(jobs)} job(s). Ctrl-C stops it.")
+    leader.start()
+    worker.start()
+    jobs = leader.scheduler.get_jobs() if leader.scheduler else []
+    console.print(f"Harken is running: {len(jobs)} job(s) and a processing worker. Ctrl-C stops it.")
     for job in jobs:
         console.print(f"  {job.name}")
+    if not leader.active:
+        console.print("  scheduler standing by: another scheduler is active on this database")
     if web is not None:
         console.print(f"  web app at {web.url}/")
     stop.wait()
     console.print("Stopping: waiting for running jobs to finish...")
     if web is not None:
         web.stop()
-    scheduler.shutdown(wait=True)
+    worker.stop()
+    leader.stop()
+    worker.join()
 
 
 @app.command()
