@@ -10,6 +10,7 @@ read (queue, replies)       ✓       ✓         ✓       ✓
 triage (status, assign)     ✓       ✓                 ✓
 draft a reply               ✓       ✓                 ✓
 submit for approval         ✓       ✓                 ✓
+manage customer profiles    ✓       ✓                 ✓
 approve                             ✓
 edit a pending reply                ✓
 reject                              ✓
@@ -20,10 +21,12 @@ manage staff users                                    ✓
 change settings                                       ✓
 ========================  =====  ========  =======  =====
 
-Approvers and admins have the agents' triage rights. Admins run the system but do
-not approve what is posted: approving stays with the approvers, so that managing
-accounts never doubles as a way around the approval. Managers read everything and
-change nothing. An inactive user may do nothing at all.
+Approvers and admins have the agents' triage rights. Those include managing customer
+profiles (confirming or dismissing a suggested link, merging, undoing a merge): the
+people who answer are the ones who notice that two profiles are one person. Admins run
+the system but do not approve what is posted: approving stays with the approvers, so
+that managing accounts never doubles as a way around the approval. Managers read
+everything and change nothing. An inactive user may do nothing at all.
 """
 
 from __future__ import annotations
@@ -51,11 +54,12 @@ class Action(StrEnum):
     RETRY = "retry"
     READ_AUDIT = "read_audit"
     READ_DIGESTS = "read_digests"
+    MANAGE_PROFILES = "manage_profiles"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
 
 
-_TRIAGE = frozenset({Action.READ, Action.TRIAGE, Action.DRAFT, Action.SUBMIT})
+_TRIAGE = frozenset({Action.READ, Action.TRIAGE, Action.DRAFT, Action.SUBMIT, Action.MANAGE_PROFILES})
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.AGENT: _TRIAGE,

@@ -274,10 +274,11 @@ def list_profiles(
     *,
     search: str | None = None,
     include_prospects: bool = True,
+    tier: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[ProfileSummary]:
-    """Live profiles (merged-away ones are hidden), newest first, optionally by name or CRM id."""
+    """Live profiles (merged-away ones are hidden), newest first, optionally by name or CRM id, or of one tier."""
     identity_count = (
         select(func.count())
         .where(Identity.profile_id == CustomerProfile.id)
@@ -289,6 +290,8 @@ def list_profiles(
     )
     if not include_prospects:
         statement = statement.where(CustomerProfile.is_prospect.is_(False))  # type: ignore[attr-defined]
+    if tier:
+        statement = statement.where(CustomerProfile.tier == check_tier(tier))
     if search:
         statement = statement.where(
             or_(

@@ -25,6 +25,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from listener.profiles.errors import ProfileError
 from listener.sentiment.corrections import CorrectionError
 from listener.settings import Settings
+from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, PermissionDenied, can
 from responders.staff import StaffError
 from responders.triage import TriageError
@@ -95,6 +96,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["Action"] = Action
     env.globals["can"] = can
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
+    env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)
     return templates
 
 
@@ -183,3 +186,28 @@ def page(request: Request, template: str, context: dict[str, Any], status_code: 
     """Render a page or fragment; the template sees the actor (``user``, ``csrf``) when signed in."""
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def back(request: Request, fallback: str) -> RedirectResponse:
+    """After a plain (script-less) form post: back to the page it came from, if ours."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
+    return RedirectResponse(target or fallback, status_code=303)
+
+
+def after_post(request: Request, fallback: str, to: str | None = None) -> Response:
+    """How a state-changing page POST ends: the page shows the change.
+
+    A plain form is redirected (303) to ``to``, else back to the page it came from;
+    an HTMX request gets no body but tells HTMX to go there or reload, since such a
+    change (a merge, a new role) touches more of the page than one fragment.
+    """
+    if "hx-request" in request.headers:
+        response = Response(status_code=204)
+        if to is not None:
+            response.headers["HX-Redirect"] = to
+        else:
+            response.headers["HX-Refresh"] = "true"
+        return response
+    return RedirectResponse(to, status_code=303) if to is not None else back(request, fallback)
