@@ -19,7 +19,7 @@ from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
 from listener.processing import Processor
-from listener.scheduler import SchedulerLeader
+from listener.scheduler import SchedulerLeader, build_scheduler
 from responders.queue_cli import register as register_queue_commands
 from responders.service_cli import make_worker, scheduler_factory
 from responders.service_cli import register as register_service_commands
@@ -68,11 +68,19 @@ def run() -> None:
     worker.join()
 
 
+DEMO_PASSWORD = "harken-demo-password"
+DEMO_ACCOUNTS = (("agent", "agent@demo.harken", "Alex Agent"), ("approver", "approver@demo.harken", "Avery Approver"),
+                 ("manager", "manager@demo.harken", "Morgan Manager"), ("admin", "admin@demo.harken", "Ada Admin"))
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo database goes.")] = Path("harken-demo"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Afterwards, serve the web app (with the "
+                                        "simulators, the sender and the scheduler) until Ctrl-C.")] = True,
+    port: Annotated[int, typer.Option(help="Port of the demo web app.")] = 8000,
 ) -> None:
-    """Run the whole pipeline offline against platform simulators seeded with a demo corpus."""
+    """Run the whole pipeline offline against platform simulators seeded with a demo corpus, then serve the app."""
     from listener.clients import configure_logging
     from listener.demo import demo_settings, running_simulators
 
@@ -100,10 +108,53 @@ def demo(
         console.print(f"Processed {processed} mention(s).")
         _print_overview(engine)
         _print_queue(engine)
-    console.print(
-        f"\nStored in [bold]{database}[/bold]. Look at it with:\n"
-        f"  HARKEN_DATABASE__URL=sqlite:///{database} harken export mentions --format csv"
-    )
+        _add_demo_accounts(engine)
+        console.print(
+            f"\nStored in [bold]{database}[/bold]. Look at it with:\n"
+            f"  HARKEN_DATABASE__URL=sqlite:///{database} harken export mentions --format csv"
+        )
+        if serve:
+            _serve_demo(settings, engine, runner, processor, port)
+
+
+def _add_demo_accounts(engine) -> None:  # type: ignore[no-untyped-def]
+    from responders.web.security import set_password
+
+    with Session(engine, expire_on_commit=False) as session:
+        admin = None
+        for role, email, name in sorted(DEMO_ACCOUNTS, key=lambda account: account[0] != "admin"):
+            from responders.staff import add_user
+
+            user = add_user(session, email, name, role, admin)
+            set_password(session, user, DEMO_PASSWORD, admin or "system:demo")
+            admin = admin or user
+        session.commit()
+
+
+def _serve_demo(settings, engine, runner, processor, port: int) -> None:  # type: ignore[no-untyped-def]
+    """The demo as a running service: web app, scheduled collection from the simulators, the sender."""
+    from responders.web.server import WebServer
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    demo_run = settings.model_copy(update={"web": settings.web.model_copy(update={"port": port,
+                                                                                   "secure_cookies": "never"})})
+    scheduler = build_scheduler(demo_run, runner, processor)
+    add_responder_jobs(scheduler, engine, demo_run)
+    with WebServer(demo_run, engine) as web:
+        scheduler.start()
+        table = Table(title=f"Sign in at {web.url}/  (password for every account: {DEMO_PASSWORD})")
+        for column in ("role", "email", "may"):
+            table.add_column(column)
+        for role, email, _ in DEMO_ACCOUNTS:
+            table.add_row(role, email, {"agent": "triage, draft replies", "approver": "triage, approve and send",
+                                        "manager": "read everything, digests", "admin": "accounts, sources, tokens"
+                                        }[role])
+        console.print(table)
+        console.print("The simulators, the collectors and the sender keep running. Ctrl-C stops the demo.")
+        stop.wait()
+        scheduler.shutdown(wait=False)
 
 
 def _print_overview(engine) -> None:

@@ -99,19 +99,28 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     if wanted.until:
         statement = statement.where(Mention.created_at < _day_start(wanted.until + timedelta(days=1)))
     if wanted.text and wanted.text.strip():
-        # LIKE with the user's text as data (bound, and its wildcards escaped): case-insensitive on both back-ends.
-        needle = "%" + wanted.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(
-            func.lower(Mention.text).like(needle, escape="\\"),
-            func.lower(func.coalesce(Mention.title, "")).like(needle, escape="\\"),
-            func.lower(func.coalesce(Author.handle, "")).like(needle, escape="\\"),
-        ))
+        words = wanted.text.strip().lower()
+        if words.startswith("@"):  # an author: search handles only
+            statement = statement.where(func.lower(func.coalesce(Author.handle, "")).like(_contains(words[1:]),
+                                                                                         escape="\\"))
+        else:
+            needle = _contains(words)
+            statement = statement.where(or_(
+                func.lower(Mention.text).like(needle, escape="\\"),
+                func.lower(func.coalesce(Mention.title, "")).like(needle, escape="\\"),
+                func.lower(func.coalesce(Author.handle, "")).like(needle, escape="\\"),
+            ))
     statement = statement.order_by(
         Mention.priority.desc().nulls_last(), Mention.sla_due_at.asc().nulls_last(),  # type: ignore[union-attr]
         Mention.created_at, Mention.id,
     ).limit(limit + 1).offset(offset)
     items = _items(session.execute(statement))
     return InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+
+
+def _contains(words: str) -> str:
+    """A LIKE pattern for text containing ``words`` literally (its own % and _ are escaped, not wildcards)."""
+    return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _rows() -> tuple[Select[Any], Any]:

@@ -20,7 +20,16 @@ from listener.models import Mention, StaffUser
 from listener.sentiment.corrections import correct_label
 from listener.settings import PRIORITY_LEVELS
 from responders import workflow
-from responders.inbox import PLATFORMS, SENTIMENTS, InboxFilter, InboxPage, items_by_ids, mentions_by_ids, search
+from responders.inbox import (
+    PLATFORMS,
+    SENTIMENTS,
+    InboxFilter,
+    InboxPage,
+    InvalidFilter,
+    items_by_ids,
+    mentions_by_ids,
+    search,
+)
 from responders.queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
@@ -36,12 +45,22 @@ Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
 
 
 def _filter(status: list[str] | None, platform: str | None, sentiment: str | None, priority: str | None,
-            assignee: str | None, since: date | None, until: date | None, q: str | None) -> InboxFilter:
+            assignee: str | None, since: str | None, until: str | None, q: str | None) -> InboxFilter:
     statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
     if "all" in statuses:
         statuses = STATUSES
     return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
-                       since, until, q or None).check()
+                       _day(since, "since"), _day(until, "until"), q or None).check()
+
+
+def _day(value: str | None, name: str) -> date | None:
+    """A date filter; an empty field (as a form sends it) means no limit."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidFilter(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _get_mention(db: Session, mention_id: int) -> Mention:
@@ -90,8 +109,8 @@ def inbox_page(
     sentiment: str | None = None,
     priority: str | None = None,
     assignee: str | None = None,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: str | None = None,
+    until: str | None = None,
     q: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
@@ -239,8 +258,8 @@ def api_mentions(
     sentiment: str | None = None,
     priority: str | None = None,
     assignee: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
+    until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
     q: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -45,8 +45,9 @@
     if (actions[event.key]) { event.preventDefault(); actions[event.key](); }
   });
 
-  // After HTMX replaces a row (assign, resolve), keep the selection on it.
-  document.addEventListener("htmx:afterSwap", function () {
+  // After HTMX replaces a row (assign, resolve) or the results, keep the selection on the same mention.
+  // htmx:load fires on the new content, which is in the document (the replaced element no longer is).
+  document.addEventListener("htmx:load", function () {
     var id = sessionStorage.getItem("harken-selected");
     var row = id && document.querySelector('tr[data-mention-id="' + id + '"]');
     if (row) { select(row); }

@@ -1,0 +1,95 @@
+"""A live Harken for browser tests: simulators, collected and processed demo corpus, web app, sender.
+
+Chromium is Debian's (``apt-get install chromium``), driven by Playwright without any
+browser download. Screenshots go to ``tests/artifacts/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from listener.collecting import CollectionRunner
+from listener.db import make_engine, migrate
+from listener.pipeline import processing_steps
+from listener.processing import Processor
+from listener.settings import Settings
+from listener.simulators import RedditSimulator, XSimulator
+from responders.sender import Sender
+from responders.web.server import WebServer
+from tests.platforms import settings_for
+from tests.responders.helpers import add_mention
+from tests.web.conftest import add_team
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> lumen mobile ate my refund'
+
+
+@dataclass
+class LiveSite:
+    settings: Settings
+    engine: Engine
+    url: str
+    x: XSimulator
+    reddit: RedditSimulator
+    hostile_mention_id: int
+
+
+class SenderLoop:
+    """What ``harken run`` does for replies: the sender, every half second."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.sender = Sender(engine, settings)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sender", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.5):
+            self.sender.send_pending()
+
+    def __enter__(self) -> SenderLoop:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+@contextmanager
+def live_site(database: Path, x: XSimulator, reddit: RedditSimulator) -> Iterator[LiveSite]:
+    url = f"sqlite:///{database}"
+    migrate(url)
+    # The default sentiment model, as in production: the pages show real labels and confidences.
+    settings = settings_for(x, reddit, url, web={"secure_cookies": "never"}, sentiment={"enabled": True},
+                            replies={"similar_replies": False}, x={"retry_backoff_seconds": 0.05})
+    engine = make_engine(url)
+    runner = CollectionRunner(engine, settings)
+    runner.sync_sources()
+    runner.run_all()
+    hostile = add_mention(engine, HOSTILE, sentiment="negative", confidence=0.9, handle="mallory")
+    Processor(engine, processing_steps(settings)).run_until_empty()
+    add_team(engine)
+    with WebServer(settings, engine, host="127.0.0.1", port=0) as web, SenderLoop(engine, settings):
+        yield LiveSite(settings, engine, web.url, x, reddit, hostile.id)  # type: ignore[arg-type]
+    engine.dispose()
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
