@@ -1,4 +1,4 @@
-"""Digest periods: calendar days and weeks in the configured time zone, held as UTC instants.
+"""Digest periods: calendar days, weeks and months in the configured time zone, held as UTC instants.
 
 Managers think in their own days ("yesterday", "last week"), while every stored time
 is UTC. A :class:`Period` is therefore built from local calendar boundaries and kept
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from responders.digests.errors import PeriodError
 
-KINDS = ("day", "week", "custom")
+KINDS = ("day", "week", "month", "custom")
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,10 @@ class Period:
 
     @property
     def label(self) -> str:
-        """How people name it: "Monday 23 November 2026", "week 48 of 2026", or the two bounds."""
+        """How people name it: "Monday 23 November 2026", "week 48 of 2026", "November 2026", or the two bounds."""
         first = self.local_start
+        if self.kind == "month":
+            return f"{first:%B %Y}"
         if self.kind == "day":
             return f"{first:%A} {first.day} {first:%B %Y}"
         if self.kind == "week":
@@ -87,8 +89,10 @@ class Period:
             raise PeriodError(f"not a digest period reference: {reference!r}") from error
 
     def previous(self) -> Period:
-        """The comparison period: the calendar day or week before, or the same length just before."""
+        """The comparison period: the calendar day, week or month before, or the same length just before."""
         zone = self.zone
+        if self.kind == "month":
+            return month_period(self.local_start.date() - timedelta(days=1), self.timezone)
         if self.kind in ("day", "week"):
             days = 1 if self.kind == "day" else 7
             first = self.local_start.date() - timedelta(days=days)
@@ -138,14 +142,24 @@ def week_period(any_day: date, timezone: str) -> Period:
     return Period(_midnight(monday, zone), _midnight(monday + timedelta(days=7), zone), "week", timezone)
 
 
+def month_period(any_day: date, timezone: str) -> Period:
+    """The local calendar month that contains ``any_day``."""
+    zone = ZoneInfo(timezone)
+    first = any_day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period(_midnight(first, zone), _midnight(following, zone), "month", timezone)
+
+
 def last_complete(kind: str, timezone: str, now: datetime | None = None) -> Period:
-    """Yesterday, or last week: the latest period of ``kind`` that has fully ended at ``now``."""
+    """Yesterday, last week or last month: the latest period of ``kind`` that has fully ended at ``now``."""
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
     if kind == "day":
         return day_period(today - timedelta(days=1), timezone)
     if kind == "week":
         return week_period(today - timedelta(days=7), timezone)
-    raise PeriodError(f"a period is day or week, not {kind!r}")
+    if kind == "month":
+        return month_period(today.replace(day=1) - timedelta(days=1), timezone)
+    raise PeriodError(f"a period is day, week or month, not {kind!r}")
 
 
 def parse_moment(text: str, timezone: str) -> datetime:
@@ -166,8 +180,8 @@ def resolve_period(
 ) -> Period:
     """The period a command asked for: ``since``/``until`` win over ``kind``.
 
-    With only ``since``, the period runs to now; with only ``until``, it is the day
-    or week (``kind``) that ends there.
+    With only ``since``, the period runs to now; with only ``until``, it is the day,
+    week or month (``kind``) that ends there.
     """
     now = now or datetime.now(UTC)
     if since is None and until is None:
@@ -176,5 +190,11 @@ def resolve_period(
     if since:
         return Period(parse_moment(since, timezone), end, "custom", timezone)
     local_end = end.astimezone(ZoneInfo(timezone))
-    start = local_end - (timedelta(days=1) if kind == "day" else timedelta(days=7))
+    if kind == "month":
+        # The same day and time a month earlier (the month's last day when it has no such day).
+        month_before = local_end.replace(day=1) - timedelta(days=1)
+        start = local_end.replace(year=month_before.year, month=month_before.month,
+                                  day=min(local_end.day, month_before.day))
+    else:
+        start = local_end - (timedelta(days=1) if kind == "day" else timedelta(days=7))
     return Period(start.astimezone(UTC), end, "custom", timezone)
