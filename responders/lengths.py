@@ -24,6 +24,7 @@ less, so that a reply that Harken says fits always fits:
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import regex
@@ -53,6 +54,10 @@ _LINK = regex.compile(
 )
 _TRAILING = ".,:;!?'\")]}»”’"
 _EMOJI_MARKS = regex.compile(r"[\uFE0F\uFE0E\u20E3\p{Emoji_Modifier}\U000E0020-\U000E007F]")
+# Compiled once: looking a pattern up in regex's cache on every character cost more than the matching.
+_GRAPHEME = regex.compile(r"\X")
+_FLAG = regex.compile(r"\p{Regional_Indicator}{2}")
+_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
 
 
 class ReplyTooLong(ValueError):
@@ -76,19 +81,22 @@ def _code_point_weight(char: str) -> int:
 def _is_single_emoji(cluster: str) -> bool:
     if "\u200d" in cluster:
         return False  # ZWJ sequences: counted by their parts (never less than X counts)
-    if regex.fullmatch(r"\p{Regional_Indicator}{2}", cluster):
+    if _FLAG.fullmatch(cluster):
         return True
     core = _EMOJI_MARKS.sub("", cluster)
     if "\u20e3" in cluster:  # keycap: 1️⃣, #️⃣
         return len(core) == 1
-    return len(core) == 1 and bool(regex.match(r"\p{Extended_Pictographic}", core))
+    return len(core) == 1 and bool(_PICTOGRAPHIC.match(core))
+
+
+@functools.lru_cache(maxsize=8192)
+def _cluster_weight(cluster: str) -> int:
+    # Texts are made of few distinct clusters (letters, spaces, a few emoji): each is weighed once.
+    return 2 if _is_single_emoji(cluster) else sum(_code_point_weight(c) for c in cluster)
 
 
 def _plain_weight(text: str) -> int:
-    total = 0
-    for cluster in regex.findall(r"\X", text):
-        total += 2 if _is_single_emoji(cluster) else sum(_code_point_weight(c) for c in cluster)
-    return total
+    return sum(_cluster_weight(cluster) for cluster in _GRAPHEME.findall(text))
 
 
 def x_weighted_length(text: str) -> int:
