@@ -3,7 +3,8 @@
 Passwords are the web app's concern (its sign-in issue); accounts made here have
 none until then. The very first account may be created without an admin acting,
 so that a new installation can be bootstrapped from the command line; it must be
-an admin, and from then on only an admin adds accounts or changes roles.
+an admin, and from then on only an admin adds accounts or changes roles. The last
+active admin cannot be demoted or deactivated: no one would be left to undo it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class InvalidEmail(StaffError, ValueError):
 
 class AdminRequired(StaffError):
     """Only the first account can be made without an admin; after that an admin must act."""
+
+
+class LastAdmin(StaffError):
+    """The change would leave no active admin, and so no one able to manage accounts again."""
 
 
 def normal_email(email: str) -> str:
@@ -81,6 +86,8 @@ def set_role(session: Session, user: StaffUser, role: str | Role, by: StaffUser)
     chosen = parse_role(role) if isinstance(role, str) else role
     if chosen.value == user.role:
         return user
+    if chosen is not Role.ADMIN:
+        _keep_an_admin(session, user)
     before = {"role": user.role}
     user.role = chosen.value
     audit.record(session, by, "user.role", user, before, {"role": user.role})
@@ -91,7 +98,22 @@ def set_active(session: Session, user: StaffUser, active: bool, by: StaffUser) -
     require(by, Action.MANAGE_USERS)
     if user.active == active:
         return user
+    if not active:
+        _keep_an_admin(session, user)
     before = {"active": user.active}
     user.active = active
     audit.record(session, by, "user.activate" if active else "user.deactivate", user, before, {"active": active})
     return user
+
+
+def _keep_an_admin(session: Session, user: StaffUser) -> None:
+    """Refuse to demote or deactivate the last active admin: no one could undo it from the app."""
+    if user.role != Role.ADMIN.value or not user.active:
+        return
+    others = session.scalar(
+        select(func.count()).select_from(StaffUser).where(
+            StaffUser.role == Role.ADMIN.value, StaffUser.active, StaffUser.id != user.id  # type: ignore[arg-type]
+        )
+    ) or 0
+    if not others:
+        raise LastAdmin(f"{user.email} is the last active admin: make someone else admin first")

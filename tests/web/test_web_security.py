@@ -18,6 +18,7 @@ from responders.web.security import create_token
 from tests.web.conftest import PASSWORD, TEAM, Site, sign_in
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+NO_SUCH_ID = 999_999
 
 
 def _permission(route: APIRoute) -> Action | None:
@@ -41,7 +42,9 @@ def _state_changing(site: Site) -> list[tuple[str, str, Action | None]]:
     for route in _routes():
         if route.path != "/signin":
             for method in sorted(route.methods & STATE_CHANGING):
-                found.append((method, re.sub(r"\{[^}]+\}", "1", route.path), _permission(route)))
+                # An id no record has: a route that needs no body (revoking a token) must not
+                # act on the test's own records (token 1 is the agent's) and break later checks.
+                found.append((method, re.sub(r"\{[^}]+\}", str(NO_SUCH_ID), route.path), _permission(route)))
     return found
 
 
@@ -170,7 +173,7 @@ def test_state_changing_routes_refuse_missing_auth_wrong_role_and_missing_csrf(s
         no_csrf = TestClient(site.app, cookies=clients[role].cookies)
         response = no_csrf.request(method, path, follow_redirects=False)
         assert response.status_code == 403 and "CSRF" in response.text, f"{where} without CSRF: {response.text}"
-        # A bearer token needs no CSRF token: the request gets past the checks (to a 404/409/422 on id 1).
+        # A bearer token needs no CSRF token: the request gets past the checks (to a 404/409/422 on an unknown id).
         with_token = TestClient(site.app).request(method, path, headers={"Authorization": f"Bearer {tokens[role]}"})
         assert with_token.status_code not in (401, 403), f"{where} with a {role} token: {with_token.text}"
 
