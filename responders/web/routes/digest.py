@@ -13,7 +13,7 @@ time zone, or the local days from ``since`` to ``until`` (both included).
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -66,6 +66,15 @@ def chosen_period(settings: Settings, kind: str | None, since: date | None, unti
         # resolve_period's end is exclusive: the day after the last day asked for.
         (until + timedelta(days=1)).isoformat() if until else None,
     )
+
+
+def period_title(period: Period) -> str:
+    """The period as the dashboard names it: a chosen range of days shows its last day, not the end bound."""
+    if period.kind != "custom" or period.local_start.time() != time(0) or period.local_end.time() != time(0):
+        return period.label.removesuffix(f" ({period.timezone})")
+    last = period.local_end.date() - timedelta(days=1)
+    first = period.local_start.date()
+    return first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
 
 
 def inbox_link(start: datetime, end: datetime, **filters: str) -> str:
@@ -150,7 +159,8 @@ def digest_page(
     until: Day = None,
 ) -> Response:
     context: dict[str, Any] = {"nav": "digest", "kind": period, "since": since, "until": until, "digest": None,
-                               "alerts": list_alerts(_engine(request), ALERTS_ON_DASHBOARD), "alert_link": alert_link}
+                               "alerts": list_alerts(_engine(request), ALERTS_ON_DASHBOARD), "alert_link": alert_link,
+                               "title": period_title}
     try:
         chosen = chosen_period(settings, period, since, until)
     except PeriodError as error:
