@@ -57,6 +57,7 @@ def test_dashboard_figures_equal_the_digest(site_factory: Callable[..., Site]) -
     assert percent(digest.overall.share("negative")) in page
 
     series, platforms = _charts(page)
+    assert "/static/vendor/chart.umd.min.js" in page  # app.js draws the canvases only once Chart.js is loaded
     assert series["data"]["labels"] == [p.label for p in digest.series]
     bars = {d["label"]: d["data"] for d in series["data"]["datasets"] if d["type"] == "bar"}
     assert bars["negative"] == [p.mix.negative for p in digest.series]
@@ -86,6 +87,9 @@ def test_dashboard_figures_equal_the_digest(site_factory: Callable[..., Site]) -
     assert generated.hostile_profile in {c.profile_id for c in digest.vips}
     assert '<b onmouseover' not in page and "&lt;b onmouseover=" in page
     assert "<script>alert(" not in page  # dataset.HOSTILE mention texts among the examples
+
+    inbox = re.search(r'<a href="([^"]+)">Open the period in the inbox', page).group(1)  # type: ignore[union-attr]
+    assert manager.get(html_lib.unescape(inbox)).status_code == 200
 
     data = manager.get("/api/v1/digest", params=WEEK).json()
     expected = json.loads(json.dumps(digest.as_dict()))

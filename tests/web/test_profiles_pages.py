@@ -66,6 +66,7 @@ def test_profile_page_shows_accounts_timeline_newest_first_and_the_trend(web: Si
     assert "my bill doubled" in page and f'href="/mentions/{ids[0]}"' in page
 
     chart = _chart(page)
+    assert "/static/vendor/chart.umd.min.js" in page
     bars = {d["label"]: d["data"] for d in chart["data"]["datasets"] if d["type"] == "bar"}
     assert sum(bars["negative"]) == 2 and sum(bars["positive"]) == 1 and sum(bars["neutral"]) == 1
     net = next(d for d in chart["data"]["datasets"] if d["type"] == "line")
