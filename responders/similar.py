@@ -57,22 +57,31 @@ class Encoder:
         self.name = MODEL_NAME
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit vector per text, in input order.
+
+        Texts are batched by token length, so that a batch pads to about its own
+        length rather than to its longest tweet's: padding is masked out of the mean,
+        so each vector is the same as batched in input order (to float rounding),
+        for about a third less work on tweets.
+        """
         import torch
 
-        chunks: list[np.ndarray] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start:start + self.batch_size])
-            tokens = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
-                                    return_tensors="pt")
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        if not texts:
+            return vectors
+        lengths = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(lengths[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            tokens = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                    max_length=self.max_length, return_tensors="pt")
             with torch.inference_mode():
                 hidden = self.model(**tokens).last_hidden_state
             mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            chunks.append(pooled.numpy().astype(np.float32))
-        if not chunks:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.concatenate(chunks)
+            vectors[rows] = pooled.numpy().astype(np.float32)
+        return vectors
 
 
 _encoder: Encoder | None = None
