@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 from collections.abc import Iterator
 from typing import Any
 
@@ -220,7 +221,14 @@ def test_a_hostile_mention_renders_as_text(browser: Any, live: LiveSite) -> None
     page.context.close()
 
 
-MAIN_PAGES = [("inbox", "/inbox"), ("queue", "/queue")]
+def _busiest_profile(live: LiveSite) -> int:
+    from sqlalchemy import func
+
+    with Session(live.engine) as session:
+        return session.execute(
+            select(Mention.profile_id).where(Mention.profile_id.is_not(None))  # type: ignore[union-attr]
+            .group_by(Mention.profile_id).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
 
 
 def test_screenshots_of_the_main_pages(browser: Any, live: LiveSite) -> None:
@@ -228,7 +236,14 @@ def test_screenshots_of_the_main_pages(browser: Any, live: LiveSite) -> None:
     anonymous.goto("/signin")
     assert screenshot(anonymous, "signin").stat().st_size > 5_000
     anonymous.context.close()
-    pages = {"approver": [*MAIN_PAGES, ("mention", f"/mentions/{_mention_with_suggestions(live).id}")]}
+    pages = {
+        "approver": [("inbox", "/inbox"), ("queue", "/queue"),
+                     ("mention", f"/mentions/{_mention_with_suggestions(live).id}"),
+                     ("profiles", "/profiles"), ("profile", f"/profiles/{_busiest_profile(live)}")],
+        "manager": [("digest", f"/digest?since={date.today() - timedelta(days=14)}&until={date.today()}"),
+                    ("alerts", "/alerts")],
+        "admin": [("admin", "/admin")],
+    }
     for role, wanted in pages.items():
         page = signed_in(browser, live, role)
         errors: list[str] = []
@@ -241,3 +256,13 @@ def test_screenshots_of_the_main_pages(browser: Any, live: LiveSite) -> None:
             assert screenshot(page, name).stat().st_size > 10_000
         assert not errors, errors  # e.g. a Content-Security-Policy violation
         page.context.close()
+
+
+def test_api_docs_render_from_vendored_swagger_ui(browser: Any, live: LiveSite) -> None:
+    page = browser.new_context(base_url=live.url).new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto("/api/docs")
+    expect(page.get_by_text("/api/v1/replies/{reply_id}/approve").first).to_be_visible(timeout=15_000)
+    assert not errors, errors
+    page.context.close()
