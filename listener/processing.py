@@ -34,7 +34,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -343,6 +343,61 @@ class Worker:
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+class WorkerGroup:
+    """Several worker loops in one process, each with its own claims (``<id>/1``, ``<id>/2``...).
+
+    The sentiment model and the language detector release Python's lock while they
+    run, so while one loop runs them on its batch another can do the Python and
+    database half of its own: two loops keep two cores busy where one leaves one
+    idle half the time. The models are shared (one copy per process).
+    """
+
+    def __init__(self, make: Callable[[str], Worker], worker_id: str, threads: int = 1) -> None:
+        names = [worker_id] if threads == 1 else [f"{worker_id}/{i}" for i in range(1, threads + 1)]
+        self.workers = [make(name) for name in names]
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def processor(self) -> Processor:
+        return self.workers[0].processor
+
+    @property
+    def processed(self) -> int:
+        return sum(worker.processed for worker in self.workers)
+
+    def warm_up(self) -> None:
+        # Once, before any thread starts: two threads loading the same model at once would load it twice.
+        self.workers[0].processor.warm_up()
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def start(self) -> None:
+        """Load the models, then run every loop in a daemon thread (``harken run``)."""
+        self.warm_up()
+        for number, worker in enumerate(self.workers, start=1):
+            thread = threading.Thread(target=worker.run, name=f"processing-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def run(self) -> int:
+        """Run every loop until :meth:`stop` (``harken worker``); returns the mentions processed."""
+        self.start()
+        # Short joins keep the main thread where signal handlers (SIGTERM) can run.
+        while any(thread.is_alive() for thread in self._threads):
+            self.join(0.5)
+        return self.processed
 
 
 def _first_line(error: BaseException) -> str:

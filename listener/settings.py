@@ -116,6 +116,8 @@ class SchedulerSettings(_Section):
 
 class ProcessingSettings(_Section):
     batch_size: int = Field(default=256, gt=0)
+    # Worker loops per process (`harken run`, `harken worker`): one writes its batch while another runs the model.
+    worker_threads: int = Field(default=2, ge=1, le=64)
     # An idle worker looks for new mentions this often.
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     # A claimed batch not finished within this time (its worker died) can be claimed again.

@@ -31,7 +31,7 @@ from listener.cli import console, get_settings
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
 from listener.pipeline import processing_steps
-from listener.processing import Processor, Worker
+from listener.processing import Processor, Worker, WorkerGroup, default_worker_id
 from listener.scheduler import SchedulerLeader, build_scheduler, lock_engine
 from listener.settings import Settings
 
@@ -69,10 +69,15 @@ def make_processor(engine: Engine, settings: Settings, worker_id: str | None = N
                      worker_id=worker_id)
 
 
-def make_worker(engine: Engine, settings: Settings, worker_id: str | None = None) -> Worker:
+def make_worker(engine: Engine, settings: Settings, worker_id: str | None = None) -> WorkerGroup:
+    """The process's processing worker loops (``[processing] worker_threads`` of them)."""
     processing = settings.processing
-    return Worker(make_processor(engine, settings, worker_id), processing.poll_interval_seconds,
-                  processing.reconnect_max_seconds)
+
+    def make(name: str) -> Worker:
+        return Worker(make_processor(engine, settings, name), processing.poll_interval_seconds,
+                      processing.reconnect_max_seconds)
+
+    return WorkerGroup(make, worker_id or default_worker_id(), processing.worker_threads)
 
 
 def scheduler_factory(
@@ -143,7 +148,8 @@ def worker_command(
     stop = stop_on_signals()
     threading.Thread(target=lambda: (stop.wait(), worker.stop()), name="stop-on-signal", daemon=True).start()
     processed = worker.run()
-    console.print(f"harken worker {worker.processor.worker_id} stopped: {processed} mention(s) processed.")
+    names = ", ".join(w.processor.worker_id for w in worker.workers)
+    console.print(f"harken worker {names} stopped: {processed} mention(s) processed.")
     engine.dispose()
 
 

@@ -55,6 +55,9 @@ class Encoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.name = MODEL_NAME
+        # Worker threads share the process's encoder: a fast tokenizer must not be used by two at
+        # once ("Already borrowed"), and torch already spreads one batch over every core.
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text, in input order.
@@ -64,11 +67,16 @@ class Encoder:
         so each vector is the same as batched in input order (to float rounding),
         for about a third less work on tweets.
         """
-        import torch
-
         vectors = np.zeros((len(texts), 384), dtype=np.float32)
         if not texts:
             return vectors
+        with self._lock:
+            self._encode(texts, vectors)
+        return vectors
+
+    def _encode(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        import torch
+
         lengths = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(lengths[i]))
         for start in range(0, len(order), self.batch_size):
@@ -81,7 +89,6 @@ class Encoder:
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             vectors[rows] = pooled.numpy().astype(np.float32)
-        return vectors
 
 
 _encoder: Encoder | None = None

@@ -47,8 +47,10 @@ def states(engine: Engine) -> dict[str, int]:
 
 
 def claims_of(engine: Engine, worker: str) -> int:
+    """Mentions claimed by the worker loops of process ``worker`` (``w1/1``, ``w1/2``...)."""
     with Session(engine) as session:
-        return session.scalar(select(func.count()).select_from(Mention).where(Mention.claimed_by == worker)) or 0
+        return session.scalar(select(func.count()).select_from(Mention)
+                              .where(Mention.claimed_by.like(f"{worker}/%"))) or 0
 
 
 def test_four_workers_one_killed_midway_process_every_mention_exactly_once(
