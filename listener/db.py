@@ -14,6 +14,9 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Alias
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -111,3 +114,32 @@ def downgrade(url: str, revision: str) -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+class _IndexedAlias(Alias):
+    """An alias of a table that SQLite reads through one named index (``INDEXED BY``); elsewhere a plain alias."""
+
+    inherit_cache = True
+    index_name = ""
+
+
+@compiles(_IndexedAlias, "sqlite")
+def _sqlite_indexed_alias(element: _IndexedAlias, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.visit_alias(element, **kw)
+    return f"{text} INDEXED BY {element.index_name}" if kw.get("asfrom") else text
+
+
+def indexed_by(model: type[Any], index: str, name: str) -> Any:
+    """``model`` under the alias ``name``, read through ``index`` on SQLite.
+
+    SQLite plans without statistics unless ANALYZE was run, and then it takes an
+    equality on any indexed column (``status IN (...)``) for a handful of rows: it
+    would read every open mention through the status index and sort them rather
+    than walk the first rows of an index already in the wanted order. PostgreSQL has
+    its statistics and chooses by itself. Call this once per index, at import: the
+    alias class is part of the statement cache key. A query through it must be one
+    that the index can serve (for a partial index, repeat its condition literally),
+    or SQLite refuses it.
+    """
+    alias_class = type(f"IndexedBy_{index}", (_IndexedAlias,), {"index_name": index, "inherit_cache": True})
+    return aliased(model, alias_class._construct(model.__table__, name=name))

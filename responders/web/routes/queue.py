@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from listener.db import indexed_by
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
@@ -31,6 +32,7 @@ Rejecter = Annotated[StaffUser, allowed(Action.REJECT)]
 Retrier = Annotated[StaffUser, allowed(Action.RETRY)]
 
 ON_ITS_WAY = (workflow.APPROVED, workflow.SENDING, workflow.FAILED, workflow.SENT)
+RECENT_REPLIES = indexed_by(Reply, "ix_replies_updated", "recent_replies")
 
 
 @dataclass
@@ -45,21 +47,43 @@ class QueueCard:
 
 
 def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[QueueCard]:
-    """Replies in ``states`` with their mention, author, profile and the mention's other suggestions."""
+    """Replies in ``states`` with their mention, author, profile and the mention's other suggestions.
+
+    Two steps in one statement: the page's reply ids (narrow rows: the sort never
+    carries mention texts and payloads), then those replies with everything shown.
+    Most recently updated first walks ``ix_replies_updated`` from its newest entry
+    (on SQLite by name, as for the inbox: ``listener.db.indexed_by``) instead of
+    sorting every reply ever sent; otherwise the replies of the most urgent mentions
+    first, a sort of the replies in ``states`` only (those waiting for approval).
+    """
+    if recent_first:
+        ids = (
+            select(RECENT_REPLIES.id)
+            .where(RECENT_REPLIES.state.in_(states))
+            .order_by(RECENT_REPLIES.updated_at.desc(), RECENT_REPLIES.id.desc())
+        )
+        order: tuple[Any, ...] = (Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
+    else:
+        ids = (
+            select(Reply.id)
+            .join(Mention, Mention.id == Reply.mention_id)
+            .where(Reply.state.in_(states))  # type: ignore[attr-defined]
+            .order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+        )
+        order = (Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+    page = ids.limit(limit).subquery("page")
     submitter = select(StaffUser.id, StaffUser.email).subquery()
     statement = (
         select(Reply, Mention, Author, CustomerProfile, submitter.c.email)
+        .select_from(page)
+        .join(Reply, Reply.id == page.c.id)
         .join(Mention, Mention.id == Reply.mention_id)
         .outerjoin(Author, Author.id == Mention.author_id)
         .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
         .outerjoin(submitter, submitter.c.id == Reply.submitted_by_id)
-        .where(Reply.state.in_(states))  # type: ignore[attr-defined]
+        .order_by(*order)
     )
-    if recent_first:
-        statement = statement.order_by(Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
-    else:
-        statement = statement.order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
-    rows = db.execute(statement.limit(limit)).all()
+    rows = db.execute(statement).all()
     mention_ids = [mention.id for _, mention, *_ in rows]
     alternatives: dict[int, list[Suggestion]] = {}
     approvals: dict[int, int] = {}
