@@ -24,7 +24,8 @@ suggestions. Models are loaded before the clock starts (a service loads them onc
   posted to having its suggestion committed is measured. The target is poll + 2 s.
 
 The simulators run in this process and share the CPU with Harken. Wall-clock figures
-on a shared machine measure the other work too: the load average is printed.
+on a shared machine measure the other work too: the load average is printed, and the
+one-process runs also give their CPU time (this process, simulators included).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -148,6 +150,12 @@ def seed_past_replies(engine: Engine, count: int) -> None:
         session.commit()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far (every thread: Harken's and the simulators')."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # -- SQLite, one process ---------------------------------------------------------------------------
 
 
@@ -172,17 +180,19 @@ def run_one_process(n: int, naive: bool = False, past_replies: int = 0) -> dict[
 
                 get_encoder().encode(["warming up"])
             goal = n + past_replies
-            started = time.perf_counter()
+            cpu_started, started = _cpu(), time.perf_counter()
             worker.start()
             summary = runner.run("x:mentions")
             worker.wake()
             assert summary.stored == n, summary
             finished = wait_until(lambda: processed(engine) >= goal, timeout=3600)
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, _cpu() - cpu_started
             worker.stop()
             worker.join()
             assert finished, "processing did not finish"
-            result = outcome(engine, n, seconds)
+            # CPU time too: on a shared machine the wall clock also measures the other work.
+            result = outcome(engine, n, seconds) | {"cpu_seconds": round(cpu, 2),
+                                                    "mentions_per_cpu_second": round(n / cpu, 1)}
             engine.dispose()
             return result
 
