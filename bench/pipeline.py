@@ -25,7 +25,10 @@ suggestions. Models are loaded before the clock starts (a service loads them onc
 
 The simulators run in this process and share the CPU with Harken. Wall-clock figures
 on a shared machine measure the other work too: the load average is printed, and the
-one-process runs also give their CPU time (this process, simulators included).
+one-process runs also give their CPU time (this process, simulators included) and the
+CPU time other processes used meanwhile. Before each figure the benchmark waits (up to
+``--quiet-wait`` seconds) until other processes use under 15% of the cores, and prints
+their share as it found it (``others_share_before``).
 """
 
 from __future__ import annotations
@@ -156,6 +159,25 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(max_wait: float, share: float = 0.15) -> float:
+    """Wait (at most ``max_wait`` s) until other processes use under ``share`` of the cores; their use then."""
+    cores = os.cpu_count() or 1
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = _machine_busy()
+        time.sleep(2)
+        used = (_machine_busy() - before) / 2 / cores
+        if used < share or time.monotonic() > deadline:
+            return round(used, 2)
+
+
 # -- SQLite, one process ---------------------------------------------------------------------------
 
 
@@ -180,19 +202,21 @@ def run_one_process(n: int, naive: bool = False, past_replies: int = 0) -> dict[
 
                 get_encoder().encode(["warming up"])
             goal = n + past_replies
-            cpu_started, started = _cpu(), time.perf_counter()
+            cpu_started, busy_started, started = _cpu(), _machine_busy(), time.perf_counter()
             worker.start()
             summary = runner.run("x:mentions")
             worker.wake()
             assert summary.stored == n, summary
             finished = wait_until(lambda: processed(engine) >= goal, timeout=3600)
             seconds, cpu = time.perf_counter() - started, _cpu() - cpu_started
+            others = _machine_busy() - busy_started - cpu
             worker.stop()
             worker.join()
             assert finished, "processing did not finish"
             # CPU time too: on a shared machine the wall clock also measures the other work.
             result = outcome(engine, n, seconds) | {"cpu_seconds": round(cpu, 2),
-                                                    "mentions_per_cpu_second": round(n / cpu, 1)}
+                                                    "mentions_per_cpu_second": round(n / cpu, 1),
+                                                    "other_processes_cpu_seconds": round(max(0.0, others), 1)}
             engine.dispose()
             return result
 
@@ -335,6 +359,9 @@ def main() -> None:
                                                              "postgresql+psycopg://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server URL, without a database name")
     parser.add_argument("--skip", nargs="*", default=[], choices=["sqlite", "naive", "similar", "postgres", "latency"])
+    parser.add_argument("--quiet-wait", type=float, default=120,
+                        help="before each figure, wait up to this many seconds for other processes to go "
+                             "quiet (0: do not wait)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -346,22 +373,30 @@ def main() -> None:
 
     def show(name: str, figures: dict[str, Any]) -> None:
         results[name] = figures
-        print(f"{name:<22} " + "  ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
+        print(f"{name:<16} " + "  ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
+
+    def measure(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        # Another process on a 2-core machine halves what a run can use: wait for it to finish.
+        others = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
+        figures = run()
+        if others is not None:
+            figures["others_share_before"] = others
+        show(name, figures)
 
     if "sqlite" not in args.skip:
-        show("sqlite", run_one_process(args.n))
+        measure("sqlite", lambda: run_one_process(args.n))
     if "naive" not in args.skip:
-        show("naive", run_one_process(args.naive_n, naive=True))
+        measure("naive", lambda: run_one_process(args.naive_n, naive=True))
         if "sqlite" in results:
             ratio = results["sqlite"]["mentions_per_second"] / results["naive"]["mentions_per_second"]
             show("sqlite/naive", {"ratio": round(ratio, 1), "target": 5})
     if "similar" not in args.skip:
-        show("sqlite+similar", run_one_process(args.similar_n, past_replies=30))
+        measure("sqlite+similar", lambda: run_one_process(args.similar_n, past_replies=30))
     if "postgres" not in args.skip:
         for workers in (int(w) for w in args.workers.split(",")):
-            show(f"postgres x{workers}", run_postgres(args.postgres, args.n, workers))
+            measure(f"postgres x{workers}", lambda workers=workers: run_postgres(args.postgres, args.n, workers))
     if "latency" not in args.skip:
-        show("latency", run_latency(args.latency, args.poll))
+        measure("latency", lambda: run_latency(args.latency, args.poll))
     results["load_average_after"] = os.getloadavg()
     print(f"load average before {results['load_average_before']}, after {results['load_average_after']}")
     if args.json:
