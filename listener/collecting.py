@@ -34,6 +34,7 @@ from listener.collectors.base import (
 )
 from listener.db import utcnow
 from listener.models import Author, Mention, QuarantinedPayload, Source
+from listener.processing import is_connection_error
 from listener.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,14 @@ class CollectionRunner:
                 return summary
             except Exception as error:  # a bug or an unforeseen answer: record it, keep the process alive
                 session.rollback()
+                if is_connection_error(error):
+                    # The database went away (a restart, a failover): not the source's fault, so no
+                    # back-off. Every page stored so far kept its cursor; the next run resumes there.
+                    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+                    summary.status = "failed"
+                    summary.error = f"database unavailable: {reason[0] if reason else type(error).__name__}"
+                    log.warning("%s: %s; the next run resumes from the stored cursor", name, summary.error)
+                    return summary
                 summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
                 self._record(session, source, now, error=summary.error, failed=True)
                 log.exception("%s: collector crashed", name)
