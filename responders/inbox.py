@@ -16,18 +16,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from listener.models import Author, CustomerProfile, Mention, Reply, StaffUser
+from listener.db import indexed_by
+from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, StaffUser
 from listener.settings import PRIORITY_LEVELS
 from responders.queue import QueueItem
-from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
+from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive", "unscored")
 PLATFORMS: tuple[str, ...] = ("x", "reddit")
+OPEN_MENTIONS_NAME = "open_mentions"
+OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open", OPEN_MENTIONS_NAME)
+"""The mentions, read on SQLite through the index of open mentions in the queue's order."""
+AUTHOR_MENTIONS = indexed_by(Mention, "ix_mentions_author_id", "author_mentions")
+"""The mentions, read on SQLite through their authors (an @handle search)."""
+FEW_AUTHORS = 500
+assert f"status IN ({', '.join(repr(status) for status in OPEN)})" == OPEN_MENTION_CONDITION, \
+    "ix_mentions_open must cover exactly the open statuses"
 
 
 class InvalidFilter(ValueError):
@@ -75,47 +85,89 @@ def _day_start(day: date) -> datetime:
 
 def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, limit: int = 50,
            offset: int = 0) -> InboxPage:
-    """One page of the inbox for ``wanted``; ``me`` resolves the ``me`` assignee filter."""
+    """One page of the inbox for ``wanted``; ``me`` resolves the ``me`` assignee filter.
+
+    Two steps in one statement: the page's mention ids (the filters and the order,
+    on the mentions table alone, plus the authors for a text search), then those few
+    mentions with their author, customer tier, assignee and open reply. When the
+    statuses asked for are all open ones, the ids are the first entries of the
+    index of open mentions in the queue's order (``ix_mentions_open``), every
+    filter but the text checked in the index itself; SQLite is told to use that
+    index, as without statistics it would rather read every open mention through
+    the status index and sort them.
+    """
     wanted.check()
-    statement, assignee = _rows()
+    words = (wanted.text or "").strip().lower()
+    handles = _contains(words[1:]) if words.startswith("@") else None
+    authors: list[int] | None = None
+    if handles is not None:
+        # A few authors' mentions are found through the author index and sorted; a handle fragment that
+        # many authors share (as while typing) is checked along the walk in the queue's order instead.
+        found = list(session.execute(
+            select(Author.id).where(_handle_like(handles)).limit(FEW_AUTHORS + 1)  # type: ignore[arg-type]
+        ).scalars())
+        if not found:
+            return InboxPage([], offset, limit, False, wanted)
+        authors = found if len(found) <= FEW_AUTHORS else None
+    open_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
+    m = OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None else Mention
+    ids = select(m.id)
+    if open_only and session.get_bind().dialect.name == "sqlite":
+        # The index's own condition, word for word: SQLite sees that a partial index applies only so.
+        # (PostgreSQL proves it from the statuses below; the repeated condition would only skew its estimates.)
+        ids = ids.where(sql_text(f"{OPEN_MENTIONS_NAME}.{OPEN_MENTION_CONDITION}"))
     if wanted.statuses and set(wanted.statuses) != set(STATUSES):
-        statement = statement.where(Mention.status.in_(list(wanted.statuses)))  # type: ignore[attr-defined]
+        # Known values (checked above), written into the SQL: PostgreSQL plans with them even once the
+        # statement is prepared, and sees that the partial index of open mentions applies.
+        ids = ids.where(m.status.in_(bindparam("statuses", list(wanted.statuses), expanding=True,
+                                               literal_execute=True)))
     if wanted.platform:
-        statement = statement.where(Mention.platform == wanted.platform)
+        ids = ids.where(m.platform == wanted.platform)
     if wanted.sentiment == "unscored":
-        statement = statement.where(Mention.sentiment_label.is_(None) | (Mention.sentiment_label == "unscored"))  # type: ignore[union-attr]
+        ids = ids.where(m.sentiment_label.is_(None) | (m.sentiment_label == "unscored"))
     elif wanted.sentiment:
-        statement = statement.where(Mention.sentiment_label == wanted.sentiment)
+        ids = ids.where(m.sentiment_label == wanted.sentiment)
     if wanted.priority_level:
-        statement = statement.where(Mention.priority_level == wanted.priority_level)
+        ids = ids.where(m.priority_level == wanted.priority_level)
     if wanted.assignee == "unassigned":
-        statement = statement.where(Mention.assignee_id.is_(None))  # type: ignore[union-attr]
+        ids = ids.where(m.assignee_id.is_(None))
     elif wanted.assignee == "me":
-        statement = statement.where(Mention.assignee_id == (me.id if me is not None else -1))
+        ids = ids.where(m.assignee_id == (me.id if me is not None else -1))
     elif wanted.assignee:
-        statement = statement.where(assignee.email == wanted.assignee.strip().lower())
+        ids = ids.where(m.assignee_id.in_(
+            select(StaffUser.id).where(StaffUser.email == wanted.assignee.strip().lower())))
     if wanted.since:
-        statement = statement.where(Mention.created_at >= _day_start(wanted.since))
+        ids = ids.where(m.created_at >= _day_start(wanted.since))
     if wanted.until:
-        statement = statement.where(Mention.created_at < _day_start(wanted.until + timedelta(days=1)))
-    if wanted.text and wanted.text.strip():
-        words = wanted.text.strip().lower()
-        if words.startswith("@"):  # an author: search handles only
-            statement = statement.where(func.lower(func.coalesce(Author.handle, "")).like(_contains(words[1:]),
-                                                                                         escape="\\"))
-        else:
-            needle = _contains(words)
-            statement = statement.where(or_(
-                func.lower(Mention.text).like(needle, escape="\\"),
-                func.lower(func.coalesce(Mention.title, "")).like(needle, escape="\\"),
-                func.lower(func.coalesce(Author.handle, "")).like(needle, escape="\\"),
-            ))
-    statement = statement.order_by(
-        Mention.priority.desc().nulls_last(), Mention.sla_due_at.asc().nulls_last(),  # type: ignore[union-attr]
-        Mention.created_at, Mention.id,
-    ).limit(limit + 1).offset(offset)
-    items = _items(session.execute(statement))
+        ids = ids.where(m.created_at < _day_start(wanted.until + timedelta(days=1)))
+    if authors is not None:  # an author: search handles only
+        ids = ids.where(m.author_id.in_(authors))
+    elif handles is not None:
+        ids = ids.outerjoin(Author, Author.id == m.author_id).where(_handle_like(handles))
+    elif words:
+        needle = _contains(words)
+        ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(
+            func.lower(m.text).like(needle, escape="\\"),
+            func.lower(func.coalesce(m.title, "")).like(needle, escape="\\"),
+            _handle_like(needle),
+        ))
+    page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
+    items = _items(session.execute(_rows(page).order_by(*queue_order(Mention))))
     return InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+
+
+def queue_order(mention: Any) -> list[Any]:
+    """Priority (highest first, none last), SLA due time (soonest first, none last), posted, id.
+
+    The same order as ``priority DESC NULLS LAST, sla_due_at NULLS LAST, ...``, spelled
+    with ``IS NULL`` terms as the index of open mentions is (models.OPEN_MENTION_ORDER).
+    """
+    return [mention.priority.is_(None), mention.priority.desc(), mention.sla_due_at.is_(None),
+            mention.sla_due_at, mention.created_at, mention.id]
+
+
+def _handle_like(pattern: str) -> Any:
+    return func.lower(func.coalesce(Author.handle, "")).like(pattern, escape="\\")
 
 
 def _contains(words: str) -> str:
@@ -123,23 +175,25 @@ def _contains(words: str) -> str:
     return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _rows() -> tuple[Select[Any], Any]:
-    """Mentions with what a row of the inbox shows: author, customer tier, assignee, open reply."""
+def _rows(page: Any = None) -> Select[Any]:
+    """Mentions with what a row of the inbox shows: author, customer tier, assignee, open reply.
+
+    With ``page`` (a subquery of mention ids), only those mentions. The open reply is
+    joined on the mention and its state, so the database looks up each row's reply
+    (one at most: ``ux_replies_one_open_per_mention``) rather than every open reply.
+    """
     assignee = aliased(StaffUser)
-    open_reply = (
-        select(Reply.mention_id, Reply.id.label("reply_id"), Reply.state.label("reply_state"))  # type: ignore[attr-defined]
-        .where(Reply.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        .subquery()
-    )
-    statement = (
-        select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
-               open_reply.c.reply_id, open_reply.c.reply_state)
+    statement = select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
+                       Reply.id, Reply.state)  # type: ignore[call-overload]
+    if page is not None:
+        statement = statement.select_from(page).join(Mention, Mention.id == page.c.id)
+    return (
+        statement
         .outerjoin(Author, Author.id == Mention.author_id)
         .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
         .outerjoin(assignee, assignee.id == Mention.assignee_id)
-        .outerjoin(open_reply, open_reply.c.mention_id == Mention.id)
+        .outerjoin(Reply, and_(Reply.mention_id == Mention.id, Reply.state.in_(OPEN_STATES)))  # type: ignore[attr-defined]
     )
-    return statement, assignee
 
 
 def _items(rows: Any) -> list[QueueItem]:
@@ -153,8 +207,7 @@ def _items(rows: Any) -> list[QueueItem]:
 
 def items_by_ids(session: Session, ids: Sequence[int]) -> list[QueueItem]:
     """Inbox rows for these mentions (for re-rendering one row after an action)."""
-    statement, _ = _rows()
-    return _items(session.execute(statement.where(Mention.id.in_(list(ids)))))  # type: ignore[union-attr]
+    return _items(session.execute(_rows().where(Mention.id.in_(list(ids)))))  # type: ignore[union-attr]
 
 
 def mentions_by_ids(session: Session, ids: Sequence[int]) -> list[Mention]:

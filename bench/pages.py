@@ -1,0 +1,509 @@
+"""Benchmark: server time of the staff web pages over a large database, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/pages.py [--mentions 1000000] [--previous N] [--postgres URL] [--no-sqlite]
+                                    [--keep] [--dir DIR] [--runs 20] [--warmup 3] [--baseline-runs 5]
+
+Generates (bench/data.py, the queue shape) ``--mentions`` mentions over a 30-day
+period plus ``--previous`` (default a quarter as many) in the 30 days before it:
+about 10% of them needing an answer, with the priority, level and SLA triage gives
+them, some assigned to staff, 2% of those with a reply waiting for approval (with
+its suggestions), authors with follower counts, customer profiles and identities.
+On a SQLite file (in ``--dir``, default a temporary folder) and, with
+``--postgres postgresql+psycopg://user@host:port``, in a new PostgreSQL database on
+that server (``harken_bench_pages_<N>``), dropped at the end; ``--keep`` keeps the
+file and the database and reuses them next time.
+
+Then it asks the app (``responders.web.app.create_app``) for each page in-process
+through FastAPI's TestClient, signed in through the sign-in form as an approver
+(the digest as a manager). The time is the server's: an ASGI wrapper around the
+app measures from the request entering the app to the last byte of its response,
+so it holds routing, the session check, the queries and the template, and not the
+test client's own work (printed apart). Per page: median and 95th percentile over
+``--runs`` requests after ``--warmup``.
+
+Baseline, in the same run and on the same data: the inbox and the queue as they
+were before migration 0008, that is the former queries (copied below: one
+statement that joins every open reply and sorts every match) on the schema without
+``ix_mentions_open`` and ``ix_replies_updated`` (dropped for the baseline, then
+built again). The digest's baseline is ``compute_digest`` alone, to show what the
+page adds. The profile page has none. Asserts nothing; prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, or_, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from bench import data
+from listener.db import make_engine, migrate
+from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from listener.settings import load_settings
+
+PASSWORD = "bench horse battery staple"
+NEW_INDEXES = {"ix_mentions_open": Mention, "ix_replies_updated": Reply}
+"""What migration 0008 added, dropped for the baseline."""
+
+
+@dataclass(frozen=True)
+class PageCase:
+    name: str
+    path: str
+    role: str = "approver"
+    baseline: str | None = None  # "legacy" (the former queries, without the new indexes) or "compute"
+    target_ms: float | None = None
+
+
+def cases(profile_id: int) -> list[PageCase]:
+    start = data.PERIOD_START.date()
+    last = (data.PERIOD_START + timedelta(days=data.PERIOD_DAYS - 1)).date()
+    middle = (data.PERIOD_START + timedelta(days=14)).date()
+    return [
+        PageCase("inbox (default: needs an answer)", "/inbox", baseline="legacy", target_ms=50),
+        PageCase("inbox, platform=x sentiment=negative", "/inbox?platform=x&sentiment=negative",
+                 baseline="legacy", target_ms=50),
+        PageCase("inbox, reddit + unscored + urgent (rare)", "/inbox?platform=reddit&sentiment=unscored"
+                 "&priority=urgent", baseline="legacy"),
+        PageCase("inbox, assignee=one agent", "/inbox?assignee=agent3%40bench.test", baseline="legacy"),
+        PageCase("inbox, text 'refund' (common)", "/inbox?q=refund", baseline="legacy"),
+        PageCase("inbox, text 'zebra' (no match)", "/inbox?q=zebra", baseline="legacy"),
+        PageCase("inbox, every status, one day", f"/inbox?status=all&since={middle}&until={middle}",
+                 baseline="legacy"),
+        PageCase("inbox, every status, 30 days", f"/inbox?status=all&since={start}&until={last}",
+                 baseline="legacy"),
+        PageCase("API /api/v1/mentions (default)", "/api/v1/mentions", baseline="legacy", target_ms=50),
+        PageCase("approval queue", "/queue", baseline="legacy", target_ms=50),
+        PageCase("profile (the busiest)", f"/profiles/{profile_id}"),
+        PageCase("digest, 30 days", f"/digest?since={start}&until={last}", role="manager", baseline="compute",
+                 target_ms=200),
+    ]
+
+
+# -- the database ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    label: str
+    url: str
+    created: bool  # generated in this run
+    drop: Callable[[], None] = lambda: None
+    stats: data.Generated = field(default_factory=data.Generated)
+
+
+def shape(args: argparse.Namespace) -> data.Shape:
+    return data.Shape(args.mentions, args.previous, statuses=data.QUEUE_STATUSES, queue=True)
+
+
+def sqlite_database(args: argparse.Namespace, folder: Path) -> Database:
+    path = folder / f"pages-{args.mentions}.db"
+    created = not (args.keep and path.exists())
+    if created:
+        for leftover in folder.glob(path.name + "*"):
+            leftover.unlink()
+        started = time.perf_counter()
+        with data.sqlite_loader(path) as load:
+            stats = data.generate(load, shape(args))
+        print(f"SQLite: generated in {time.perf_counter() - started:.0f} s ({path}, "
+              f"{path.stat().st_size / 1e6:,.0f} MB)")
+    else:
+        stats = data.Generated()
+    url = f"sqlite:///{path}"
+
+    def drop() -> None:
+        if not args.keep:
+            for leftover in folder.glob(path.name + "*"):
+                leftover.unlink()
+
+    return Database("SQLite", url, created, drop, stats)
+
+
+def postgres_database(args: argparse.Namespace) -> Database:
+    server = make_url(args.postgres)
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+psycopg")
+    name = f"harken_bench_pages_{args.mentions}"
+    admin = create_engine(server.set(database=server.database or "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        created = not (args.keep and exists)
+        if created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    if created:
+        started = time.perf_counter()
+        with data.postgres_loader(url) as load:
+            stats = data.generate(load, shape(args))
+        with admin.connect() as connection:
+            size = connection.scalar(text("SELECT pg_database_size(:n)"), {"n": name}) or 0
+        print(f"PostgreSQL: generated in {time.perf_counter() - started:.0f} s ({name}, {size / 1e6:,.0f} MB)")
+    else:
+        stats = data.Generated()
+
+    def drop() -> None:
+        if not args.keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return Database("PostgreSQL", url, created, drop, stats)
+
+
+def describe(engine: Engine, db: Database) -> None:
+    """Counts for the report, and the busiest profile when the data was reused (not generated now)."""
+    with Session(engine) as session:
+        if not db.created:
+            db.stats.mentions = session.scalar(select(func.count()).select_from(Mention)) or 0
+            db.stats.open_mentions = session.scalar(select(func.count()).select_from(Mention).where(
+                Mention.status.in_(["new", "needs_reply", "assigned"]))) or 0  # type: ignore[attr-defined]
+            db.stats.pending_replies = session.scalar(select(func.count()).select_from(Reply).where(
+                Reply.state == "pending_approval")) or 0
+            db.stats.heaviest_profile, db.stats.heaviest_profile_mentions = session.execute(
+                select(Mention.profile_id, func.count()).group_by(Mention.profile_id)
+                .order_by(func.count().desc()).limit(1)
+            ).one()
+    s = db.stats
+    print(f"{db.label}: {s.mentions:,} mentions, {s.open_mentions:,} needing an answer, {s.pending_replies:,} "
+          f"replies waiting for approval; busiest profile {s.heaviest_profile} with "
+          f"{s.heaviest_profile_mentions:,} mentions")
+
+
+def ensure_new_indexes(engine: Engine) -> None:
+    """Build the indexes of migration 0008 where missing (a run stopped during its baseline drops them)."""
+    query = ("SELECT name FROM sqlite_master WHERE type = 'index'" if engine.dialect.name == "sqlite"
+             else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    with engine.begin() as connection:
+        present = set(connection.execute(text(query)).scalars())
+        for name, model in NEW_INDEXES.items():
+            if name not in present:  # (SQLAlchemy's checkfirst cannot see expression indexes on SQLite)
+                next(i for i in model.__table__.indexes if i.name == name).create(connection)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def without_new_indexes(engine: Engine) -> Iterator[None]:
+    with engine.begin() as connection:
+        for name in NEW_INDEXES:
+            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    try:
+        yield
+    finally:
+        ensure_new_indexes(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("ANALYZE mentions"))
+                connection.execute(text("ANALYZE replies"))
+
+
+# -- the former queries (before migration 0008), for the baseline ------------------------------------
+
+
+def legacy_search(session: Session, wanted: Any, me: StaffUser | None = None, limit: int = 50,
+                  offset: int = 0) -> Any:
+    """responders.inbox.search as it was: one statement joining every open reply, sorting every match."""
+    from responders import inbox
+    from responders.workflow import OPEN_STATES
+
+    wanted.check()
+    assignee = aliased(StaffUser)
+    open_reply = (
+        select(Reply.mention_id, Reply.id.label("reply_id"), Reply.state.label("reply_state"))  # type: ignore[attr-defined]
+        .where(Reply.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
+        .subquery()
+    )
+    statement = (
+        select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
+               open_reply.c.reply_id, open_reply.c.reply_state)
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
+        .outerjoin(assignee, assignee.id == Mention.assignee_id)
+        .outerjoin(open_reply, open_reply.c.mention_id == Mention.id)
+    )
+    if wanted.statuses and set(wanted.statuses) != set(inbox.STATUSES):
+        statement = statement.where(Mention.status.in_(list(wanted.statuses)))  # type: ignore[attr-defined]
+    if wanted.platform:
+        statement = statement.where(Mention.platform == wanted.platform)
+    if wanted.sentiment == "unscored":
+        statement = statement.where(Mention.sentiment_label.is_(None) | (Mention.sentiment_label == "unscored"))  # type: ignore[union-attr]
+    elif wanted.sentiment:
+        statement = statement.where(Mention.sentiment_label == wanted.sentiment)
+    if wanted.priority_level:
+        statement = statement.where(Mention.priority_level == wanted.priority_level)
+    if wanted.assignee == "unassigned":
+        statement = statement.where(Mention.assignee_id.is_(None))  # type: ignore[union-attr]
+    elif wanted.assignee == "me":
+        statement = statement.where(Mention.assignee_id == (me.id if me is not None else -1))
+    elif wanted.assignee:
+        statement = statement.where(assignee.email == wanted.assignee.strip().lower())
+    if wanted.since:
+        statement = statement.where(Mention.created_at >= _moment(wanted.since))
+    if wanted.until:
+        statement = statement.where(Mention.created_at < _moment(wanted.until, next_day=True))
+    if wanted.text and wanted.text.strip():
+        words = wanted.text.strip().lower()
+        if words.startswith("@"):
+            statement = statement.where(
+                func.lower(func.coalesce(Author.handle, "")).like(inbox._contains(words[1:]), escape="\\"))
+        else:
+            needle = inbox._contains(words)
+            statement = statement.where(or_(
+                func.lower(Mention.text).like(needle, escape="\\"),
+                func.lower(func.coalesce(Mention.title, "")).like(needle, escape="\\"),
+                func.lower(func.coalesce(Author.handle, "")).like(needle, escape="\\"),
+            ))
+    statement = statement.order_by(
+        Mention.priority.desc().nulls_last(), Mention.sla_due_at.asc().nulls_last(),  # type: ignore[union-attr]
+        Mention.created_at, Mention.id,
+    ).limit(limit + 1).offset(offset)
+    items = inbox._items(session.execute(statement))
+    return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+
+
+def _moment(value: date | datetime, next_day: bool = False) -> datetime:
+    """An inbox date filter's bound: a day's midnight (the next one for an end), or the moment given."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value + timedelta(days=1 if next_day else 0), dt_time.min, tzinfo=UTC)
+
+
+def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[Any]:
+    """responders.web.routes.queue.cards as it was: wide rows joined and sorted, then cut to ``limit``."""
+    from responders.web.routes.queue import QueueCard
+
+    submitter = select(StaffUser.id, StaffUser.email).subquery()
+    statement = (
+        select(Reply, Mention, Author, CustomerProfile, submitter.c.email)
+        .join(Mention, Mention.id == Reply.mention_id)
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
+        .outerjoin(submitter, submitter.c.id == Reply.submitted_by_id)
+        .where(Reply.state.in_(states))  # type: ignore[attr-defined]
+    )
+    if recent_first:
+        statement = statement.order_by(Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
+    else:
+        statement = statement.order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+    rows = db.execute(statement.limit(limit)).all()
+    alternatives: dict[int, list[Suggestion]] = {}
+    approvals: dict[int, int] = {}
+    if rows:
+        for suggestion in db.execute(
+            select(Suggestion).where(Suggestion.mention_id.in_([m.id for _, m, *_ in rows]))  # type: ignore[attr-defined]
+            .order_by(Suggestion.rank)  # type: ignore[arg-type]
+        ).scalars():
+            alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
+        for reply_id, count in db.execute(
+            select(ReplyApproval.reply_id, func.count())
+            .join(Reply, Reply.id == ReplyApproval.reply_id)
+            .where(ReplyApproval.reply_id.in_([r.id for r, *_ in rows]),  # type: ignore[attr-defined]
+                   ReplyApproval.revision == Reply.revision)
+            .group_by(ReplyApproval.reply_id)
+        ):
+            approvals[reply_id] = count
+    return [QueueCard(reply, mention, author, profile,
+                      [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
+                      approvals.get(reply.id, 0))
+            for reply, mention, author, profile, email in rows]
+
+
+@contextmanager
+def legacy_queries() -> Iterator[None]:
+    from responders.web.routes import inbox as inbox_routes
+    from responders.web.routes import queue as queue_routes
+
+    saved = inbox_routes.search, queue_routes.cards
+    inbox_routes.search, queue_routes.cards = legacy_search, legacy_cards  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        inbox_routes.search, queue_routes.cards = saved  # type: ignore[assignment]
+
+
+# -- timing ------------------------------------------------------------------------------------------
+
+
+class ServerTimer:
+    """ASGI wrapper: the time from a request entering the app to the end of its response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        await self.app(scope, receive, send)
+        self.last = time.perf_counter() - started
+
+
+def signed_in(timer: ServerTimer, email: str) -> TestClient:
+    client = TestClient(timer, base_url="http://testserver")
+    form = client.get("/signin")
+    token = re.search(r'name="signin_token" value="([^"]+)"', form.text)
+    assert token, "no sign-in form"
+    response = client.post("/signin", data={"email": email, "password": PASSWORD, "signin_token": token.group(1),
+                                            "next": "/inbox"}, follow_redirects=False)
+    assert response.status_code == 303, f"sign-in as {email} failed: {response.status_code}"
+    return client
+
+
+@dataclass
+class Timing:
+    median_ms: float
+    p95_ms: float
+    client_ms: float  # the test client's own share (not in the figures)
+    status: int
+
+
+def measure(client: TestClient, timer: ServerTimer, path: str, warmup: int, runs: int) -> Timing:
+    server, overhead, status = [], [], 0
+    for n in range(warmup + runs):
+        started = time.perf_counter()
+        response = client.get(path)
+        wall = time.perf_counter() - started
+        status = response.status_code
+        if n >= warmup:
+            server.append(timer.last)
+            overhead.append(wall - timer.last)
+    server.sort()
+    return Timing(1000 * statistics.median(server), 1000 * server[math.ceil(0.95 * len(server)) - 1],
+                  1000 * statistics.median(overhead), status)
+
+
+def time_compute_digest(engine: Engine, settings: Any, warmup: int, runs: int) -> Timing:
+    from responders.digests.dispatch import build_digest
+    from responders.digests.periods import Period
+
+    period = Period(data.PERIOD_START, data.PERIOD_START + timedelta(days=data.PERIOD_DAYS), "custom", "UTC")
+    times = []
+    for n in range(warmup + runs):
+        started = time.perf_counter()
+        build_digest(engine, settings, period)
+        if n >= warmup:
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return Timing(1000 * statistics.median(times), 1000 * times[math.ceil(0.95 * len(times)) - 1], 0.0, 200)
+
+
+def bench(db: Database, args: argparse.Namespace) -> list[tuple[str, PageCase, Timing, Timing | None]]:
+    from responders.web.app import create_app
+    from responders.web.security import set_password
+
+    migrate(db.url)  # a kept database from an older schema
+    engine = make_engine(db.url)
+    ensure_new_indexes(engine)
+    describe(engine, db)
+    settings = load_settings(database={"url": db.url}, sentiment={"enabled": False},
+                             web={"secure_cookies": "never", "sign_in_max_failures": 1000})
+    with Session(engine) as session:
+        users = {}
+        for role in ("approver", "manager"):
+            user = session.execute(
+                select(StaffUser).where(StaffUser.role == role).order_by(StaffUser.id)  # type: ignore[arg-type]
+            ).scalars().first()
+            assert user is not None, f"no {role} in the bench data"
+            set_password(session, user, PASSWORD, "system:bench")
+            users[role] = user.email
+        session.commit()
+    timer = ServerTimer(create_app(settings, engine))
+    clients = {role: signed_in(timer, email) for role, email in users.items()}
+    results: list[tuple[str, PageCase, Timing, Timing | None]] = []
+    page_cases = cases(db.stats.heaviest_profile)
+    for case in page_cases:
+        timing = measure(clients[case.role], timer, case.path, args.warmup, args.runs)
+        results.append((db.label, case, timing, None))
+        print(f"  {case.name}: {timing.median_ms:.1f} ms (status {timing.status})", flush=True)
+    # Baselines: the former queries on the schema without the new indexes, then compute_digest alone.
+    baselines: dict[str, Timing] = {}
+    with without_new_indexes(engine), legacy_queries():
+        for case in page_cases:
+            if case.baseline == "legacy":
+                baselines[case.name] = measure(clients[case.role], timer, case.path, 1, args.baseline_runs)
+                print(f"  baseline {case.name}: {baselines[case.name].median_ms:.1f} ms", flush=True)
+    for case in page_cases:
+        if case.baseline == "compute":
+            baselines[case.name] = time_compute_digest(engine, settings, 1, args.baseline_runs)
+    for client in clients.values():
+        client.close()
+    engine.dispose()
+    return [(label, case, timing, baselines.get(case.name)) for label, case, timing, _ in results]
+
+
+def report(n: int, previous: int, results: list[tuple[str, PageCase, Timing, Timing | None]],
+           args: argparse.Namespace) -> None:
+    print(f"\nServer time per page at {n:,} mentions (+{previous:,} in the previous 30 days); "
+          f"median and p95 of {args.runs} requests after {args.warmup} warm-ups; baseline median of "
+          f"{args.baseline_runs} (inbox/queue: the queries and schema before migration 0008; digest: "
+          "compute_digest alone):")
+    print(f"  {'database':<11} {'page':<42} {'median':>9} {'p95':>9} {'baseline':>10} {'ratio':>7}  target")
+    for label, case, timing, baseline in results:
+        base = f"{baseline.median_ms:8.1f}ms" if baseline else f"{'-':>10}"
+        ratio = f"{baseline.median_ms / timing.median_ms:6.1f}x" if baseline else f"{'-':>7}"
+        target = ""
+        if case.target_ms is not None:
+            target = f"<= {case.target_ms:.0f} ms: {'met' if timing.median_ms <= case.target_ms else 'MISSED'}"
+        print(f"  {label:<11} {case.name:<42} {timing.median_ms:7.1f}ms {timing.p95_ms:7.1f}ms {base} {ratio}  "
+              f"{target}")
+    overhead = statistics.median(t.client_ms for _, _, t, _ in results)
+    print(f"  (the test client's own time, not included above: about {overhead:.1f} ms a request)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--previous", type=int, default=None, help="default: a quarter of --mentions")
+    parser.add_argument("--postgres", default=None, help="server URL, e.g. postgresql+psycopg://postgres@127.0.0.1")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the SQLite file and PostgreSQL database")
+    parser.add_argument("--dir", type=Path, default=None, help="where the SQLite file goes")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--baseline-runs", type=int, default=5)
+    args = parser.parse_args()
+    if args.previous is None:
+        args.previous = args.mentions // 4
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="harken-pages-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:
+        makers: list[Callable[[], Database]] = []
+        if not args.no_sqlite:
+            makers.append(lambda: sqlite_database(args, folder))
+        if args.postgres:
+            makers.append(lambda: postgres_database(args))
+        for make in makers:
+            db = make()
+            try:
+                results += bench(db, args)
+            finally:
+                db.drop()
+    finally:
+        if args.dir is None and not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    report(args.mentions, args.previous, results, args)
+
+
+if __name__ == "__main__":
+    main()

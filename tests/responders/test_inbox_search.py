@@ -1,0 +1,124 @@
+"""The inbox's query against the obvious one: every mention into Python, filtered and sorted there.
+
+``responders.inbox.search`` reads a page through the index of open mentions (and,
+for a few authors, through the author index); whichever way, its pages must be
+exactly those of the plain definition: priority highest first (none last), SLA due
+soonest first (none last), then posted, then id. Ties, missing priorities and SLAs,
+every status and the pages' boundaries are all in the data below.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from listener.models import Author, Mention, Reply, StaffUser
+from responders import inbox
+from responders.triage import NEEDS_ANSWER, OPEN, STATUSES
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _fill(engine: Engine, n: int = 150) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    rng = random.Random(5)
+    with Session(engine, expire_on_commit=False) as session:
+        staff = [StaffUser(email=f"agent{i}@example.test", name=f"Agent {i}", role="agent") for i in range(3)]
+        authors = [Author(platform="x", platform_user_id=str(i), handle=f"fan{i}") for i in range(12)]
+        session.add_all(staff + authors)
+        session.flush()
+        rows = []
+        for i in range(n):
+            author = rng.choice(authors)
+            status = rng.choice(STATUSES)
+            mention = Mention(
+                platform=rng.choice(("x", "reddit")), external_id=str(i), kind="tweet", author_id=author.id,
+                text=rng.choice(("refund please", "love it", "where is my order")), url=f"https://x.test/{i}",
+                # Few distinct values: ties are the rule, so every part of the order matters.
+                created_at=T0 + timedelta(hours=12 * rng.randrange(5)), raw="{}",
+                sentiment_label=rng.choice(("negative", "neutral", "positive", None)),
+                status=status, priority=rng.choice((None, 20.0, 45.5, 45.5, 80.0)),
+                priority_level=rng.choice(("low", "high")),
+                sla_due_at=rng.choice((None, T0 + timedelta(hours=1), T0 + timedelta(hours=2))),
+                assignee_id=staff[0].id if status == "assigned" else rng.choice((None, staff[1].id)),
+            )
+            session.add(mention)
+            session.flush()
+            if rng.random() < 0.2:
+                session.add(Reply(mention_id=mention.id, state="pending_approval", text="sorry"))
+            rows.append({"id": mention.id, "status": status, "platform": mention.platform,
+                         "sentiment": mention.sentiment_label, "priority": mention.priority,
+                         "sla": mention.sla_due_at, "created": mention.created_at, "handle": author.handle,
+                         "text": mention.text, "assignee": mention.assignee_id, "level": mention.priority_level})
+        session.commit()
+        return rows, {s.id: s.email for s in staff}  # type: ignore[misc]
+
+
+def _expected(rows: list[dict[str, Any]], keep: Any) -> list[int]:
+    far = datetime.max.replace(tzinfo=UTC)
+    chosen = [r for r in rows if keep(r)]
+    chosen.sort(key=lambda r: (r["priority"] is None, -(r["priority"] or 0), r["sla"] is None, r["sla"] or far,
+                               r["created"], r["id"]))
+    return [r["id"] for r in chosen]
+
+
+def _pages(engine: Engine, wanted: inbox.InboxFilter, size: int = 7) -> list[int]:
+    """Every page in turn, as the pager walks them; checks has_more on the way."""
+    found: list[int] = []
+    with Session(engine) as session:
+        while True:
+            page = inbox.search(session, wanted, limit=size, offset=len(found))
+            found += [item.mention_id for item in page.items]
+            if not page.has_more:
+                return found
+            assert len(page.items) == size
+
+
+@pytest.mark.parametrize("few_authors", [500, 1])
+def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                        few_authors: int) -> None:
+    monkeypatch.setattr(inbox, "FEW_AUTHORS", few_authors)  # 1: "@fan1" matches fan1, fan10, fan11: the walk
+    rows, staff = _fill(engine)
+    agent0 = next(i for i, email in staff.items() if email == "agent0@example.test")
+    cases: list[tuple[inbox.InboxFilter, Any]] = [
+        (inbox.InboxFilter(), lambda r: r["status"] in NEEDS_ANSWER),
+        (inbox.InboxFilter(statuses=OPEN), lambda r: r["status"] in OPEN),
+        (inbox.InboxFilter(statuses=("waiting",)), lambda r: r["status"] == "waiting"),
+        (inbox.InboxFilter(statuses=STATUSES), lambda r: True),
+        (inbox.InboxFilter(statuses=("resolved", "new")), lambda r: r["status"] in ("resolved", "new")),
+        (inbox.InboxFilter(platform="reddit", sentiment="negative"),
+         lambda r: r["status"] in NEEDS_ANSWER and r["platform"] == "reddit" and r["sentiment"] == "negative"),
+        (inbox.InboxFilter(sentiment="unscored"), lambda r: r["status"] in NEEDS_ANSWER and r["sentiment"] is None),
+        (inbox.InboxFilter(priority_level="high", assignee="unassigned"),
+         lambda r: r["status"] in NEEDS_ANSWER and r["level"] == "high" and r["assignee"] is None),
+        (inbox.InboxFilter(assignee="agent0@example.test"),
+         lambda r: r["status"] in NEEDS_ANSWER and r["assignee"] == agent0),
+        (inbox.InboxFilter(text="REFUND"), lambda r: r["status"] in NEEDS_ANSWER and "refund" in r["text"]),
+        (inbox.InboxFilter(text="@fan1"), lambda r: r["status"] in NEEDS_ANSWER and "fan1" in r["handle"]),
+        (inbox.InboxFilter(text="@fan3", statuses=STATUSES), lambda r: r["handle"] == "fan3"),
+        (inbox.InboxFilter(text="@nobody"), lambda r: False),
+        (inbox.InboxFilter(since=T0.date(), until=T0.date(), statuses=OPEN),
+         lambda r: r["status"] in OPEN and r["created"] < T0 + timedelta(days=1)),
+        (inbox.InboxFilter(since=(T0 + timedelta(days=1)).date()),
+         lambda r: r["status"] in NEEDS_ANSWER and r["created"] >= T0 + timedelta(days=1)),
+        (inbox.InboxFilter(until=(T0 + timedelta(days=1)).date(), statuses=STATUSES),
+         lambda r: r["created"] < T0 + timedelta(days=2)),
+    ]
+    for wanted, keep in cases:
+        assert _pages(engine, wanted) == _expected(rows, keep), wanted
+
+
+def test_a_row_shows_its_open_reply_and_assignee(engine: Engine) -> None:
+    rows, staff = _fill(engine, 40)
+    with Session(engine) as session:
+        items = inbox.search(session, inbox.InboxFilter(statuses=STATUSES), limit=100).items
+        replies = {r.mention_id: (r.id, r.state) for r in session.execute(select(Reply)).scalars()}
+    assignees = {r["id"]: r["assignee"] for r in rows}
+    for item in items:
+        assert (item.reply_id, item.reply_state) == replies.get(item.mention_id, (None, None))
+        assert item.assignee == staff.get(assignees[item.mention_id])  # type: ignore[arg-type]
