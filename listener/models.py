@@ -238,6 +238,9 @@ class Mention(SQLModel, table=True):
         Index("ix_mentions_open", *(sql_text(column) for column in OPEN_MENTION_ORDER),
               "status", "platform", "sentiment_label", "priority_level", "assignee_id",
               sqlite_where=sql_text(OPEN_MENTION_CONDITION), postgresql_where=sql_text(OPEN_MENTION_CONDITION)),
+        # A profile's mentions newest first (its timeline) and their sentiment by date (its trend), read from
+        # the index alone; also every lookup by profile (merges, the digest's customers).
+        Index("ix_mentions_profile_timeline", "profile_id", "created_at", "sentiment_label"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -270,7 +273,8 @@ class Mention(SQLModel, table=True):
     claim_expires_at: datetime | None = _time(default=None)
     # Claims so far; a mention whose workers keep dying is failed after [processing] max_attempts.
     processing_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id", index=True)
+    # Indexed by ix_mentions_profile_timeline, which starts with it.
+    profile_id: int | None = Field(default=None, foreign_key="customer_profiles.id")
     # Triage, filled by the responder queue (responders.triage): new, needs_reply, assigned,
     # waiting, resolved, ignored.
     status: str = Field(default="new", index=True)
