@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from listener.db import indexed_by
-from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, StaffUser
+from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.settings import PRIORITY_LEVELS
 from responders.queue import QueueItem
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
@@ -51,9 +51,12 @@ class InboxFilter:
     sentiment: str | None = None
     priority_level: str | None = None
     assignee: str | None = None  # an email, "me" or "unassigned"
-    since: date | None = None
-    until: date | None = None  # inclusive
+    # A day (YYYY-MM-DD) is a whole day: ``until`` includes it. A moment (ISO 8601 date-time, as the
+    # digest's and alerts' links give) is exact: ``since`` included, ``until`` excluded.
+    since: date | datetime | None = None
+    until: date | datetime | None = None
     text: str | None = None
+    source: str | None = None  # a source's name, e.g. "x:search:brand" (the alerts link per source)
 
     def check(self) -> InboxFilter:
         for status in self.statuses:
@@ -65,7 +68,7 @@ class InboxFilter:
             raise InvalidFilter(f"unknown sentiment {self.sentiment!r}: one of {', '.join(SENTIMENTS)}")
         if self.priority_level and self.priority_level not in PRIORITY_LEVELS:
             raise InvalidFilter(f"unknown priority {self.priority_level!r}: one of {', '.join(PRIORITY_LEVELS)}")
-        if self.since and self.until and self.since > self.until:
+        if self.since and self.until and _start(self.since) >= _end(self.until):
             raise InvalidFilter("the date range ends before it starts")
         return self
 
@@ -79,8 +82,17 @@ class InboxPage:
     filter: InboxFilter = field(default_factory=InboxFilter)
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _start(moment: date | datetime) -> datetime:
+    if isinstance(moment, datetime):
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.combine(moment, time.min, tzinfo=UTC)
+
+
+def _end(moment: date | datetime) -> datetime:
+    """The exclusive end: a moment as given, a day's following midnight."""
+    if isinstance(moment, datetime):
+        return _start(moment)
+    return datetime.combine(moment + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, limit: int = 50,
@@ -137,9 +149,11 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         ids = ids.where(m.assignee_id.in_(
             select(StaffUser.id).where(StaffUser.email == wanted.assignee.strip().lower())))
     if wanted.since:
-        ids = ids.where(m.created_at >= _day_start(wanted.since))
+        ids = ids.where(m.created_at >= _start(wanted.since))
     if wanted.until:
-        ids = ids.where(m.created_at < _day_start(wanted.until + timedelta(days=1)))
+        ids = ids.where(m.created_at < _end(wanted.until))
+    if wanted.source:
+        ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
     if authors is not None:  # an author: search handles only
         ids = ids.where(m.author_id.in_(authors))
     elif handles is not None:

@@ -249,7 +249,8 @@ def _explain(
         for source_id, n in sorted(windows.counts[0].items(), key=lambda kv: -kv[1])
         if scope.includes(source_id)
     }
-    query = {"sentiment": "negative", "since": start.isoformat(), "until": end.isoformat()}
+    # Every status: the mentions behind an alert stay behind it once someone has answered them.
+    query = {"status": "all", "sentiment": "negative", "since": start.isoformat(), "until": end.isoformat()}
     if scope.source_id is not None:
         query["source"] = windows.sources.get(scope.source_id, "")
     return {

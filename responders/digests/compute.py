@@ -163,7 +163,8 @@ class Digest:
 
     def inbox_link(self, **filters: object) -> str:
         """The web inbox filtered to this period (and ``filters``, e.g. ``sentiment="negative"``)."""
-        query = {k: v for k, v in filters.items() if v is not None}
+        query: dict[str, object] = {"status": "all"}  # the period's mentions, answered or not
+        query.update({k: v for k, v in filters.items() if v is not None})
         query.update(since=self.period.start.isoformat(), until=self.period.end.isoformat())
         return f"{self.inbox_url}?{urlencode(query)}"
 

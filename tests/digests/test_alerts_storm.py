@@ -63,7 +63,8 @@ def test_a_storm_raises_exactly_one_alert_within_one_interval(engine: Engine, db
     assert len(set(why["mention_ids"]) & set(burst_ids)) >= 10
     assert why["examples"][0]["url"].startswith("https://example.test/")
     assert why["sources"]["x:search:brand"] >= 10
-    assert why["link"].startswith("http://127.0.0.1:8000/inbox?sentiment=negative&since=2026-11-10T13%3A05")
+    assert why["link"].startswith(
+        "http://127.0.0.1:8000/inbox?status=all&sentiment=negative&since=2026-11-10T13%3A05")
 
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 1

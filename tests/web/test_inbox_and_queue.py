@@ -200,3 +200,22 @@ def test_queue_lists_alternatives_and_sending_status(site: Site) -> None:
     assert client.post(f"/api/v1/replies/{reply.id}/approve", json={}).json()["state"] == "approved"
     status = client.get("/queue/status")
     assert f'id="moving-{reply.id}"' in status.text and 'data-state="approved"' in status.text
+
+
+def test_links_from_digests_and_alerts_open_the_inbox_on_exact_moments(site: Site) -> None:
+    """Digest and alert links carry ISO 8601 moments, every status, and a source: the inbox honours them."""
+    ids = _seed(site)
+    client = site.client("manager")
+    client.headers.pop("X-CSRF-Token", None)
+    with Session(site.engine) as session:
+        created = session.get(Mention, ids["angry_x"]).created_at  # type: ignore[union-attr]
+    window = {"status": "all", "sentiment": "negative", "since": (created - timedelta(minutes=1)).isoformat(),
+              "until": (created + timedelta(minutes=1)).isoformat()}
+    assert _ids(client.get("/api/v1/mentions", params=window)) == [ids["angry_x"]]
+    assert _ids(client.get("/api/v1/mentions", params=window | {"until": created.isoformat()})) == []
+    page = client.get("/inbox", params=window)
+    assert page.status_code == 200 and f'data-mention-id="{ids["angry_x"]}"' in page.text
+    assert f'name="since" value="{(created - timedelta(minutes=1)).date().isoformat()}"' in page.text
+    assert _ids(client.get("/api/v1/mentions", params={"status": "all", "source": "x:search:nothing"})) == []
+    bad = client.get("/api/v1/mentions", params={"since": "yesterday"})
+    assert bad.status_code == 409 and "is not a date" in bad.json()["detail"]

@@ -6,7 +6,7 @@ from the page and from the API, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -45,22 +45,24 @@ Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
 
 
 def _filter(status: list[str] | None, platform: str | None, sentiment: str | None, priority: str | None,
-            assignee: str | None, since: str | None, until: str | None, q: str | None) -> InboxFilter:
+            assignee: str | None, since: str | None, until: str | None, q: str | None,
+            source: str | None = None) -> InboxFilter:
     statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
     if "all" in statuses:
         statuses = STATUSES
     return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
-                       _day(since, "since"), _day(until, "until"), q or None).check()
+                       _day(since, "since"), _day(until, "until"), q or None, source or None).check()
 
 
-def _day(value: str | None, name: str) -> date | None:
-    """A date filter; an empty field (as a form sends it) means no limit."""
+def _day(value: str | None, name: str) -> date | datetime | None:
+    """A date filter: a day, or an exact ISO 8601 moment (as the digest's links give); empty means no limit."""
     if not value or not value.strip():
         return None
+    value = value.strip()
     try:
-        return date.fromisoformat(value.strip())
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidFilter(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidFilter(f"{name}: {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
 
 
 def _get_mention(db: Session, mention_id: int) -> Mention:
@@ -112,9 +114,10 @@ def inbox_page(
     since: str | None = None,
     until: str | None = None,
     q: str | None = None,
+    source: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    wanted = _filter(status, platform, sentiment, priority, assignee, since, until, q)
+    wanted = _filter(status, platform, sentiment, priority, assignee, since, until, q, source)
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
                "platforms": PLATFORMS, "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
@@ -261,11 +264,12 @@ def api_mentions(
     since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
     q: str | None = None,
+    source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Mentions matching the filters, most urgent first (the inbox)."""
-    result: InboxPage = search(db, _filter(status, platform, sentiment, priority, assignee, since, until, q),
+    result: InboxPage = search(db, _filter(status, platform, sentiment, priority, assignee, since, until, q, source),
                                me=user, limit=limit, offset=offset)
     return {"items": [queue_item_json(item) for item in result.items], "offset": offset, "limit": limit,
             "has_more": result.has_more}
