@@ -76,11 +76,12 @@ def store_page(session: Session, source: Source, page: Page) -> tuple[int, int]:
         table = Mention.__table__
         statement = (
             _insert(engine, table)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
             .returning(table.c.id)
         )
-        stored = len(session.connection().execute(statement).all())
+        # The rows as parameters, not as a VALUES clause: SQLAlchemy then sends them in multi-row
+        # batches from one cached compiled statement instead of compiling a 1,600-parameter one per page.
+        stored = len(session.connection().execute(statement, rows).all())
     for item in page.quarantined:
         session.add(
             QuarantinedPayload(
