@@ -21,12 +21,13 @@ so it holds routing, the session check, the queries and the template, and not th
 test client's own work (printed apart). Per page: median and 95th percentile over
 ``--runs`` requests after ``--warmup``.
 
-Baseline, in the same run and on the same data: the inbox and the queue as they
-were before migration 0008, that is the former queries (copied below: one
-statement that joins every open reply and sorts every match) on the schema without
-``ix_mentions_open`` and ``ix_replies_updated`` (dropped for the baseline, then
-built again). The digest's baseline is ``compute_digest`` alone, to show what the
-page adds. The profile page has none. Asserts nothing; prints figures.
+Baseline, in the same run and on the same data: the pages as they were before
+migration 0008: the database downgraded to 0007 (without ``ix_mentions_open``,
+``ix_replies_updated`` and ``ix_mentions_profile_timeline``, with
+``ix_mentions_profile_id``; upgraded again after) and, for the inbox and the
+queue, the former queries (copied below: one statement that joins every open
+reply and sorts every match). The digest's baseline is ``compute_digest`` alone,
+to show what the page adds. Asserts nothing; prints figures.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from bench import data
-from listener.db import make_engine, migrate
+from listener.db import downgrade, make_engine, migrate
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from listener.settings import load_settings
 
 PASSWORD = "bench horse battery staple"
-NEW_INDEXES = {"ix_mentions_open": Mention, "ix_replies_updated": Reply}
-"""What migration 0008 added, dropped for the baseline."""
+BASELINE_REVISION = "0007"
+"""The baseline's schema: before migrations 0008 (ix_mentions_open, ix_replies_updated) and 0009
+(ix_mentions_profile_timeline in place of ix_mentions_profile_id)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def cases(profile_id: int) -> list[PageCase]:
                  baseline="legacy"),
         PageCase("API /api/v1/mentions (default)", "/api/v1/mentions", baseline="legacy", target_ms=50),
         PageCase("approval queue", "/queue", baseline="legacy", target_ms=50),
-        PageCase("profile (the busiest)", f"/profiles/{profile_id}"),
+        PageCase("profile (the busiest)", f"/profiles/{profile_id}", baseline="legacy"),
         PageCase("digest, 30 days", f"/digest?since={start}&until={last}", role="manager", baseline="compute",
                  target_ms=200),
     ]
@@ -189,26 +191,16 @@ def describe(engine: Engine, db: Database) -> None:
           f"{s.heaviest_profile_mentions:,} mentions")
 
 
-def ensure_new_indexes(engine: Engine) -> None:
-    """Build the indexes of migration 0008 where missing (a run stopped during its baseline drops them)."""
-    query = ("SELECT name FROM sqlite_master WHERE type = 'index'" if engine.dialect.name == "sqlite"
-             else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-    with engine.begin() as connection:
-        present = set(connection.execute(text(query)).scalars())
-        for name, model in NEW_INDEXES.items():
-            if name not in present:  # (SQLAlchemy's checkfirst cannot see expression indexes on SQLite)
-                next(i for i in model.__table__.indexes if i.name == name).create(connection)  # type: ignore[attr-defined]
-
-
 @contextmanager
-def without_new_indexes(engine: Engine) -> Iterator[None]:
-    with engine.begin() as connection:
-        for name in NEW_INDEXES:
-            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+def schema_before(engine: Engine, url: str) -> Iterator[None]:
+    """The schema as it was before migration 0008 (downgraded to 0007), upgraded to head again after."""
+    engine.dispose()
+    downgrade(url, BASELINE_REVISION)
     try:
         yield
     finally:
-        ensure_new_indexes(engine)
+        engine.dispose()
+        migrate(url)
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("ANALYZE mentions"))
@@ -411,9 +403,8 @@ def bench(db: Database, args: argparse.Namespace) -> list[tuple[str, PageCase, T
     from responders.web.app import create_app
     from responders.web.security import set_password
 
-    migrate(db.url)  # a kept database from an older schema
+    migrate(db.url)  # a kept database from an older schema, or one whose baseline run was interrupted
     engine = make_engine(db.url)
-    ensure_new_indexes(engine)
     describe(engine, db)
     settings = load_settings(database={"url": db.url}, sentiment={"enabled": False},
                              web={"secure_cookies": "never", "sign_in_max_failures": 1000})
@@ -437,7 +428,7 @@ def bench(db: Database, args: argparse.Namespace) -> list[tuple[str, PageCase, T
         print(f"  {case.name}: {timing.median_ms:.1f} ms (status {timing.status})", flush=True)
     # Baselines: the former queries on the schema without the new indexes, then compute_digest alone.
     baselines: dict[str, Timing] = {}
-    with without_new_indexes(engine), legacy_queries():
+    with schema_before(engine, db.url), legacy_queries():
         for case in page_cases:
             if case.baseline == "legacy":
                 baselines[case.name] = measure(clients[case.role], timer, case.path, 1, args.baseline_runs)
@@ -455,7 +446,7 @@ def report(n: int, previous: int, results: list[tuple[str, PageCase, Timing, Tim
            args: argparse.Namespace) -> None:
     print(f"\nServer time per page at {n:,} mentions (+{previous:,} in the previous 30 days); "
           f"median and p95 of {args.runs} requests after {args.warmup} warm-ups; baseline median of "
-          f"{args.baseline_runs} (inbox/queue: the queries and schema before migration 0008; digest: "
+          f"{args.baseline_runs} (the queries and schema before migration 0008; digest: "
           "compute_digest alone):")
     print(f"  {'database':<11} {'page':<42} {'median':>9} {'p95':>9} {'baseline':>10} {'ratio':>7}  target")
     for label, case, timing, baseline in results:
