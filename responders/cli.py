@@ -144,7 +144,9 @@ def _serve_demo(settings, engine, runner, processor, port: int) -> None:  # type
     add_responder_jobs(scheduler, engine, demo_run)
     with WebServer(demo_run, engine) as web:
         scheduler.start()
-        table = Table(title=f"Sign in at {web.url}/  (password for every account: {DEMO_PASSWORD})")
+        console.print(f"\n[bold]Sign in at {web.url}/[/bold]", soft_wrap=True)
+        console.print(f"Password of every demo account: {DEMO_PASSWORD}", soft_wrap=True)
+        table = Table(title="Demo accounts")
         for column in ("role", "email", "may"):
             table.add_column(column)
         for role, email, _ in DEMO_ACCOUNTS:

@@ -75,7 +75,7 @@ def test_scheduler_keeps_collecting_reddit_while_x_is_rate_limited(
 def test_demo_runs_offline_and_ends_with_the_corpus_stored(tmp_path: Path) -> None:
     env = {**os.environ, "HARKEN_SENTIMENT__ENABLED": "false"}
     result = subprocess.run(
-        [sys.executable, "-m", "responders.cli", "demo", "--dir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "responders.cli", "demo", "--dir", str(tmp_path / "demo"), "--no-serve"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -91,3 +91,44 @@ def test_demo_runs_offline_and_ends_with_the_corpus_stored(tmp_path: Path) -> No
     reddit_items = [item for item in corpus if item.platform == "reddit"]
     assert by_platform["reddit"] >= 0.9 * len(reddit_items)  # the brand's own subreddit is read in full
     assert "<script>alert('x')</script>" in " ".join(texts)  # hostile text stored as data
+
+
+def test_demo_serves_the_web_app_with_an_account_per_role(tmp_path: Path) -> None:
+    """``harken demo`` ends serving the app: it prints the address and the accounts, and one can sign in."""
+    import re
+    import signal
+
+    import requests
+
+    env = {**os.environ, "HARKEN_SENTIMENT__ENABLED": "false", "COLUMNS": "200"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "responders.cli", "demo", "--dir", str(tmp_path / "demo"), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+    )
+    try:
+        printed = []
+        url = None
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            printed.append(line)
+            found = re.search(r"Sign in at (http://127\.0\.0\.1:\d+)/", line)
+            if found:
+                url = found.group(1)
+            if "Ctrl-C stops the demo" in line:
+                break
+        output = "".join(printed)
+        assert url, output
+        for email in ("agent@demo.harken", "approver@demo.harken", "manager@demo.harken", "admin@demo.harken"):
+            assert email in output
+        password = re.search(r"Password of every demo account: (\S+)", output).group(1)  # type: ignore[union-attr]
+        browser = requests.Session()
+        form = browser.get(f"{url}/signin", timeout=10)
+        token = re.search(r'name="signin_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        signed_in = browser.post(f"{url}/signin", data={"email": "approver@demo.harken", "password": password,
+                                                         "signin_token": token, "next": "/queue"}, timeout=10)
+        assert signed_in.status_code == 200 and signed_in.url.endswith("/queue") and "Approval queue" in signed_in.text
+        inbox = browser.get(f"{url}/api/v1/mentions", timeout=10).json()
+        assert len(inbox["items"]) == 50 and inbox["has_more"]
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
