@@ -16,11 +16,13 @@ def register(app: typer.Typer) -> None:
         """Serve the staff web app and its JSON API (OpenAPI docs at /api/docs)."""
         import uvicorn
 
-        from listener.cli import console
-        from responders.queue_cli import ready
+        from listener.cli import console, get_settings
+        from responders.service_cli import migrated_engine
         from responders.web.app import create_app
 
-        settings, engine = ready()
+        # Several web processes may start at once on PostgreSQL: one migrates, under the advisory lock.
+        settings = get_settings()
+        engine = migrated_engine(settings)
         bind_host, bind_port = host or settings.web.host, settings.web.port if port is None else port
         console.print(f"Harken web app on http://{bind_host}:{bind_port}/ (Ctrl-C stops it)")
         uvicorn.run(create_app(settings, engine), host=bind_host, port=bind_port, log_level="warning",
