@@ -490,6 +490,32 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _time(default=None)
 
 
+class DigestSnapshot(SQLModel, table=True):
+    """A computed digest kept for the dashboard, so a view does not recompute a second of aggregates.
+
+    One row per period (kind, UTC bounds, time zone) and settings ``fingerprint``
+    (responders.digests.snapshots): a change to the digest's settings gives a new
+    key, never an old shape. ``data`` is ``Digest.as_dict()``; ``computed_at`` is
+    its ``generated_at``, shown on the page and compared with the maximum age.
+    """
+
+    __tablename__ = "digest_snapshots"
+    __table_args__ = (
+        UniqueConstraint("period_kind", "period_start", "period_end", "timezone", "fingerprint",
+                         name="uq_digest_snapshots_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_kind: str
+    period_start: datetime = _time()
+    period_end: datetime = _time()
+    timezone: str
+    fingerprint: str
+    data: dict[str, Any] = _json()
+    # Pruning deletes by age.
+    computed_at: datetime = _time(index=True)
+
+
 # -- web access (the staff web app and its JSON API) ----------------------------------------------
 
 

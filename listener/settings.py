@@ -260,6 +260,9 @@ class DigestSettings(_Section):
     retry_backoff_seconds: float = Field(default=2.0, ge=0)
     redelivery_interval_seconds: int = Field(default=900, gt=0)
     max_attempts: int = Field(default=9, ge=1)
+    # The dashboard serves a stored digest (a snapshot) younger than this, and a job recomputes the
+    # dashboard's default periods before theirs expire; 0: no snapshots, every view computes.
+    snapshot_max_age_seconds: int = Field(default=600, ge=0)
 
     @field_validator("timezone")
     @classmethod

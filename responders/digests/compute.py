@@ -43,7 +43,7 @@ from sqlmodel import Session
 from listener.models import CustomerProfile, Mention, Platform, Reply
 from listener.settings import DigestSettings
 from responders.digests.periods import Bucket, Period
-from responders.digests.terms import DriverSet, negative_drivers, stop_words_for
+from responders.digests.terms import Driver, DriverSet, MentionRef, negative_drivers, stop_words_for
 
 LABELS = ("negative", "neutral", "positive")
 PLATFORMS = tuple(p.value for p in Platform)
@@ -193,6 +193,7 @@ class Digest:
                        for s in self.series],
             "drivers": {
                 "negative_total": drivers.negative_total, "read": drivers.read, "exact": drivers.exact,
+                "previous_read": drivers.previous_read, "background_read": drivers.background_read,
                 "terms": [{**{k: v for k, v in asdict(d).items() if k != "examples"},
                            "examples": [{**asdict(e), "created_at": e.created_at.isoformat()} for e in d.examples]}
                           for d in drivers.drivers],
@@ -201,7 +202,52 @@ class Digest:
             "vips": [asdict(c) for c in self.vips],
             "response": asdict(self.response),
             "links": {"inbox": self.inbox_link(), "negative": self.inbox_link(sentiment="negative")},
+            "inbox_url": self.inbox_url,
+            "vip_tiers": list(self.vip_tiers),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Digest:
+        """The digest back from :meth:`as_dict`, equal to the one that made it.
+
+        The dashboard stores digests as JSON (responders.digests.snapshots) and must
+        show exactly what a fresh compute shows; derived values in the JSON (totals,
+        net, changes, links) are recomputed from the counts, not read back.
+        """
+
+        def mix(m: dict[str, Any]) -> SentimentMix:
+            return SentimentMix(m["negative"], m["neutral"], m["positive"], m["unscored"])
+
+        def period(p: dict[str, Any]) -> Period:
+            return Period(datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["kind"],
+                          p["timezone"])
+
+        def driver(d: dict[str, Any]) -> Driver:
+            examples = [MentionRef(**{**e, "created_at": datetime.fromisoformat(e["created_at"])})
+                        for e in d["examples"]]
+            return Driver(**{**d, "mention_ids": list(d["mention_ids"]), "related": list(d["related"]),
+                             "examples": examples})
+
+        drivers = data["drivers"]
+        return cls(
+            brand=data["brand"],
+            period=period(data["period"]),
+            previous_period=period(data["previous_period"]),
+            generated_at=datetime.fromisoformat(data["generated_at"]),
+            overall=mix(data["overall"]),
+            previous_overall=mix(data["previous_overall"]),
+            change=Change(**data["change"]),
+            platforms=[PlatformMix(p["platform"], mix(p["mix"]), mix(p["previous"])) for p in data["platforms"]],
+            series=[SeriesPoint(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]), s["label"],
+                                mix(s["mix"])) for s in data["series"]],
+            drivers=DriverSet([driver(d) for d in drivers["terms"]], drivers["negative_total"], drivers["read"],
+                              drivers["previous_read"], drivers["background_read"]),
+            top_customers=[CustomerRow(**c) for c in data["top_customers"]],
+            vips=[CustomerRow(**c) for c in data["vips"]],
+            response=ResponseMetrics(**data["response"]),
+            inbox_url=data["inbox_url"],
+            vip_tiers=list(data["vip_tiers"]),
+        )
 
 
 # --- the aggregates ---------------------------------------------------------------------------------

@@ -162,6 +162,13 @@ def last_complete(kind: str, timezone: str, now: datetime | None = None) -> Peri
     raise PeriodError(f"a period is day, week or month, not {kind!r}")
 
 
+def last_days(days: int, timezone: str, now: datetime | None = None) -> Period:
+    """The last ``days`` complete local days before today: the same bounds as choosing those days by date."""
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    zone = ZoneInfo(timezone)
+    return Period(_midnight(today - timedelta(days=days), zone), _midnight(today, zone), "custom", timezone)
+
+
 def parse_moment(text: str, timezone: str) -> datetime:
     """An ISO date (local midnight) or datetime (local unless it carries an offset or Z)."""
     try:

@@ -1,4 +1,4 @@
-"""The digest, alert-check and redelivery jobs of ``harken run``.
+"""The digest, alert-check, redelivery and dashboard-snapshot jobs of ``harken run``.
 
 They run on an executor of their own (two threads), so a digest that takes a
 second or an SMTP server that takes thirty never delays a collector, and a
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from listener.settings import Settings
 from responders.digests.dispatch import check_and_alert, redeliver, scheduled_digest
+from responders.digests.snapshots import refresh_default_snapshots
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,18 @@ def run_redelivery(engine: Engine, settings: Settings) -> None:
     _guarded("redelivery", redeliver, engine, settings)
 
 
+def run_snapshot_refresh(engine: Engine, settings: Settings) -> None:
+    _guarded("digest snapshot", refresh_default_snapshots, engine, settings)
+
+
+def snapshot_interval(settings: Settings) -> int:
+    """Half the snapshots' maximum age: each is recomputed before it expires, with a compute to spare."""
+    return max(30, settings.digest.snapshot_max_age_seconds // 2)
+
+
 def add_digest_jobs(scheduler: Any, settings: Settings, engine: Engine) -> list[Job]:
-    """Add the scheduled digest (a crontab in the digest's time zone), the alert check and the redelivery.
+    """Add the scheduled digest (a crontab in the digest's time zone), the alert check, the redelivery,
+    and the refresh of the dashboard's snapshots (at once, then every half of their maximum age).
 
     ``scheduler`` is an APScheduler 3 scheduler that has not started yet.
     """
@@ -73,4 +84,10 @@ def add_digest_jobs(scheduler: Any, settings: Settings, engine: Engine) -> list[
         args=[engine, settings], id="redeliver", name="retry failed digest and alert deliveries",
         executor=EXECUTOR,
     ))
+    if settings.digest.snapshot_max_age_seconds > 0:
+        jobs.append(scheduler.add_job(
+            run_snapshot_refresh, IntervalTrigger(seconds=snapshot_interval(settings), timezone=UTC),
+            args=[engine, settings], id="digest_snapshots", name="recompute the digest dashboard's default periods",
+            executor=EXECUTOR, next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
+        ))
     return jobs

@@ -25,7 +25,7 @@ def test_the_jobs_and_their_triggers(sqlite_url: str) -> None:
     scheduler = BackgroundScheduler(timezone=UTC)
     engine = make_engine(sqlite_url)
     jobs = {job.id: job for job in add_digest_jobs(scheduler, settings, engine)}
-    assert set(jobs) == {"digest", "alerts", "redeliver"}
+    assert set(jobs) == {"digest", "alerts", "redeliver", "digest_snapshots"}
     assert all(job.executor == "digests" for job in jobs.values())
     digest = jobs["digest"].trigger
     assert isinstance(digest, CronTrigger) and str(digest.timezone) == "Europe/Paris"
@@ -38,7 +38,8 @@ def test_the_jobs_and_their_triggers(sqlite_url: str) -> None:
     assert jobs["digest"].misfire_grace_time >= 3600
 
     off = settings_for(sqlite_url, digest={"schedule": ""}, alerts={"enabled": False})
-    assert [job.id for job in add_digest_jobs(BackgroundScheduler(timezone=UTC), off, engine)] == ["redeliver"]
+    assert [job.id for job in add_digest_jobs(BackgroundScheduler(timezone=UTC), off, engine)] == [
+        "redeliver", "digest_snapshots"]
     engine.dispose()
 
 

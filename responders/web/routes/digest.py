@@ -6,8 +6,12 @@ the figures in the inbox of every manager. The page only lays them out: the
 charts are Chart.js configs built here from the digest's own series, and every
 list links on to the mentions and profiles behind it.
 
-Periods are the digest's: yesterday, last week or last month in the ``[digest]``
-time zone, or the local days from ``since`` to ``until`` (both included).
+Periods are the digest's: yesterday, last week, last month or the last 30 days in
+the ``[digest]`` time zone, or the local days from ``since`` to ``until`` (both included).
+
+A view serves a stored digest (responders.digests.snapshots) younger than
+``[digest] snapshot_max_age_seconds`` and says when it was computed; "Recompute
+now" (a POST) computes it again at once.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
 from listener.models import Alert, StaffUser
@@ -27,8 +31,9 @@ from responders.digests.alerts import get_alert, list_alerts
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.dispatch import build_digest
 from responders.digests.errors import PeriodError
-from responders.digests.periods import Period, resolve_period
+from responders.digests.periods import Period, last_days, resolve_period
 from responders.digests.render import COLOURS, ORDER, alert_data
+from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
 from responders.web.app import page
 from responders.web.deps import SettingsDep, allowed
@@ -37,7 +42,7 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])
 
 DigestReader = Annotated[StaffUser, allowed(Action.READ_DIGESTS)]
-PeriodKind = Literal["day", "week", "month"]
+PeriodKind = Literal["day", "week", "month", "30days"]
 Day = Annotated[date | None, Query(description="a local calendar day, YYYY-MM-DD (both bounds included)")]
 
 ALERTS_ON_DASHBOARD = 5
@@ -52,20 +57,56 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def chosen_period(settings: Settings, kind: str | None, since: date | None, until: date | None) -> Period:
+def chosen_period(settings: Settings, kind: str | None, since: date | None, until: date | None,
+                  now: datetime | None = None) -> Period:
     """The period asked for: ``since``/``until`` (local days, both included) win over ``kind``.
 
-    Without either, the last complete day, week or month; the default is the period
-    of the scheduled digest, so the dashboard opens on what the last email told.
+    Without either, the last complete day, week or month, or the last 30 complete
+    days; the default is the period of the scheduled digest, so the dashboard opens
+    on what the last email told.
     """
     default = settings.digest.scheduled_period if settings.digest.scheduled_period in ("day", "week", "month") \
         else "week"
+    if kind == "30days":
+        if since is None and until is None:
+            return last_days(DASHBOARD_DAYS, settings.digest.timezone, now)
+        kind = None
     return resolve_period(
         kind or default, settings.digest.timezone,
         since.isoformat() if since else None,
         # resolve_period's end is exclusive: the day after the last day asked for.
         (until + timedelta(days=1)).isoformat() if until else None,
+        now,
     )
+
+
+def serve_digest(engine: Engine, settings: Settings, period: Period, since: date | None, until: date | None,
+                 *, refresh: bool = False) -> Served:
+    """The digest a view shows: a snapshot when fresh enough (see responders.digests.snapshots).
+
+    A range with no last day runs to this very moment, so its bounds never repeat:
+    it is computed every time and never stored.
+    """
+    if since is not None and until is None:
+        digest = build_digest(engine, settings, period)
+        return Served(digest, digest.generated_at, False)
+    return current_digest(engine, settings, period, refresh=refresh)
+
+
+def every(seconds: int) -> str:
+    """How often the figures are refreshed, as people say it: "10 minutes", "1 hour", "90 seconds"."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def digest_query(kind: str | None, since: date | None, until: date | None) -> str:
+    """The dashboard's own query string for a period choice (where "Recompute now" returns)."""
+    query = {"period": kind, "since": since.isoformat() if since else None,
+             "until": until.isoformat() if until else None}
+    return urlencode({k: v for k, v in query.items() if v})
 
 
 def period_title(period: Period) -> str:
@@ -165,16 +206,44 @@ def digest_page(
         chosen = chosen_period(settings, period, since, until)
     except PeriodError as error:
         return page(request, "digest.html", context | {"error": str(error)}, status_code=422)
-    digest = build_digest(_engine(request), settings, chosen)
+    served = serve_digest(_engine(request), settings, chosen, since, until)
+    digest = served.digest
     kind = period or (chosen.kind if chosen.kind != "custom" else None)
+    max_age = settings.digest.snapshot_max_age_seconds
     context.update({
         "digest": digest, "kind": kind, "mix": _mix_rows(digest.overall),
+        "computed_at": served.computed_at, "from_snapshot": served.from_snapshot,
+        "refreshed_every": every(max_age) if max_age > 0 else None,
         "series_chart": json.dumps(series_chart(digest)), "platform_chart": json.dumps(platform_chart(digest)),
         "inbox": inbox_link(chosen.start, chosen.end),
         "inbox_negative": inbox_link(chosen.start, chosen.end, sentiment="negative"),
         "inbox_for": lambda **filters: inbox_link(chosen.start, chosen.end, **filters),
     })
     return page(request, "digest.html", context)
+
+
+@router.post("/digest/recompute")
+def recompute_digest(
+    request: Request,
+    settings: SettingsDep,
+    user: DigestReader,
+    period: Annotated[str, Form()] = "",
+    since: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """"Recompute now": compute the period's digest again, store it, and show the dashboard on it."""
+    try:
+        kind = period or None
+        if kind not in (None, "day", "week", "month", "30days"):
+            raise PeriodError(f"a period is day, week, month or 30days, not {kind!r}")
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+        chosen = chosen_period(settings, kind, first, last)
+    except (PeriodError, ValueError) as error:
+        raise HTTPException(422, str(error)) from None
+    serve_digest(_engine(request), settings, chosen, first, last, refresh=True)
+    query = digest_query(kind, first, last)
+    return RedirectResponse("/digest" + (f"?{query}" if query else ""), status_code=303)
 
 
 def _mix_rows(mix: SentimentMix) -> list[tuple[str, int, float | None]]:
@@ -208,14 +277,16 @@ def api_digest(
 ) -> dict[str, Any]:
     """The digest of a period, exactly as the scheduled email and webhook compute it.
 
-    ``period``: the last complete day, week or month (default: the scheduled digest's);
-    ``since``/``until``: local calendar days, both included, instead.
+    ``period``: the last complete day, week or month, or ``30days`` (default: the
+    scheduled digest's); ``since``/``until``: local calendar days, both included,
+    instead. Like the dashboard, it may be a snapshot: ``generated_at`` says when it
+    was computed (at most ``[digest] snapshot_max_age_seconds`` ago).
     """
     try:
         chosen = chosen_period(settings, period, since, until)
     except PeriodError as error:
         raise HTTPException(422, str(error)) from None
-    digest = build_digest(_engine(request), settings, chosen)
+    digest = serve_digest(_engine(request), settings, chosen, since, until).digest
     return digest.as_dict() | {"empty": digest.empty}
 
 
