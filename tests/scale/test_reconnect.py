@@ -95,8 +95,9 @@ def test_dropped_connections_are_reconnected_and_nothing_is_lost(
     assert failed == 0
     assert len(suggestions) == len(set(suggestions))
     assert len({mention_id for mention_id, _ in suggestions}) == posted
-    # The scheduler saw its lock connection go, stopped, and became active again each time.
-    assert scheduler.count(r"scheduler lost its lock") >= 2, scheduler.output
-    assert scheduler.count(r"scheduler active") >= 3, scheduler.output
+    # The scheduler saw its lock connection go, stopped, and became active again. (At least once: a cut
+    # that lands while the scheduler is already reconnecting its lock is absorbed by that reconnection.)
+    assert scheduler.wait_for(r"scheduler lost its lock", timeout=15), scheduler.output
+    assert scheduler.wait_for(r"scheduler active", timeout=15, times=2), scheduler.output
     for process in (*workers, scheduler):
         assert process.terminate() == 0, process.output

@@ -28,6 +28,9 @@
   function press(name) {
     var row = selected();
     var target = row && row.querySelector('[data-shortcut="' + name + '"]');
+    // A row swapped in a moment ago may not be wired up by htmx yet (that happens as it settles):
+    // wire it now, so the key sends an HTMX request rather than a full-page form post.
+    if (row && window.htmx) { window.htmx.process(row); }
     if (target) { target.click(); }
   }
 
