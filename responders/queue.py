@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from listener.models import AuditEvent, Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
-from responders.workflow import OPEN_STATES, STATES
+from responders.workflow import STATES
 
 
 class MentionNotFound(LookupError):
@@ -51,40 +50,18 @@ def list_queue(
     platform: str | None = None,
     limit: int = 50,
 ) -> list[QueueItem]:
-    """Mentions in ``statuses`` (by default those that still need an answer), most urgent first."""
+    """Mentions in ``statuses`` (by default those that still need an answer), most urgent first.
+
+    The web inbox's search (``responders.inbox``) with these filters, so the command line
+    reads the same index in the same order.
+    """
+    from responders.inbox import InboxFilter, search  # the inbox builds on this module's QueueItem
+
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise UnknownStatus(f"unknown status {unknown[0]!r}: one of {', '.join(STATUSES)}")
-    assignee = aliased(StaffUser)
-    open_reply = (
-        select(Reply.mention_id, Reply.id.label("reply_id"), Reply.state.label("reply_state"))  # type: ignore[attr-defined]
-        .where(Reply.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        .subquery()
-    )
-    statement = (
-        select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
-               open_reply.c.reply_id, open_reply.c.reply_state)
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
-        .outerjoin(assignee, assignee.id == Mention.assignee_id)
-        .outerjoin(open_reply, open_reply.c.mention_id == Mention.id)
-        .where(Mention.status.in_(list(statuses)))  # type: ignore[attr-defined]
-        .order_by(Mention.priority.desc().nulls_last(), Mention.sla_due_at.asc().nulls_last(),  # type: ignore[union-attr]
-                  Mention.created_at, Mention.id)
-        .limit(limit)
-    )
-    if assignee_email is not None:
-        statement = statement.where(assignee.email == assignee_email)
-    if platform is not None:
-        statement = statement.where(Mention.platform == platform)
-    items = []
-    for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in session.execute(statement):
-        items.append(QueueItem(
-            mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
-            mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label, handle,
-            followers, tier, assignee_mail, reply_id, reply_state,
-        ))
-    return items
+    wanted = InboxFilter(statuses=tuple(statuses), platform=platform, assignee=assignee_email)
+    return search(session, wanted, limit=limit).items
 
 
 def list_replies(session: Session, states: Sequence[str] = ("pending_approval",), limit: int = 50) -> list[Reply]:
