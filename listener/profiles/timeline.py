@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from listener.models import Author, Mention, Reply
@@ -108,12 +108,19 @@ def sentiment_trend(session: Session, profile_id: int, bucket: str = "week") -> 
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r} (expected {', '.join(BUCKETS)})")
     profile = live_profile(session, profile_id)
+    # Counted per UTC day and label in the database (a busy profile has thousands of mentions, at most
+    # a few rows per day), then gathered into weeks or months here. Times are stored in UTC, so the
+    # database's date() of a stored time is its UTC day on both back-ends.
+    day = func.date(Mention.created_at)
     rows = session.execute(
-        select(Mention.created_at, Mention.sentiment_label).where(Mention.profile_id == profile.id)
+        select(day, Mention.sentiment_label, func.count())
+        .where(Mention.profile_id == profile.id)
+        .group_by(day, Mention.sentiment_label)
     ).all()
     periods: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for created_at, label in rows:
-        periods[period_start(created_at, bucket)][label or "unscored"] += 1
+    for day_value, label, count in rows:
+        moment = datetime.combine(date.fromisoformat(str(day_value)[:10]), datetime.min.time(), tzinfo=UTC)
+        periods[period_start(moment, bucket)][label or "unscored"] += count
     points = []
     for start in sorted(periods):
         counts = dict(periods[start])
