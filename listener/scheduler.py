@@ -312,11 +312,17 @@ class SchedulerLeader:
         self._thread = threading.Thread(target=self.run, name="scheduler-leader", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop scheduling, let running jobs finish, give the lock back."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop scheduling, let running jobs finish (for up to ``timeout`` seconds), give the lock back.
+
+        Returns whether everything finished in time.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            finished = not self._thread.is_alive()
         else:
             self._deactivate(wait=True)
+            finished = True
         self.lock.dispose()
+        return finished

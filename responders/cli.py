@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from listener.pipeline import processing_steps
 from listener.processing import Processor
 from listener.scheduler import SchedulerLeader, build_scheduler
 from responders.queue_cli import register as register_queue_commands
-from responders.service_cli import make_worker, scheduler_factory
+from responders.service_cli import STOP_GRACE_SECONDS, make_worker, scheduler_factory
 from responders.service_cli import register as register_service_commands
 from responders.web.cli import register as register_web_commands
 
@@ -64,8 +66,12 @@ def run() -> None:
     if web is not None:
         web.stop()
     worker.stop()
-    leader.stop()
+    finished = leader.stop(timeout=STOP_GRACE_SECONDS)
     worker.join()
+    if not finished:
+        console.print("Jobs still running: exiting anyway; collections resume from their stored cursors.")
+        sys.stdout.flush()
+        os._exit(0)  # interpreter shutdown would join the job threads still blocked
 
 
 DEMO_PASSWORD = "harken-demo-password"

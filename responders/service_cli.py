@@ -16,7 +16,9 @@ only way on SQLite). At scale, on PostgreSQL, the same code runs as:
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Annotated
@@ -34,6 +36,11 @@ from listener.pipeline import processing_steps
 from listener.processing import Processor, Worker, WorkerGroup, default_worker_id
 from listener.scheduler import SchedulerLeader, build_scheduler, lock_engine
 from listener.settings import Settings
+
+# How long a stopping scheduler waits for the jobs in flight. A collection stores each page with its
+# cursor in one transaction, so one cut short (like a killed process) resumes where it stopped; waiting
+# longer would only let a platform's rate-limit pause (prawcore sleeps until the reset) hold up a restart.
+STOP_GRACE_SECONDS = 20.0
 
 # pg_advisory_lock(bigint) held while migrating: workers started together must not migrate at once.
 MIGRATION_LOCK_KEY = 0x486B4D67
@@ -124,8 +131,13 @@ def scheduler_command() -> None:
     state = "active" if leader.active else "standing by (another scheduler is active)"
     console.print(f"harken scheduler {state}. Ctrl-C stops it.")
     stop.wait()
-    console.print("Stopping: waiting for running jobs to finish...")
-    leader.stop()
+    console.print(f"Stopping: waiting up to {STOP_GRACE_SECONDS:g} s for running jobs to finish...")
+    if not leader.stop(timeout=STOP_GRACE_SECONDS):
+        console.print("Jobs still running: exiting anyway; collections resume from their stored cursors.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Not sys.exit: interpreter shutdown would join the job threads still blocked.
+        os._exit(0)
     engine.dispose()
 
 
