@@ -49,8 +49,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dt_time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +69,7 @@ from listener.models import (
     DigestSnapshot,
     Mention,
     Reply,
-    ReplyApproval,
     StaffUser,
-    Suggestion,
 )
 from listener.settings import load_settings
 
@@ -264,9 +261,9 @@ def legacy_search(session: Session, wanted: Any, me: StaffUser | None = None, li
     elif wanted.assignee:
         statement = statement.where(assignee.email == wanted.assignee.strip().lower())
     if wanted.since:
-        statement = statement.where(Mention.created_at >= _moment(wanted.since))
+        statement = statement.where(Mention.created_at >= inbox._start(wanted.since))
     if wanted.until:
-        statement = statement.where(Mention.created_at < _moment(wanted.until, next_day=True))
+        statement = statement.where(Mention.created_at < inbox._end(wanted.until))
     if wanted.text and wanted.text.strip():
         words = wanted.text.strip().lower()
         if words.startswith("@"):
@@ -287,16 +284,9 @@ def legacy_search(session: Session, wanted: Any, me: StaffUser | None = None, li
     return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
 
 
-def _moment(value: date | datetime, next_day: bool = False) -> datetime:
-    """An inbox date filter's bound: a day's midnight (the next one for an end), or the moment given."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.combine(value + timedelta(days=1 if next_day else 0), dt_time.min, tzinfo=UTC)
-
-
 def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[Any]:
     """responders.web.routes.queue.cards as it was: wide rows joined and sorted, then cut to ``limit``."""
-    from responders.web.routes.queue import QueueCard
+    from responders.web.routes import queue as queue_routes
 
     submitter = select(StaffUser.id, StaffUser.email).subquery()
     statement = (
@@ -311,27 +301,7 @@ def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first:
         statement = statement.order_by(Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
     else:
         statement = statement.order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
-    rows = db.execute(statement.limit(limit)).all()
-    alternatives: dict[int, list[Suggestion]] = {}
-    approvals: dict[int, int] = {}
-    if rows:
-        for suggestion in db.execute(
-            select(Suggestion).where(Suggestion.mention_id.in_([m.id for _, m, *_ in rows]))  # type: ignore[attr-defined]
-            .order_by(Suggestion.rank)  # type: ignore[arg-type]
-        ).scalars():
-            alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
-        for reply_id, count in db.execute(
-            select(ReplyApproval.reply_id, func.count())
-            .join(Reply, Reply.id == ReplyApproval.reply_id)
-            .where(ReplyApproval.reply_id.in_([r.id for r, *_ in rows]),  # type: ignore[attr-defined]
-                   ReplyApproval.revision == Reply.revision)
-            .group_by(ReplyApproval.reply_id)
-        ):
-            approvals[reply_id] = count
-    return [QueueCard(reply, mention, author, profile,
-                      [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
-                      approvals.get(reply.id, 0))
-            for reply, mention, author, profile, email in rows]
+    return queue_routes.as_cards(db, db.execute(statement.limit(limit)).all())
 
 
 @contextmanager

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -34,7 +34,7 @@ from responders.queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
-from responders.web.app import page
+from responders.web.app import after_post, back, page
 from responders.web.deps import Reader, SessionDep, SettingsDep, Triager, allowed
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
 
@@ -44,14 +44,27 @@ api = APIRouter(prefix="/api/v1", tags=["mentions"])
 Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
 
 
-def _filter(status: list[str] | None, platform: str | None, sentiment: str | None, priority: str | None,
-            assignee: str | None, since: str | None, until: str | None, q: str | None,
-            source: str | None = None) -> InboxFilter:
+def inbox_filter(
+    status: Annotated[list[str] | None, Query(description="any of the statuses, or `all`")] = None,
+    platform: str | None = None,
+    sentiment: str | None = None,
+    priority: str | None = None,
+    assignee: Annotated[str | None, Query(description="a staff email, `me` or `unassigned`")] = None,
+    since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
+    until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
+    q: Annotated[str | None, Query(description="words in the mention, or @handle")] = None,
+    source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
+) -> InboxFilter:
+    """The inbox's filters from the query string, as the page's form and the API send them."""
     statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
     if "all" in statuses:
         statuses = STATUSES
     return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
                        _day(since, "since"), _day(until, "until"), q or None, source or None).check()
+
+
+# After the permission parameter in a route, so that a stranger's bad filter is a 401, not a 409.
+Wanted = Annotated[InboxFilter, Depends(inbox_filter)]
 
 
 def _day(value: str | None, name: str) -> date | datetime | None:
@@ -83,14 +96,6 @@ def _staff(db: Session) -> list[StaffUser]:
     return list(db.execute(select(StaffUser).where(StaffUser.active).order_by(StaffUser.name)).scalars())  # type: ignore[arg-type]
 
 
-def _back(request: Request, fallback: str = "/inbox") -> RedirectResponse:
-    """After a plain (script-less) form post: back to the page it came from, if ours."""
-    referer = request.headers.get("referer", "")
-    origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
-    return RedirectResponse(target or fallback, status_code=303)
-
-
 def _without_offset(request: Request) -> str:
     """The page's query string without its offset, ending in ``&`` when not empty (for the pager's links)."""
     kept = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
@@ -106,18 +111,9 @@ def inbox_page(
     db: SessionDep,
     settings: SettingsDep,
     user: Reader,
-    status: Annotated[list[str] | None, Query()] = None,
-    platform: str | None = None,
-    sentiment: str | None = None,
-    priority: str | None = None,
-    assignee: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    q: str | None = None,
-    source: str | None = None,
+    wanted: Wanted,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    wanted = _filter(status, platform, sentiment, priority, assignee, since, until, q, source)
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
                "platforms": PLATFORMS, "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
@@ -149,11 +145,7 @@ def _row_or_back(request: Request, db: Session, mention_id: int) -> Response:
     if request.headers.get("hx-request") and request.headers.get("hx-target", "").startswith("mention-row-"):
         item = _one_item(db, mention_id)
         return page(request, "_inbox_row.html", {"item": item, "staff": _staff(db), "statuses": STATUSES})
-    if request.headers.get("hx-request"):
-        response = Response(status_code=204)
-        response.headers["HX-Refresh"] = "true"
-        return response
-    return _back(request)
+    return after_post(request, "/inbox")
 
 
 def _one_item(db: Session, mention_id: int) -> QueueItem:
@@ -172,7 +164,7 @@ def bulk(request: Request, db: SessionDep, user: Triager, ids: Annotated[list[in
         response = Response(status_code=204)
         response.headers["HX-Trigger"] = "inbox-changed"
         return response
-    return _back(request)
+    return back(request, "/inbox")
 
 
 def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None, assignee: str | None) -> int:
@@ -206,7 +198,7 @@ def correct_sentiment(request: Request, mention_id: int, db: SessionDep, user: T
     _get_mention(db, mention_id)
     correct_label(db, mention_id, label, user.email)
     db.commit()
-    return _back(request, f"/mentions/{mention_id}")
+    return back(request, f"/mentions/{mention_id}")
 
 
 @router.post("/mentions/{mention_id}/reply")
@@ -217,11 +209,7 @@ def send_for_approval(request: Request, mention_id: int, db: SessionDep, setting
     reply = workflow.create_draft(db, mention, text, user, suggestion_id)
     workflow.submit(db, settings, reply, user)
     db.commit()
-    if request.headers.get("hx-request"):
-        response = Response(status_code=204)
-        response.headers["HX-Refresh"] = "true"
-        return response
-    return RedirectResponse(f"/mentions/{mention_id}", status_code=303)
+    return after_post(request, f"/mentions/{mention_id}", to=f"/mentions/{mention_id}")
 
 
 # -- JSON API ----------------------------------------------------------------------------------
@@ -256,21 +244,12 @@ def api_mentions(
     db: SessionDep,
     settings: SettingsDep,
     user: Reader,
-    status: Annotated[list[str] | None, Query()] = None,
-    platform: str | None = None,
-    sentiment: str | None = None,
-    priority: str | None = None,
-    assignee: str | None = None,
-    since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
-    until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
-    q: str | None = None,
-    source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
+    wanted: Wanted,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Mentions matching the filters, most urgent first (the inbox)."""
-    result: InboxPage = search(db, _filter(status, platform, sentiment, priority, assignee, since, until, q, source),
-                               me=user, limit=limit, offset=offset)
+    result: InboxPage = search(db, wanted, me=user, limit=limit, offset=offset)
     return {"items": [queue_item_json(item) for item in result.items], "offset": offset, "limit": limit,
             "has_more": result.has_more}
 

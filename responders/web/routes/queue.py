@@ -7,6 +7,7 @@ replies on their way show their sending status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -83,13 +84,18 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
         .outerjoin(submitter, submitter.c.id == Reply.submitted_by_id)
         .order_by(*order)
     )
-    rows = db.execute(statement).all()
-    mention_ids = [mention.id for _, mention, *_ in rows]
+    return as_cards(db, db.execute(statement).all())
+
+
+def as_cards(db: Session, rows: Sequence[Any]) -> list[QueueCard]:
+    """Cards from rows of (reply, mention, author, profile, submitter's email): each with the mention's
+    other suggestions and the approvals its current revision has, read for all rows at once."""
     alternatives: dict[int, list[Suggestion]] = {}
     approvals: dict[int, int] = {}
     if rows:
         for suggestion in db.execute(
-            select(Suggestion).where(Suggestion.mention_id.in_(mention_ids)).order_by(Suggestion.rank)  # type: ignore[attr-defined]
+            select(Suggestion).where(Suggestion.mention_id.in_([mention.id for _, mention, *_ in rows]))  # type: ignore[attr-defined]
+            .order_by(Suggestion.rank)  # type: ignore[arg-type]
         ).scalars():
             alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
         for reply_id, count in db.execute(
@@ -111,15 +117,12 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
 def _card(db: Session, reply_id: int) -> QueueCard:
     reply = workflow.get_reply(db, reply_id)
     mention = db.get(Mention, reply.mention_id)
-    assert mention is not None
+    assert mention is not None  # a foreign key guarantees it
     submitter = db.get(StaffUser, reply.submitted_by_id) if reply.submitted_by_id else None
-    alternatives = list(db.execute(
-        select(Suggestion).where(Suggestion.mention_id == mention.id).order_by(Suggestion.rank)  # type: ignore[arg-type]
-    ).scalars())
-    return QueueCard(reply, mention, db.get(Author, mention.author_id) if mention.author_id else None,
-                     db.get(CustomerProfile, mention.profile_id) if mention.profile_id else None,
-                     [s for s in alternatives if s.text != reply.text], submitter.email if submitter else None,
-                     len(workflow.approvals(db, reply)))
+    row = (reply, mention, db.get(Author, mention.author_id) if mention.author_id else None,
+           db.get(CustomerProfile, mention.profile_id) if mention.profile_id else None,
+           submitter.email if submitter else None)
+    return as_cards(db, [row])[0]
 
 
 def _after(request: Request, db: Session, reply_id: int) -> Response:
