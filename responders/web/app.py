@@ -58,25 +58,20 @@ class SecurityHeaders(BaseHTTPMiddleware):
             "content-type", ""
         ).startswith("text/html"):
             response.headers.setdefault("Cache-Control", "no-store")
-        if is_https(request, request.app.state.settings):
+        if is_https(request):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
 
-def is_https(request: Request, settings: Settings) -> bool:
-    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
-    if request.url.scheme == "https":
-        return True
-    client = request.client.host if request.client else ""
-    return client in settings.web.trusted_proxies and request.headers.get("x-forwarded-proto", "") == "https"
+def is_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS. Behind a reverse proxy uvicorn has already taken the
+    scheme from X-Forwarded-Proto, believing it only from ``[web] trusted_proxies`` (server.py, cli.py)."""
+    return request.url.scheme == "https"
 
 
-def client_address(request: Request, settings: Settings) -> str:
-    client = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and client in settings.web.trusted_proxies:
-        return forwarded.split(",")[-1].strip() or client
-    return client
+def client_address(request: Request) -> str:
+    """The client's address (from X-Forwarded-For, through uvicorn, when a trusted proxy sent it)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _static_version() -> str:

@@ -204,3 +204,20 @@ def test_openapi_documents_the_api(site: Site) -> None:
     spec = site.client().get("/api/openapi.json").json()
     assert "/api/v1/replies/{reply_id}/approve" in spec["paths"]
     assert not any(path.startswith(("/inbox", "/queue", "/signin")) for path in spec["paths"])
+
+
+def test_behind_a_trusted_proxy_the_forwarded_scheme_makes_cookies_secure(site_factory) -> None:  # type: ignore[no-untyped-def]
+    """Through uvicorn: X-Forwarded-Proto is believed from [web] trusted_proxies (127.0.0.1 here), not others."""
+    import requests
+
+    from responders.web.server import WebServer
+
+    site = site_factory(web={"secure_cookies": "auto"})
+    for proxies, secure in ((["127.0.0.1"], True), (["10.9.9.9"], False)):
+        settings = site.settings.model_copy(
+            update={"web": site.settings.web.model_copy(update={"trusted_proxies": proxies})})
+        with WebServer(settings, site.engine, host="127.0.0.1", port=0) as web:
+            response = requests.get(f"{web.url}/signin", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+        assert response.status_code == 200
+        assert ("Secure" in response.headers["set-cookie"]) is secure, proxies
+        assert ("strict-transport-security" in response.headers) is secure

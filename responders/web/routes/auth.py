@@ -41,7 +41,7 @@ def _signin_page(request: Request, settings, next_path: str, error: str | None =
 
 def _secure(request: Request, settings) -> bool:
     mode = settings.web.secure_cookies
-    return mode == "always" or (mode == "auto" and is_https(request, settings))
+    return mode == "always" or (mode == "auto" and is_https(request))
 
 
 @router.get("/signin")
@@ -64,7 +64,7 @@ def signin(
         return _signin_page(request, settings, _safe_next(next), "The form expired: please sign in again.",
                             email, status_code=403)
     try:
-        signed_in = security.sign_in(db, settings.web, email, password, client_address(request, settings))
+        signed_in = security.sign_in(db, settings.web, email, password, client_address(request))
     except security.SignInThrottled as error:
         response = _signin_page(request, settings, _safe_next(next), str(error), email, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)
