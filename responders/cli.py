@@ -6,14 +6,16 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.cli import app, console, ready_engine, summary_table
@@ -21,11 +23,15 @@ from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
 from listener.processing import Processor
-from listener.scheduler import SchedulerLeader, build_scheduler
+from listener.scheduler import SchedulerLeader
+from listener.settings import Settings
 from responders.queue_cli import register as register_queue_commands
 from responders.service_cli import STOP_GRACE_SECONDS, make_worker, scheduler_factory
 from responders.service_cli import register as register_service_commands
 from responders.web.cli import register as register_web_commands
+
+if TYPE_CHECKING:
+    from responders.web.server import WebServer
 
 register_queue_commands(app)
 register_web_commands(app)
@@ -38,29 +44,36 @@ def run() -> None:
     from responders.queue_cli import ready
 
     settings, engine = ready()
-    runner = CollectionRunner(engine, settings)
-    # Every role in one process: a processing worker thread, woken by each collection that stored
-    # something, and the scheduler, which stands by while another one is active (responders.service_cli).
+
+    def announce(leader: SchedulerLeader, web: WebServer | None) -> None:
+        jobs = leader.scheduler.get_jobs() if leader.scheduler else []
+        console.print(f"Harken is running: {len(jobs)} job(s) and a processing worker. Ctrl-C stops it.")
+        for job in jobs:
+            console.print(f"  {job.name}")
+        if not leader.active:
+            console.print("  scheduler standing by: another scheduler is active on this database")
+        if web is not None:
+            console.print(f"  web app at {web.url}/")
+
+    serve(settings, engine, CollectionRunner(engine, settings), announce)
+
+
+def serve(settings: Settings, engine: Engine, runner: CollectionRunner,
+          announce: Callable[[SchedulerLeader, WebServer | None], None]) -> None:
+    """Every role in one process until SIGINT or SIGTERM: the web app, a processing worker thread woken
+    by each collection that stored something, and the scheduler, which stands by while another one is
+    active (responders.service_cli). ``announce`` says what runs once it has started."""
+    from responders.web.server import WebServer
+
     worker = make_worker(engine, settings)
     leader = SchedulerLeader(engine, settings, scheduler_factory(engine, settings, runner, lambda _: worker.wake()))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    web = None
-    if settings.web.enabled:
-        from responders.web.server import WebServer
-
-        web = WebServer(settings, engine).start()
+    web = WebServer(settings, engine).start() if settings.web.enabled else None
     leader.start()
     worker.start()
-    jobs = leader.scheduler.get_jobs() if leader.scheduler else []
-    console.print(f"Harken is running: {len(jobs)} job(s) and a processing worker. Ctrl-C stops it.")
-    for job in jobs:
-        console.print(f"  {job.name}")
-    if not leader.active:
-        console.print("  scheduler standing by: another scheduler is active on this database")
-    if web is not None:
-        console.print(f"  web app at {web.url}/")
+    announce(leader, web)
     stop.wait()
     console.print("Stopping: waiting for running jobs to finish...")
     if web is not None:
@@ -120,36 +133,30 @@ def demo(
             f"  HARKEN_DATABASE__URL=sqlite:///{database} harken export mentions --format csv"
         )
         if serve:
-            _serve_demo(settings, engine, runner, processor, port)
+            _serve_demo(settings, engine, runner, port)
 
 
-def _add_demo_accounts(engine) -> None:  # type: ignore[no-untyped-def]
+def _add_demo_accounts(engine: Engine) -> None:
+    from responders.staff import add_user
     from responders.web.security import set_password
 
     with Session(engine, expire_on_commit=False) as session:
         admin = None
+        # The admin first: it adds the others, as on a real installation.
         for role, email, name in sorted(DEMO_ACCOUNTS, key=lambda account: account[0] != "admin"):
-            from responders.staff import add_user
-
             user = add_user(session, email, name, role, admin)
             set_password(session, user, DEMO_PASSWORD, admin or "system:demo")
             admin = admin or user
         session.commit()
 
 
-def _serve_demo(settings, engine, runner, processor, port: int) -> None:  # type: ignore[no-untyped-def]
-    """The demo as a running service: web app, scheduled collection from the simulators, the sender."""
-    from responders.web.server import WebServer
-
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+def _serve_demo(settings: Settings, engine: Engine, runner: CollectionRunner, port: int) -> None:
+    """The demo as a running service, as `harken run` runs: web app, collection from the simulators, the sender."""
     demo_run = settings.model_copy(update={"web": settings.web.model_copy(update={"port": port,
                                                                                    "secure_cookies": "never"})})
-    scheduler = build_scheduler(demo_run, runner, processor)
-    add_responder_jobs(scheduler, engine, demo_run)
-    with WebServer(demo_run, engine) as web:
-        scheduler.start()
+
+    def announce(leader: SchedulerLeader, web: WebServer | None) -> None:
+        assert web is not None  # the demo's settings keep the web app on
         console.print(f"\n[bold]Sign in at {web.url}/[/bold]", soft_wrap=True)
         console.print(f"Password of every demo account: {DEMO_PASSWORD}", soft_wrap=True)
         table = Table(title="Demo accounts")
@@ -161,8 +168,8 @@ def _serve_demo(settings, engine, runner, processor, port: int) -> None:  # type
                                         }[role])
         console.print(table)
         console.print("The simulators, the collectors and the sender keep running. Ctrl-C stops the demo.")
-        stop.wait()
-        scheduler.shutdown(wait=False)
+
+    serve(demo_run, engine, runner, announce)
 
 
 def _print_overview(engine) -> None:

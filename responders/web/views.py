@@ -12,6 +12,7 @@ from listener.models import Author, Mention, Reply, Suggestion
 from listener.profiles.timeline import profile_timeline
 from responders.audit import jsonable
 from responders.queue import MentionDetail, QueueItem, mention_detail
+from responders.workflow import OPEN_STATES
 
 
 def queue_item_json(item: QueueItem) -> dict[str, Any]:
@@ -63,7 +64,6 @@ def mention_context(db: Session, mention_id: int) -> dict[str, Any]:
     if detail.profile is not None and detail.profile.merged_into_id is None:
         history = [entry for entry in profile_timeline(db, detail.profile.id, limit=11)  # type: ignore[arg-type]
                    if entry.mention_id != mention_id][:10]
-    open_reply = next((r for r in detail.replies if r.state in ("draft", "pending_approval", "approved",
-                                                               "sending", "failed")), None)
+    open_reply = next((r for r in detail.replies if r.state in OPEN_STATES), None)
     return {"detail": detail, "mention": detail.mention, "thread": thread_of(db, detail.mention),
             "profile_history": history, "open_reply": open_reply}
