@@ -109,9 +109,11 @@ def soup_command(
     out: Annotated[Path, typer.Option("--out", help="Where the averaged model goes.")],
     data: Annotated[Path | None, typer.Option("--data", help="Score the soup on this directory's val split.")]
     = None,
+    install: Annotated[bool, typer.Option(help="Make the soup Harken's default model (writes the delta).")]
+    = False,
 ) -> None:
     """Average the weights of fine-tuned runs (a model soup) into one model."""
-    from listener.sentiment.training import SoupError, average_models
+    from listener.sentiment.training import SoupError, average_models, soup_metrics
 
     try:
         average_models(models, out)
@@ -119,6 +121,7 @@ def soup_command(
         errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console.print(f"averaged {len(models)} models into {out}")
+    metrics_path = None
     if data is not None:
         from listener.sentiment.classifier import load_classifier
         from listener.sentiment.evaluation import evaluate, read_labelled
@@ -126,6 +129,13 @@ def soup_command(
         texts, gold = read_labelled(data / "val_text.txt", data / "val_labels.txt")
         result = evaluate(load_classifier(str(out)), texts, gold)
         console.print(f"val macro-recall {result['macro_recall'] * 100:.2f}, accuracy {result['accuracy'] * 100:.2f}")
+        metrics_path = out / "soup-metrics.json"
+        metrics_path.write_text(json.dumps(soup_metrics(models, result), indent=2))
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out, metrics_path=metrics_path)
+        console.print("installed as the default model; run `harken sentiment build-default`")
 
 
 @app.command("build-default")

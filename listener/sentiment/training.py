@@ -178,6 +178,8 @@ def train(
         label2id={name: i for i, name in enumerate(LABELS)},
     )
     model.config.architectures = [ARCHITECTURE]
+    # trained on normalised text, so the classifier must normalise what it is given
+    model.config.harken_normalise = True
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     no_decay = ("bias", "LayerNorm.weight")
@@ -307,3 +309,19 @@ def average_models(model_dirs: Sequence[Path], out_dir: Path) -> Path:
             shutil.copyfile(item, out_dir / item.name)
     save_file(averaged, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
     return out_dir
+
+
+def soup_metrics(model_dirs: Sequence[Path], val: dict[str, object]) -> dict[str, object]:
+    """What ``metrics.json`` records for a soup: its val figures and, per member, how it was trained."""
+    members: list[dict[str, object]] = []
+    for directory in model_dirs:
+        entry: dict[str, object] = {"model": str(directory)}
+        run_metrics = Path(directory).parent / "metrics.json"
+        if run_metrics.is_file():
+            recorded = json.loads(run_metrics.read_text(encoding="utf-8"))
+            entry.update({key: recorded.get(key) for key in ("selected", "options", "seconds")})
+            entry["val_macro_recall"] = (recorded.get("val") or {}).get("macro_recall")
+        members.append(entry)
+    scores = {key: val[key] for key in ("macro_recall", "accuracy", "per_class_recall", "n") if key in val}
+    return {"selected": f"soup of {len(members)} runs", "val": scores, "members": members}
+

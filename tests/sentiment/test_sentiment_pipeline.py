@@ -152,3 +152,34 @@ def test_soup_averages_the_weights_of_runs(tiny_base: Path, tmp_path: Path) -> N
     assert load_classifier(str(soup)).classify(["great phone"])[0].label in LABELS
     with pytest.raises(SoupError, match="at least two"):
         average_models([a], tmp_path / "one")
+
+
+def test_a_soup_ships_as_a_delta_with_its_members_recorded(tiny_base: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+    from sentiment_models import make_tiny_classifier
+
+    from listener.sentiment.default_model import make_delta, reconstruct
+    from listener.sentiment.training import average_models, soup_metrics
+
+    runs = []
+    for seed in (1, 2):
+        model_dir = make_tiny_classifier(tiny_base, tmp_path / f"run{seed}" / "model", seed=seed)
+        (model_dir.parent / "metrics.json").write_text(json.dumps(
+            {"selected": "epoch 2 raw", "val": {"macro_recall": 0.5 + seed / 100}, "options": {"seed": seed}}))
+        runs.append(model_dir)
+    soup = average_models(runs, tmp_path / "soup")
+    val = {"macro_recall": 0.6, "accuracy": 0.7, "per_class_recall": {}, "n": 3, "texts_per_second": 9.0}
+    metrics_path = soup / "soup-metrics.json"
+    metrics_path.write_text(json.dumps(soup_metrics(runs, val)))
+    package = tmp_path / "package"
+    make_delta(soup, package, metrics_path=metrics_path, base_dir=tiny_base)
+
+    recorded = json.loads((package / "metrics.json").read_text())
+    assert recorded["selected"] == "soup of 2 runs"
+    assert recorded["val"] == {"macro_recall": 0.6, "accuracy": 0.7, "per_class_recall": {}, "n": 3}
+    assert [(m["selected"], m["val_macro_recall"], m["options"]["seed"]) for m in recorded["members"]] == [
+        ("epoch 2 raw", 0.51, 1), ("epoch 2 raw", 0.52, 2)]
+    rebuilt = reconstruct(package, tiny_base).state_dict()
+    souped = load_file(str(soup / "model.safetensors"))
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert (rebuilt[name] - souped[name]).abs().max() < 1e-3  # float16 delta
