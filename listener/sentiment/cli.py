@@ -115,13 +115,17 @@ def soup_command(
     """Average the weights of fine-tuned runs (a model soup) into one model."""
     from listener.sentiment.training import SoupError, average_models, soup_metrics
 
+    if install and data is None:
+        # the package's metrics.json would otherwise go on describing the model it replaces
+        errors.print("harken: --install needs --data: the installed model's metrics.json records its val figures")
+        raise typer.Exit(2)
     try:
         average_models(models, out)
     except (SoupError, OSError) as error:
         errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console.print(f"averaged {len(models)} models into {out}")
-    metrics_path = None
+    metrics_path = out / "soup-metrics.json"
     if data is not None:
         from listener.sentiment.classifier import load_classifier
         from listener.sentiment.evaluation import evaluate, read_labelled
@@ -129,7 +133,6 @@ def soup_command(
         texts, gold = read_labelled(data / "val_text.txt", data / "val_labels.txt")
         result = evaluate(load_classifier(str(out)), texts, gold)
         console.print(f"val macro-recall {result['macro_recall'] * 100:.2f}, accuracy {result['accuracy'] * 100:.2f}")
-        metrics_path = out / "soup-metrics.json"
         metrics_path.write_text(json.dumps(soup_metrics(models, result), indent=2))
     if install:
         from listener.sentiment.default_model import make_delta

@@ -21,7 +21,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -313,15 +313,16 @@ def average_models(model_dirs: Sequence[Path], out_dir: Path) -> Path:
 
 def soup_metrics(model_dirs: Sequence[Path], val: dict[str, object]) -> dict[str, object]:
     """What ``metrics.json`` records for a soup: its val figures and, per member, how it was trained."""
+    from listener.sentiment.default_model.build import METRICS_FILE
+
     members: list[dict[str, object]] = []
     for directory in model_dirs:
         entry: dict[str, object] = {"model": str(directory)}
-        run_metrics = Path(directory).parent / "metrics.json"
+        run_metrics = Path(directory).parent / METRICS_FILE
         if run_metrics.is_file():
             recorded = json.loads(run_metrics.read_text(encoding="utf-8"))
             entry.update({key: recorded.get(key) for key in ("selected", "options", "seconds")})
             entry["val_macro_recall"] = (recorded.get("val") or {}).get("macro_recall")
         members.append(entry)
-    scores = {key: val[key] for key in ("macro_recall", "accuracy", "per_class_recall", "n") if key in val}
+    scores = {field.name: val[field.name] for field in fields(SentimentScores)}
     return {"selected": f"soup of {len(members)} runs", "val": scores, "members": members}
-

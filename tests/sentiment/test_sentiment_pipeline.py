@@ -183,3 +183,12 @@ def test_a_soup_ships_as_a_delta_with_its_members_recorded(tiny_base: Path, tmp_
     souped = load_file(str(soup / "model.safetensors"))
     name = "bert.encoder.layer.0.attention.self.query.weight"
     assert (rebuilt[name] - souped[name]).abs().max() < 1e-3  # float16 delta
+
+
+def test_installing_a_soup_without_scoring_it_is_refused(tmp_path: Path) -> None:
+    """The package's metrics.json would otherwise keep describing the model the soup replaces."""
+    result = run("sentiment", "soup", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "soup"),
+                 "--install", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--install needs --data" in result.stderr
+    assert not (tmp_path / "soup").exists()
