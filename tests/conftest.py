@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from listener.db import make_engine, migrate
+from listener.simulators import RedditSimulator, XSimulator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -96,3 +97,10 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     engine = make_engine(sqlite_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
+    """The X and Reddit simulators, running on 127.0.0.1 for one test."""
+    with XSimulator() as x, RedditSimulator() as reddit:
+        yield x, reddit

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,12 +15,6 @@ from listener.simulators import Fault, RedditSimulator, XSimulator
 from tests.platforms import settings_for
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
-    with XSimulator() as x, RedditSimulator() as reddit:
-        yield x, reddit
 
 
 def reddit_runner(platforms: tuple[XSimulator, RedditSimulator], url: str, **reddit: object) -> CollectionRunner:

@@ -6,11 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -18,12 +16,6 @@ from listener.db import make_engine, migrate
 from listener.models import Mention
 from listener.simulators import Fault, RedditSimulator, XSimulator
 from tests.platforms import env_for, settings_for
-
-
-@pytest.fixture
-def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
-    with XSimulator() as x, RedditSimulator() as reddit:
-        yield x, reddit
 
 
 def collect_once(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:

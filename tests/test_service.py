@@ -6,11 +6,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,12 +20,6 @@ from listener.models import Mention, Source
 from listener.scheduler import build_scheduler
 from listener.simulators import DEMO_CORPUS_PATH, Fault, RedditSimulator, XSimulator, load_corpus
 from tests.platforms import settings_for
-
-
-@pytest.fixture
-def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
-    with XSimulator() as x, RedditSimulator() as reddit:
-        yield x, reddit
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 15) -> bool:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -15,12 +12,6 @@ from tests.platforms import env_for, settings_for
 from tests.scale.helpers import Harken, wait_until
 
 QUESTION = "@lumenmobile how do i set up voicemail on my new phone? ({n})"
-
-
-@pytest.fixture
-def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
-    with XSimulator() as x, RedditSimulator() as reddit:
-        yield x, reddit
 
 
 def test_harken_run_collects_processes_and_stops_cleanly_and_a_second_one_stands_by(

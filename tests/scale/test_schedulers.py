@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -18,12 +17,6 @@ from tests.scale.helpers import Harken, wait_until
 pytestmark = pytest.mark.postgres
 
 RETRY_SECONDS = 1.0
-
-
-@pytest.fixture
-def platforms() -> Iterator[tuple[XSimulator, RedditSimulator]]:
-    with XSimulator() as x, RedditSimulator() as reddit:
-        yield x, reddit
 
 
 def test_one_scheduler_collects_and_the_standby_takes_over_when_it_dies(
