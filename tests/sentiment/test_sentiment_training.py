@@ -1,0 +1,85 @@
+"""Training details that decide what can ship: which embedding rows move, per-layer learning rates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from listener.sentiment.modeling import MeanPoolingBertClassifier
+from listener.sentiment.training import TrainingOptions, bf16_supported, parameter_groups, read_split, train
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
+WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
+
+
+def _subset(tmp_path: Path, n: int) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "val"):
+        for kind in ("text", "labels"):
+            lines = (DATA / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:n]
+            (data / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_training_moves_only_the_embedding_rows_of_tokens_it_saw(tiny_base: Path, tmp_path: Path,
+                                                                 bf16: bool) -> None:
+    from transformers import AutoTokenizer
+
+    from listener.sentiment.text import normalise_for_model
+
+    if bf16 and not bf16_supported():
+        pytest.skip("this CPU has no native bfloat16")
+    data = _subset(tmp_path, 64)
+    options = TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-3, seed=3, bf16=bf16,
+                              train_word_embeddings=True, layer_decay=0.8, save_checkpoints=True)
+    metrics = train(data, tmp_path / "out", tiny_base, options, progress=lambda _: None)
+    assert metrics["options"]["bf16"] is bf16 and metrics["options"]["train_word_embeddings"] is True
+
+    texts, _ = read_split(data, "train")
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_base))
+    seen = {t for ids in tokenizer([normalise_for_model(x) for x in texts])["input_ids"] for t in ids}
+    base = load_file(str(tiny_base / "model.safetensors"))[WORD_EMBEDDINGS.removeprefix("bert.")]
+    # the saved model and every checkpoint, raw and moving average alike
+    candidates = [load_file(str(tmp_path / "out" / "model" / "model.safetensors"))[WORD_EMBEDDINGS]]
+    candidates += [load_file(str(path))[WORD_EMBEDDINGS]
+                   for path in sorted((tmp_path / "out" / "checkpoints").glob("*.safetensors"))]
+    assert len(candidates) == 5
+    for weights in candidates:
+        moved = {int(i) for i in (weights != base).any(dim=1).nonzero().flatten()}
+        assert moved == seen
+
+
+def test_frozen_word_embeddings_stay_the_base(tiny_base: Path, tmp_path: Path) -> None:
+    data = _subset(tmp_path, 32)
+    train(data, tmp_path / "out", tiny_base, TrainingOptions(epochs=1, batch_size=16, train_word_embeddings=False),
+          progress=lambda _: None)
+    saved = load_file(str(tmp_path / "out" / "model" / "model.safetensors"))[WORD_EMBEDDINGS]
+    base = load_file(str(tiny_base / "model.safetensors"))[WORD_EMBEDDINGS.removeprefix("bert.")]
+    assert torch.equal(saved, base)
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["options"]["train_word_embeddings"] is False
+
+
+def test_layer_decay_scales_the_learning_rate_per_layer(tiny_base: Path) -> None:
+    model = MeanPoolingBertClassifier.from_pretrained(str(tiny_base), num_labels=3)  # 2 layers
+    groups = parameter_groups(model, learning_rate=1e-4, weight_decay=0.01, layer_decay=0.5)
+    by_param = {id(p): g for g in groups for p in g["params"]}
+    named = dict(model.named_parameters())
+
+    def rate(name: str) -> float:
+        return by_param[id(named[name])]["lr"]
+
+    assert rate("classifier.weight") == pytest.approx(1e-4)
+    assert rate("bert.encoder.layer.1.output.dense.weight") == pytest.approx(5e-5)
+    assert rate("bert.encoder.layer.0.output.dense.weight") == pytest.approx(2.5e-5)
+    assert rate(WORD_EMBEDDINGS) == pytest.approx(1.25e-5)
+    # no weight decay where it would move untouched rows or fight normalisation
+    assert by_param[id(named[WORD_EMBEDDINGS])]["weight_decay"] == 0.0
+    assert by_param[id(named["bert.encoder.layer.0.output.LayerNorm.weight"])]["weight_decay"] == 0.0
+    assert by_param[id(named["bert.encoder.layer.0.output.dense.weight"])]["weight_decay"] == 0.01
+    assert sum(len(g["params"]) for g in groups) == len(named)
