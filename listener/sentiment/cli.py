@@ -86,6 +86,13 @@ def train_command(
     layer_decay: Annotated[
         float | None, typer.Option(help="Learning-rate factor per layer below the top (default 1: none).")
     ] = None,
+    teacher: Annotated[
+        list[str] | None,
+        typer.Option("--teacher", help="A model (directory or hub id) to distil from; repeat for an ensemble."),
+    ] = None,
+    distill_weight: Annotated[
+        float | None, typer.Option(help="Share of the loss on the teachers' probabilities (default 0.5).")
+    ] = None,
     bf16: Annotated[
         bool | None,
         typer.Option("--bf16/--fp32", help="Matrix products in bfloat16 (default: when the CPU has it).",
@@ -98,7 +105,8 @@ def train_command(
     from listener.sentiment.default_model.build import base_model_dir
     from listener.sentiment.training import TrainingDataError, TrainingOptions, bf16_supported, train
 
-    chosen = {"train_word_embeddings": train_word_embeddings, "layer_decay": layer_decay}
+    chosen = {"train_word_embeddings": train_word_embeddings, "layer_decay": layer_decay,
+              "teachers": tuple(teacher) if teacher else None, "distill_weight": distill_weight}
     options = TrainingOptions(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                               max_length=max_length, limit=limit, seed=seed,
                               bf16=bf16_supported() if bf16 is None else bf16,

@@ -60,6 +60,12 @@ class TrainingOptions:
     train_word_embeddings: bool = False
     # Layer-wise learning-rate decay: each layer below the top learns this much slower.
     layer_decay: float = 1.0
+    # Knowledge distillation: models (directories or hub ids) whose averaged probabilities
+    # on the training tweets the student also learns, with this share of the loss.
+    # An ensemble is more accurate than each member but costs one model per member at
+    # inference; a student taught by it costs one.
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 0.5
 
 
 def bf16_supported() -> bool:
@@ -149,6 +155,21 @@ def predict(
     return out
 
 
+def teacher_probabilities(
+    teachers: Sequence[str], texts: list[str], progress: Callable[[str], None] = print
+) -> torch.Tensor:
+    """The teachers' mean probabilities over :data:`LABELS` for each text (any classifier Harken loads)."""
+    from listener.sentiment.classifier import load_classifier
+
+    total = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+    for teacher in teachers:
+        started = time.perf_counter()
+        classifier = load_classifier(teacher, device="cpu", batch_size=128)
+        total += classifier.probabilities(texts)
+        progress(f"teacher {teacher}: {len(texts)} tweets in {time.perf_counter() - started:.0f} s")
+    return torch.tensor(total / len(teachers), dtype=torch.float32)
+
+
 def _iter_trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
     return ((n, p) for n, p in model.named_parameters() if p.requires_grad)
 
@@ -218,6 +239,7 @@ def train(
         return tokenizer(normalised, truncation=True, max_length=options.max_length)["input_ids"]
 
     train_ids, val_ids = encode(train_texts), encode(val_texts)
+    soft_targets = teacher_probabilities(options.teachers, train_texts, progress) if options.teachers else None
     model = MeanPoolingBertClassifier.from_pretrained(
         str(base_model_dir),
         num_labels=len(LABELS),
@@ -262,6 +284,9 @@ def train(
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
                 logits = model(input_ids=input_ids, attention_mask=mask).logits
             loss = loss_fn(logits.float(), labels_tensor[batch])
+            if soft_targets is not None:
+                soft_loss = nn.functional.cross_entropy(logits.float(), soft_targets[batch], weight=loss_fn.weight)
+                loss = (1 - options.distill_weight) * loss + options.distill_weight * soft_loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

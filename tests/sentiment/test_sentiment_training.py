@@ -83,3 +83,33 @@ def test_layer_decay_scales_the_learning_rate_per_layer(tiny_base: Path) -> None
     assert by_param[id(named["bert.encoder.layer.0.output.LayerNorm.weight"])]["weight_decay"] == 0.0
     assert by_param[id(named["bert.encoder.layer.0.output.dense.weight"])]["weight_decay"] == 0.01
     assert sum(len(g["params"]) for g in groups) == len(named)
+
+
+def test_a_student_learns_its_teachers_labels(tiny_base: Path, tiny_model: Path, tmp_path: Path) -> None:
+    """With the loss on the teacher's probabilities the student copies the teacher; without, the gold labels.
+
+    The stand-in teacher knows nothing of sentiment, so the two are told apart.
+    Validation holds the same tweets labelled by the teacher, so that checkpoint
+    selection looks for agreement with it.
+    """
+    from listener.sentiment.classifier import load_classifier
+
+    texts, gold = read_split(DATA, "train", limit=64)
+    teacher = load_classifier(str(tiny_model), device="cpu").probabilities(texts).argmax(axis=1)
+    assert (teacher == gold).mean() < 0.5
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, labels in (("train", gold), ("val", teacher.tolist())):
+        (data / f"{split}_text.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+        (data / f"{split}_labels.txt").write_text("\n".join(map(str, labels)) + "\n", encoding="utf-8")
+
+    def agreement_with_teacher(distill_weight: float) -> float:
+        options = TrainingOptions(epochs=30, batch_size=16, learning_rate=5e-3, warmup_fraction=0.0, seed=5,
+                                  teachers=(str(tiny_model),), distill_weight=distill_weight)
+        out = tmp_path / f"student-{distill_weight}"
+        train(data, out, tiny_base, options, progress=lambda _: None)
+        student = load_classifier(str(out / "model"), device="cpu").probabilities(texts).argmax(axis=1)
+        return float((student == teacher).mean())
+
+    assert agreement_with_teacher(1.0) >= 0.85
+    assert agreement_with_teacher(0.0) < 0.7
