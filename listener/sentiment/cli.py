@@ -81,7 +81,7 @@ def train_command(
     train_word_embeddings: Annotated[
         bool | None,
         typer.Option("--train-word-embeddings/--freeze-word-embeddings", show_default=False,
-                     help="Fine-tune the word embeddings too (only the rows of tokens seen move). Default: frozen."),
+                     help="Fine-tune the word embeddings too (only the rows of tokens seen move). Default: train."),
     ] = None,
     layer_decay: Annotated[
         float | None, typer.Option(help="Learning-rate factor per layer below the top (default 1: none).")
@@ -93,6 +93,9 @@ def train_command(
     distill_weight: Annotated[
         float | None, typer.Option(help="Share of the loss on the teachers' probabilities (default 0.5).")
     ] = None,
+    save_checkpoints: Annotated[
+        bool, typer.Option(help="Keep each epoch's raw and averaged weights under OUT/checkpoints (for `soup`).")
+    ] = False,
     bf16: Annotated[
         bool | None,
         typer.Option("--bf16/--fp32", help="Matrix products in bfloat16 (default: when the CPU has it).",
@@ -108,7 +111,7 @@ def train_command(
     chosen = {"train_word_embeddings": train_word_embeddings, "layer_decay": layer_decay,
               "teachers": tuple(teacher) if teacher else None, "distill_weight": distill_weight}
     options = TrainingOptions(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                              max_length=max_length, limit=limit, seed=seed,
+                              max_length=max_length, limit=limit, seed=seed, save_checkpoints=save_checkpoints,
                               bf16=bf16_supported() if bf16 is None else bf16,
                               **{name: value for name, value in chosen.items() if value is not None})
     try:

@@ -62,7 +62,10 @@ def make_tiny_classifier(
     normalise: bool | None = None,
     seed: int = 1,
 ) -> Path:
-    """A "fine-tuned" ``MeanPoolingBertClassifier``: the base moved a little, word embeddings untouched.
+    """A "fine-tuned" ``MeanPoolingBertClassifier``: the base moved a little.
+
+    As in real training, only the word-embedding rows of tokens in the texts
+    (:data:`TEXTS`) move; the rest of the matrix keeps the base's values.
 
     A random head would give every text the same label (mean-pooled vectors of a
     random encoder share a large common part), so the head is centred on
@@ -80,10 +83,13 @@ def make_tiny_classifier(
         str(base_dir), num_labels=len(labels), id2label=labels, label2id={v: k for k, v in labels.items()}
     ).eval()
     with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name != "bert.embeddings.word_embeddings.weight":
-                param.add_(torch.randn_like(param) * 0.02)
         encoded = AutoTokenizer.from_pretrained(str(base_dir))(TEXTS, padding=True, return_tensors="pt")
+        seen_tokens = encoded["input_ids"].unique()
+        for name, param in model.named_parameters():
+            if name == "bert.embeddings.word_embeddings.weight":
+                param[seen_tokens] += torch.randn(len(seen_tokens), param.shape[1]) * 0.005
+            else:
+                param.add_(torch.randn_like(param) * 0.02)
         hidden = model.bert(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * mask).sum(1) / mask.sum(1)

@@ -48,7 +48,7 @@ def test_training_moves_only_the_embedding_rows_of_tokens_it_saw(tiny_base: Path
     # the saved model and every checkpoint, raw and moving average alike
     candidates = [load_file(str(tmp_path / "out" / "model" / "model.safetensors"))[WORD_EMBEDDINGS]]
     candidates += [load_file(str(path))[WORD_EMBEDDINGS]
-                   for path in sorted((tmp_path / "out" / "checkpoints").glob("*.safetensors"))]
+                   for path in sorted((tmp_path / "out" / "checkpoints").glob("epoch*-*/model.safetensors"))]
     assert len(candidates) == 5
     for weights in candidates:
         moved = {int(i) for i in (weights != base).any(dim=1).nonzero().flatten()}
@@ -113,3 +113,22 @@ def test_a_student_learns_its_teachers_labels(tiny_base: Path, tiny_model: Path,
 
     assert agreement_with_teacher(1.0) >= 0.85
     assert agreement_with_teacher(0.0) < 0.7
+
+
+def test_soup_records_a_checkpoint_member_with_its_own_val_figure(tmp_path: Path) -> None:
+    from listener.sentiment.training import soup_metrics
+
+    run = tmp_path / "run"
+    (run / "checkpoints" / "epoch2-raw").mkdir(parents=True)
+    (run / "model").mkdir()
+    history = [{"epoch": 2, "weights": "raw", "macro_recall": 0.74},
+               {"epoch": 2, "weights": "ema", "macro_recall": 0.73}]
+    (run / "metrics.json").write_text(json.dumps({"selected": "epoch 2 ema", "val": {"macro_recall": 0.73},
+                                                  "history": history, "options": {"seed": 13}, "seconds": 1.0}))
+    val = {"macro_recall": 0.75, "accuracy": 0.7, "per_class_recall": {}, "n": 2, "texts_per_second": 9.0}
+    metrics = soup_metrics([run / "checkpoints" / "epoch2-raw", run / "model"], val)
+    checkpoint, selected = metrics["members"]
+    assert (checkpoint["selected"], checkpoint["val_macro_recall"], checkpoint["options"]) == ("epoch2-raw", 0.74,
+                                                                                            {"seed": 13})
+    assert (selected["selected"], selected["val_macro_recall"]) == ("epoch 2 ema", 0.73)
+    assert metrics["val"] == {"macro_recall": 0.75, "accuracy": 0.7, "per_class_recall": {}, "n": 2}
