@@ -172,6 +172,11 @@ def teacher_probabilities(
     return torch.tensor(total / len(teachers), dtype=torch.float32)
 
 
+def checkpoint_name(epoch: object, weights: object) -> str:
+    """``epoch2-raw``: the directory under ``OUT/checkpoints`` of one evaluated candidate."""
+    return f"epoch{epoch}-{weights}"
+
+
 def _iter_trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
     return ((n, p) for n, p in model.named_parameters() if p.requires_grad)
 
@@ -284,10 +289,10 @@ def train(
         for batch in length_grouped_batches(lengths, options.batch_size, rng):
             input_ids, mask = _pad(train_ids, batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
-                logits = model(input_ids=input_ids, attention_mask=mask).logits
-            loss = loss_fn(logits.float(), labels_tensor[batch])
+                logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
+            loss = loss_fn(logits, labels_tensor[batch])
             if soft_targets is not None:
-                soft_loss = nn.functional.cross_entropy(logits.float(), soft_targets[batch], weight=loss_fn.weight)
+                soft_loss = nn.functional.cross_entropy(logits, soft_targets[batch], weight=loss_fn.weight)
                 loss = (1 - options.distill_weight) * loss + options.distill_weight * soft_loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -311,7 +316,7 @@ def train(
             _load_trainable(model, state)
             if options.save_checkpoints:
                 # whole model directories, so that `harken sentiment soup` can average them
-                checkpoint_dir = out_dir / "checkpoints" / f"epoch{epoch}-{kind}"
+                checkpoint_dir = out_dir / "checkpoints" / checkpoint_name(epoch, kind)
                 model.save_pretrained(str(checkpoint_dir))
                 tokenizer.save_pretrained(str(checkpoint_dir))
             scores = score(val_labels, predict(model, val_ids).tolist())
@@ -405,7 +410,7 @@ def soup_metrics(model_dirs: Sequence[Path], val: dict[str, object]) -> dict[str
                 entry["selected"] = checkpoint
                 entry["val_macro_recall"] = next(
                     (h.get("macro_recall") for h in recorded.get("history", [])
-                     if f"epoch{h.get('epoch')}-{h.get('weights')}" == checkpoint), None)
+                     if checkpoint_name(h.get("epoch"), h.get("weights")) == checkpoint), None)
         members.append(entry)
     scores = {field.name: val[field.name] for field in fields(SentimentScores)}
     return {"selected": f"soup of {len(members)} runs", "val": scores, "members": members}

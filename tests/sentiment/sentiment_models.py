@@ -28,6 +28,20 @@ TEXTS = [
 ]
 
 
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
+"""The TweetEval sentiment train and val splits in ``../shared`` (never the test split)."""
+
+
+def data_subset(target: Path, n: int) -> Path:
+    """The first ``n`` tweets of each split of :data:`DATA`, written to ``target``."""
+    target.mkdir(parents=True)
+    for split in ("train", "val"):
+        for kind in ("text", "labels"):
+            lines = (DATA / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:n]
+            (target / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
 def copy_tokenizer(target: Path) -> None:
     for name in TOKENIZER_FILES:
         source = base_model_dir() / name

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sentiment_models import data_subset
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -24,7 +25,6 @@ from listener.sentiment.labels import LABELS
 from listener.sentiment.stage import SentimentStep
 from listener.settings import SentimentSettings
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
 TEXTS = {
     "en": "The new plan is great value and the support team was lovely",
     "es": "El servicio al cliente fue terrible y nadie me ayudó con la factura",
@@ -121,12 +121,7 @@ def test_eval_with_a_missing_model_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_training_command_runs_on_a_200_tweet_subset(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val"):
-        for kind in ("text", "labels"):
-            lines = (DATA / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:200]
-            (data / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = data_subset(tmp_path / "data", 200)
     result = run("sentiment", "train", "--data", str(data), "--out", str(tmp_path / "out"), "--epochs", "1",
                  "--limit", "200", env={}, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

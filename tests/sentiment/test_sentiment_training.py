@@ -8,22 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from sentiment_models import DATA, data_subset
 
 from listener.sentiment.modeling import MeanPoolingBertClassifier
 from listener.sentiment.training import TrainingOptions, bf16_supported, parameter_groups, read_split, train
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
-
-
-def _subset(tmp_path: Path, n: int) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val"):
-        for kind in ("text", "labels"):
-            lines = (DATA / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:n]
-            (data / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return data
 
 
 @pytest.mark.parametrize("bf16", [False, True])
@@ -35,7 +25,7 @@ def test_training_moves_only_the_embedding_rows_of_tokens_it_saw(tiny_base: Path
 
     if bf16 and not bf16_supported():
         pytest.skip("this CPU has no native bfloat16")
-    data = _subset(tmp_path, 64)
+    data = data_subset(tmp_path / "data", 64)
     options = TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-3, seed=3, bf16=bf16,
                               train_word_embeddings=True, layer_decay=0.8, save_checkpoints=True)
     metrics = train(data, tmp_path / "out", tiny_base, options, progress=lambda _: None)
@@ -56,7 +46,7 @@ def test_training_moves_only_the_embedding_rows_of_tokens_it_saw(tiny_base: Path
 
 
 def test_frozen_word_embeddings_stay_the_base(tiny_base: Path, tmp_path: Path) -> None:
-    data = _subset(tmp_path, 32)
+    data = data_subset(tmp_path / "data", 32)
     train(data, tmp_path / "out", tiny_base, TrainingOptions(epochs=1, batch_size=16, train_word_embeddings=False),
           progress=lambda _: None)
     saved = load_file(str(tmp_path / "out" / "model" / "model.safetensors"))[WORD_EMBEDDINGS]
