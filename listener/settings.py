@@ -208,6 +208,38 @@ class RepliesSettings(_Section):
         return _config_file(self.rules_file, "reply-rules.toml")
 
 
+class DraftsSettings(_Section):
+    """Reply drafts from the team's own OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM); off by default."""
+
+    enabled: bool = False
+    base_url: str = "http://localhost:11434/v1"
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    # The drafts job gives up on an answer after this long; the rule and retrieval suggestions stand.
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    # The grounding (mention, thread, profile, voice guide, knowledge, past replies) is cut to this size.
+    max_input_chars: int = Field(default=6000, ge=500)
+    # Emails, phone numbers and order numbers are replaced before anything leaves the process.
+    redact: bool = True
+    voice_file: str = ""
+    knowledge_file: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, such as http://localhost:11434/v1")
+        return value.rstrip("/")
+
+    @property
+    def voice_path(self) -> Path:
+        return _config_file(self.voice_file, "brand-voice.md")
+
+    @property
+    def knowledge_path(self) -> Path:
+        return _config_file(self.knowledge_file, "knowledge.toml")
+
+
 class SenderSettings(_Section):
     """The sender that posts approved replies exactly once."""
 
@@ -389,6 +421,7 @@ class Settings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     replies: RepliesSettings = Field(default_factory=RepliesSettings)
+    drafts: DraftsSettings = Field(default_factory=DraftsSettings)
     sender: SenderSettings = Field(default_factory=SenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
@@ -416,7 +449,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every non-empty secret value, for the log filter that redacts them."""
         found: list[str] = []
-        for section in (self.x, self.reddit, self.digest, self.alerts):
+        for section in (self.x, self.reddit, self.digest, self.alerts, self.drafts):
             for value in section.__dict__.values():
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value())
