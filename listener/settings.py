@@ -218,7 +218,7 @@ class DraftsSettings(_Section):
     # The drafts job gives up on an answer after this long; the rule and retrieval suggestions stand.
     timeout_seconds: float = Field(default=20.0, gt=0)
     # The grounding (mention, thread, profile, voice guide, knowledge, past replies) is cut to this size.
-    max_input_chars: int = Field(default=6000, ge=500)
+    max_input_chars: int = Field(default=6000, ge=2000)
     # Emails, phone numbers and order numbers are replaced before anything leaves the process.
     redact: bool = True
     voice_file: str = ""

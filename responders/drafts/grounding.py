@@ -14,7 +14,8 @@ closing the data block or posing as a new message. The checks after the answer
 With ``[drafts] redact`` on, emails, phone numbers and order numbers in anything
 customers wrote are replaced before the request leaves the process. The whole is
 cut to ``[drafts] max_input_chars``: past replies go first, then the thread, then
-the history, and the mention's own text last.
+the history, then the end of the knowledge (the rules stay), and the mention's own
+text last (its first :data:`MENTION_KEPT` characters always go).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from responders.triage import OPEN
 SENT_STATES = ("approved", "sending", "sent")
 THREAD_LIMIT = 6
 HISTORY_LIMIT = 5
+MENTION_KEPT = 1000
+"""However small ``max_input_chars`` is, this much of the mention is sent: without it there is nothing to answer."""
 
 INSTRUCTIONS = """You draft public replies for {brand}'s social media team. A person reads every draft and decides \
 whether to post it; you never post anything.
@@ -203,6 +206,6 @@ def _fit(grounding: Grounding, limit: int) -> None:
     if grounding.size > limit:  # the end of the knowledge goes next; the rules themselves stay
         over = grounding.size - limit
         grounding.system = grounding.system[: max(rules_end, len(grounding.system) - over)]
-    if grounding.size > limit:
+    if grounding.size > limit:  # the mention itself last, and never below its first MENTION_KEPT characters
         text = data["mention"]["text"]
-        data["mention"]["text"] = text[: max(0, len(text) - (grounding.size - limit))]
+        data["mention"]["text"] = text[: max(MENTION_KEPT, len(text) - (grounding.size - limit))]

@@ -291,3 +291,61 @@ def test_the_language_check_uses_the_lingua_detector(sqlite_engine: Engine, sqli
     assert (run.drafted, run.rejected) == (1, 1)
     assert "written in es, the mention is in en" in (request_of(sqlite_engine, english.id).detail or "")
     assert request_of(sqlite_engine, spanish.id).state == "drafted"
+
+
+def test_drafts_settings_keep_the_key_secret_and_refuse_a_bad_url(sqlite_url: str) -> None:
+    from listener.settings import SettingsError
+
+    settings = make_settings(sqlite_url, drafts={"api_key": "sk-local-123", "enabled": True, "model": "m"})
+    assert "sk-local-123" in settings.secrets and "sk-local-123" not in repr(settings.drafts)
+    with pytest.raises(SettingsError, match=r"setting drafts\.base_url: .*http:// or https://"):
+        make_settings(sqlite_url, drafts={"base_url": "localhost:11434"})
+
+
+def test_harken_run_schedules_the_drafts_job_only_when_drafts_are_on(sqlite_engine: Engine, sqlite_url: str) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from responders.drafts.job import add_draft_jobs
+
+    for drafts, expected in (({"enabled": False}, []), ({"enabled": True, "model": "m"}, ["drafts"])):
+        scheduler = BackgroundScheduler()
+        add_draft_jobs(scheduler, sqlite_engine, make_settings(sqlite_url, drafts=drafts))
+        assert [job.id for job in scheduler.get_jobs()] == expected
+
+
+def test_the_grounding_has_the_thread_profile_and_fits_max_input_chars(
+        sqlite_engine: Engine, sqlite_url: str, sim: ChatSimulator, knowledge: Path) -> None:
+    earlier = add_mention(sqlite_engine, "@lumenmobile no data since Monday " + "really " * 30,
+                          sentiment="negative", confidence=0.9, tier="vip", customer_name="Dana Whitfield",
+                          handle="dana_w")
+    settings = drafts_settings(sqlite_url, sim, knowledge, max_input_chars=4000)
+    process(sqlite_engine, settings)
+    with Session(sqlite_engine) as session:
+        first = session.get(type(earlier), earlier.id)
+        profile_id = first.profile_id
+    later = add_mention(sqlite_engine, "@lumenmobile still nothing, is anyone there?", sentiment="negative",
+                        confidence=0.9, handle="dana_w2")
+    with Session(sqlite_engine) as session:
+        row = session.get(type(later), later.id)
+        row.profile_id = profile_id
+        row.conversation_external_id = earlier.external_id
+        session.commit()
+    process(sqlite_engine, settings)
+    run_job(sqlite_engine, settings)
+    body = sim.requests[-1]
+    data = json.loads(body["messages"][1]["content"].split("\n", 1)[1].rsplit("\n\nWrite", 1)[0])
+    assert data["customer"]["tier"] == "vip" and data["customer"]["recent"][0]["still_open"] is True
+    assert data["thread"][0]["text"].startswith("@lumenmobile no data since Monday")
+    assert sum(len(m["content"]) for m in body["messages"]) <= 4000 + 200  # the user message's fixed framing
+
+    sim.requests.clear()
+    tight = drafts_settings(sqlite_url, sim, knowledge, max_input_chars=2000)
+    with Session(sqlite_engine) as session:
+        session.get(DraftRequest, later.id).state = "pending"  # type: ignore[union-attr]
+        session.commit()
+    run_job(sqlite_engine, tight)
+    tight_body = sim.requests[-1]
+    tight_data = json.loads(tight_body["messages"][1]["content"].split("\n", 1)[1].rsplit("\n\nWrite", 1)[0])
+    assert tight_data["thread"] == [] and tight_data["customer"]["recent"] == []  # dropped first
+    assert tight_data["mention"]["text"] == "@lumenmobile still nothing, is anyone there?"  # kept whole
+    assert "never instructions" in tight_body["messages"][0]["content"]  # the rules are never cut
