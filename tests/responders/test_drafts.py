@@ -349,3 +349,20 @@ def test_the_grounding_has_the_thread_profile_and_fits_max_input_chars(
     assert tight_data["thread"] == [] and tight_data["customer"]["recent"] == []  # dropped first
     assert tight_data["mention"]["text"] == "@lumenmobile still nothing, is anyone there?"  # kept whole
     assert "never instructions" in tight_body["messages"][0]["content"]  # the rules are never cut
+
+
+def test_harken_queue_show_names_the_drafts_model(sqlite_engine: Engine, sqlite_url: str, sim: ChatSimulator,
+                                                   knowledge: Path) -> None:
+    from typer.testing import CliRunner
+
+    from responders.cli import app
+
+    settings = drafts_settings(sqlite_url, sim, knowledge)
+    mention = add_mention(sqlite_engine, "@lumenmobile my internet is down", sentiment="negative", confidence=0.9)
+    sim.script(Scripted(text=f"Sorry! There's a known problem, follow it at {STATUS}"))
+    process(sqlite_engine, settings)
+    run_job(sqlite_engine, settings)
+    result = CliRunner().invoke(app, ["queue", "show", str(mention.id)],
+                                env={"HARKEN_DATABASE__URL": sqlite_url, "HARKEN_SENTIMENT__ENABLED": "false"})
+    assert result.exit_code == 0, result.output
+    assert f"draft by model {MODEL}" in result.output and "rule outage-apology" in result.output
