@@ -17,7 +17,7 @@ from responders.context import own_handles
 from responders.drafts.checks import Detect, check_draft
 from responders.drafts.client import DraftClient, DraftUnavailable
 from responders.drafts.grounding import build_grounding
-from responders.drafts.knowledge import Knowledge, load_voice
+from responders.drafts.knowledge import Knowledge, KnowledgeFileError, load_voice
 from responders.sources import DRAFT, Batch, Proposal, SuggestionSource
 
 DRAFT_SCORE = 0.7
@@ -75,8 +75,13 @@ class DraftSource(SuggestionSource):
 
     def draft(self, batch: Batch) -> dict[int, DraftOutcome]:
         """One outcome per mention of the batch: a checked draft, or why there is none."""
-        knowledge = Knowledge.load(self.settings.drafts.knowledge_path)
-        voice = load_voice(self.settings.drafts.voice_path)
+        try:
+            knowledge = Knowledge.load(self.settings.drafts.knowledge_path)
+            voice = load_voice(self.settings.drafts.voice_path)
+        except KnowledgeFileError as error:
+            # Files edited into a broken state: no draft (the page says why), the rule suggestions stand.
+            return {m.id: DraftOutcome(FAILED, self.settings.drafts.model, problems=[str(error)])  # type: ignore[misc]
+                    for m in batch.mentions}
         outcomes: dict[int, DraftOutcome] = {}
         for mention in batch.mentions:
             context = batch.contexts[mention.id]  # type: ignore[index]

@@ -366,3 +366,17 @@ def test_harken_queue_show_names_the_drafts_model(sqlite_engine: Engine, sqlite_
                                 env={"HARKEN_DATABASE__URL": sqlite_url, "HARKEN_SENTIMENT__ENABLED": "false"})
     assert result.exit_code == 0, result.output
     assert f"draft by model {MODEL}" in result.output and "rule outage-apology" in result.output
+
+
+def test_a_broken_knowledge_file_means_no_draft_and_a_clear_notice(sqlite_engine: Engine, sqlite_url: str,
+                                                                  sim: ChatSimulator, tmp_path: Path) -> None:
+    broken = tmp_path / "knowledge.toml"
+    broken.write_text('[[links]]\ntitle = "Status"\nurl = "status.lumen.example"\n')
+    settings = drafts_settings(sqlite_url, sim, broken)
+    mention = add_mention(sqlite_engine, "@lumenmobile my internet is down", sentiment="negative", confidence=0.9)
+    process(sqlite_engine, settings)
+    run = run_job(sqlite_engine, settings)
+    assert run.retrying == 1 and sim.requests == []  # nothing was sent without the knowledge the checks need
+    detail = request_of(sqlite_engine, mention.id).detail or ""
+    assert f"{broken}: links.0.url: must be an http:// or https:// URL" in detail
+    assert [s.origin for s in suggestions(sqlite_engine, mention.id)] == ["rule", "rule", "rule"]
