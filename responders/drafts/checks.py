@@ -32,6 +32,10 @@ _LINK = re.compile(
 )
 _QUOTED = re.compile(r"[\"“”'‘’]([^\"“”]{12,}?)[\"“”'‘’]")
 _WORD = re.compile(r"\w+")
+_TROUBLESHOOTING = re.compile(
+    r"(?i)\b(?:sorry|apologi[sz]e|restart\w*|reinstall\w*|reboot\w*|troubleshoot\w*|dm us|send us|"
+    r"private message|which (?:device|model|version)|what (?:device|version)|try (?:turning|logging|updating))\b"
+)
 COPIED_WORDS = 8
 """A run of this many of the mention's words, copied into the draft, is text the customer dictated."""
 
@@ -118,6 +122,8 @@ def check_draft(answer: str | None, grounding: Grounding, brand_handles: Iterabl
         problems.append(f"names someone other than this customer: {', '.join(found)}")
     if found := foreign_details(text, grounding.mention_text):
         problems.append(f"details the customer did not give: {', '.join(found)}")
+    if grounding.praise and (found := _TROUBLESHOOTING.findall(text)):
+        problems.append(f"troubleshoots praise: {', '.join(found)}")
     if found := dictated_text(text, grounding.mention_text):
         problems.append(f"repeats text from the mention: {found[0]!r}")
     if detect is not None:

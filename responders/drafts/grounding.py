@@ -84,6 +84,7 @@ class Grounding:
     system: str
     data: dict[str, Any]
     other_people: set[str] = field(default_factory=set)
+    praise: bool = False  # thanks or praise with no stated fault: the draft must not troubleshoot
 
     @property
     def messages(self) -> list[dict[str, str]]:

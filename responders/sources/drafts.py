@@ -19,6 +19,7 @@ from responders.drafts.client import DraftClient, DraftUnavailable
 from responders.drafts.grounding import build_grounding
 from responders.drafts.knowledge import Knowledge, KnowledgeFileError, load_voice
 from responders.sources import DRAFT, Batch, Proposal, SuggestionSource
+from responders.sources.retrieval import PraiseTest
 
 DRAFT_SCORE = 0.7
 """Where a draft ranks: above the general rules (complaint 0.4, question 0.5), below the team's own rules for a
@@ -51,6 +52,7 @@ class DraftSource(SuggestionSource):
         self._client = client
         self._detect = detect
         self.brand_handles = list(own_handles(settings).values())
+        self.is_praise = PraiseTest(settings)
 
     @property
     def client(self) -> DraftClient:
@@ -86,6 +88,7 @@ class DraftSource(SuggestionSource):
         for mention in batch.mentions:
             context = batch.contexts[mention.id]  # type: ignore[index]
             grounding = build_grounding(batch.session, mention, context, self.settings, knowledge, voice)
+            grounding.praise = self.is_praise(context.sentiment, mention.text)
             try:
                 answer = self.client.complete(grounding.messages)
             except DraftUnavailable as error:

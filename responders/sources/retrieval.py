@@ -30,6 +30,23 @@ from responders.similar import Encoder, SimilarIndex, ensure_embeddings, get_enc
 from responders.sources import SIMILAR, Batch, Proposal, SuggestionSource
 
 
+class PraiseTest:
+    """Praise: a positive label and no stated fault ("love the update!!!! it freezes" is a complaint).
+
+    The faults are the rules file's ``problem`` intent, or the bundled file's when the team's own has none.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        problem = ReplyRulesFile.load(settings.replies.rules_path).intents.get("problem")
+        if problem is None:
+            problem = ReplyRulesFile.load(CONFIG_DIR / "reply-rules.toml").intents.get("problem", [])
+        self.problem = MentionsAny(problem, label="problem")
+
+    def __call__(self, sentiment: str | None, text: str) -> bool:
+        return (sentiment or UNSCORED) == "positive" and not (
+            self.problem.pattern is not None and self.problem.pattern.search(text))
+
+
 class RetrievalSource(SuggestionSource):
     origin = SIMILAR
     description = ("The team's past approved replies to the most similar mentions of the same tone, "
@@ -38,16 +55,8 @@ class RetrievalSource(SuggestionSource):
     def __init__(self, settings: Settings, encoder_factory: Callable[[], Encoder] = get_encoder) -> None:
         self.settings = settings
         self.encoder_factory = encoder_factory
-        problem = ReplyRulesFile.load(settings.replies.rules_path).intents.get("problem")
-        if problem is None:  # a rules file of the team's own without it: the bundled list
-            problem = ReplyRulesFile.load(CONFIG_DIR / "reply-rules.toml").intents.get("problem", [])
-        self.problem = MentionsAny(problem, label="problem")
+        self.is_praise = PraiseTest(settings)
         self.brand_handles = list(own_handles(settings).values())
-
-    def is_praise(self, sentiment: str | None, text: str) -> bool:
-        """A positive label and no stated fault (a "love the update, it freezes" is a complaint)."""
-        return (sentiment or UNSCORED) == "positive" and not (
-            self.problem.pattern is not None and self.problem.pattern.search(text))
 
     def propose(self, batch: Batch) -> dict[int, list[Proposal]]:
         found: dict[int, list[Proposal]] = {}

@@ -380,3 +380,22 @@ def test_a_broken_knowledge_file_means_no_draft_and_a_clear_notice(sqlite_engine
     detail = request_of(sqlite_engine, mention.id).detail or ""
     assert f"{broken}: links.0.url: must be an http:// or https:// URL" in detail
     assert [s.origin for s in suggestions(sqlite_engine, mention.id)] == ["rule", "rule", "rule"]
+
+
+def test_praise_never_gets_a_troubleshooting_draft(sqlite_engine: Engine, sqlite_url: str, sim: ChatSimulator,
+                                                  knowledge: Path) -> None:
+    settings = drafts_settings(sqlite_url, sim, knowledge)
+    fan = add_mention(sqlite_engine, "@lumenmobile loving the new update, great job", sentiment="positive",
+                      confidence=0.95)
+    thanked = add_mention(sqlite_engine, "@lumenmobile thanks for fixing my line so fast!", sentiment="positive",
+                          confidence=0.95)
+    sarcastic = add_mention(sqlite_engine, "@lumenmobile love the new update!!!! my phone freezes every hour",
+                            sentiment="positive", confidence=0.8)
+    sim.script(Scripted(text="Sorry to hear that! Try restarting your phone and DM us which device it is."),
+               Scripted(text="Thank you, that's lovely to hear! We'll tell the team."),
+               Scripted(text="Sorry about that! Which device and version are you on?"))
+    process(sqlite_engine, settings)
+    run_job(sqlite_engine, settings)
+    assert "troubleshoots praise: Sorry, restarting, DM us" in (request_of(sqlite_engine, fan.id).detail or "")
+    assert request_of(sqlite_engine, thanked.id).state == "drafted"
+    assert request_of(sqlite_engine, sarcastic.id).state == "drafted"  # a stated fault is a complaint, however worded
