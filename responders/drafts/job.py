@@ -22,11 +22,10 @@ from sqlmodel import Session
 from listener.db import utcnow
 from listener.models import DraftRequest, Mention
 from listener.settings import Settings
-from responders.audit import record
+from responders.audit import SYSTEM_DRAFTS, record
 from responders.sources.drafts import DRAFTED, FAILED, REJECTED, DraftOutcome, DraftSource
 from responders.suggestions import insert_ranked, make_batch
 
-SYSTEM_DRAFTS = "system:drafts"
 PENDING = "pending"
 
 
