@@ -153,6 +153,36 @@ class RepliesSettings(Section):
         return _config_file(self.rules_file, "reply-rules.toml")
 
 
+class DraftsSettings(Section):
+    """Reply drafts from the team's own OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM); off by default."""
+
+    enabled: bool = False
+    base_url: str = "http://localhost:11434/v1"
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    # The drafts job gives up on an answer after this long; the rule and retrieval suggestions stand.
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    # The grounding (mention, thread, profile, voice guide, knowledge, past replies) is cut to this size.
+    max_input_chars: int = Field(default=6000, ge=2000)
+    # Emails, phone numbers and order numbers are replaced before anything leaves the process.
+    redact: bool = True
+    voice_file: str = ""
+    knowledge_file: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return http_url(value)
+
+    @property
+    def voice_path(self) -> Path:
+        return _config_file(self.voice_file, "brand-voice.md")
+
+    @property
+    def knowledge_path(self) -> Path:
+        return _config_file(self.knowledge_file, "knowledge.toml")
+
+
 class SenderSettings(Section):
     """The sender that posts approved replies exactly once."""
 
@@ -330,6 +360,7 @@ class CoreSettings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     replies: RepliesSettings = Field(default_factory=RepliesSettings)
+    drafts: DraftsSettings = Field(default_factory=DraftsSettings)
     sender: SenderSettings = Field(default_factory=SenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)

@@ -7,7 +7,8 @@ PostgreSQL, so no other code path can rewrite history either. Managers and
 admins read it (``harken audit export``).
 
 Actors are staff users (recorded by email) or the system's own workers, named
-``system:<worker>`` (``system:triage``, ``system:sender``, ``system:config``).
+``system:<worker>`` (``system:triage``, ``system:sender``, ``system:config``,
+``system:drafts``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from listener.models import AuditEvent, StaffUser
 SYSTEM_TRIAGE = "system:triage"
 SYSTEM_SENDER = "system:sender"
 SYSTEM_CONFIG = "system:config"
+SYSTEM_DRAFTS = "system:drafts"
 
 _OBJECT_TYPES = {"mentions": "mention", "replies": "reply", "staff_users": "staff_user", "suggestions": "suggestion"}
 EXPORT_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "before", "after")

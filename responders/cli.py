@@ -226,6 +226,9 @@ def add_responder_jobs(scheduler, engine, settings) -> None:
                                                           timezone=UTC),
                       args=[engine, settings], id="refresh-priorities", name="refresh priorities of open mentions",
                       executor="responders")
+    from responders.drafts.job import add_draft_jobs
+
+    add_draft_jobs(scheduler, engine, settings)
 
 
 def _print_queue(engine) -> None:

@@ -24,7 +24,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 
 def suggestion_json(suggestion: Suggestion) -> dict[str, Any]:
-    return jsonable(suggestion.model_dump(include={"id", "text", "origin", "rank", "score", "rule"}))
+    return jsonable(suggestion.model_dump(include={"id", "text", "origin", "rank", "score", "rule", "model"}))
 
 
 def detail_json(detail: MentionDetail) -> dict[str, Any]:
@@ -37,6 +37,7 @@ def detail_json(detail: MentionDetail) -> dict[str, Any]:
         "suggestions": [suggestion_json(s) for s in detail.suggestions],
         "replies": [reply_json(r) for r in detail.replies],
         "history": [event.model_dump() for event in detail.history],
+        "draft_notice": detail.draft_notice,
     })
 
 
