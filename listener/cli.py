@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from listener.clients import configure_logging
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
 from listener.settings import Settings, SettingsError, load_settings
+from listener.terminal import SafeConsole
 
 app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)
 export_app = typer.Typer(help="Export collected data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-console = Console()
-errors = Console(stderr=True)
+console = SafeConsole()  # strips control characters: printed text comes from strangers
+errors = SafeConsole(stderr=True)
 
 
 def get_settings() -> Settings:
