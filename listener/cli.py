@@ -28,7 +28,7 @@ def get_settings() -> Settings:
     try:
         settings = load_settings()
     except SettingsError as error:
-        errors.print(f"[red]harken: {error}[/red]", highlight=False, soft_wrap=True)
+        errors.print(f"harken: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     configure_logging(settings.logging.level, settings.secrets)
     return settings
@@ -76,7 +76,7 @@ def collect(
     engine = ready_engine(settings)
     runner = CollectionRunner(engine, settings)
     if not runner.sync_sources():
-        errors.print("No sources configured: enable [x] or [reddit] in your settings (see README).")
+        errors.print("No sources configured: enable [x] or [reddit] in your settings (see README).", markup=False)
         raise typer.Exit(1)
     with console.status("Collecting..."):
         summaries = runner.run_all()

@@ -43,7 +43,7 @@ def digest(
 ) -> None:
     """The sentiment digest of a period: printed as text; written as HTML; sent by email and webhook.
 
-    Periods are calendar days and weeks in the [digest] time zone. Exits 1 when a delivery failed.
+    Periods are calendar days and weeks in the \\[digest] time zone. Exits 1 when a delivery failed.
     """
     from responders.digests.dispatch import build_digest, send_digest
     from responders.digests.periods import resolve_period
