@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from listener.clients import configure_logging
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
+from listener.safe_text import mask_url_password
 from listener.settings import Settings, SettingsError, load_settings
 from listener.terminal import SafeConsole
 
@@ -34,9 +36,21 @@ def get_settings() -> Settings:
     return settings
 
 
+def database_error_line(error: DBAPIError, url: str | None = None) -> str:
+    """One line for a database that cannot be opened or reached: the driver's reason, no traceback."""
+    reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
+    where = f" at {mask_url_password(url)}" if url else ""
+    return mask_url_password(f"harken: cannot open the database{where}: {reason}")
+
+
 def ready_engine(settings: Settings):
-    """An engine on a migrated database."""
-    migrate(settings.database.url)
+    """An engine on a migrated database; a database that cannot be reached stops with one line."""
+    try:
+        migrate(settings.database.url)
+    except (OperationalError, InterfaceError) as error:
+        errors.print(database_error_line(error, settings.database.url), style="red", markup=False,
+                     highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     return make_engine(settings.database.url, settings.database.echo)
 
 
@@ -58,7 +72,8 @@ def init() -> None:
     settings = get_settings()
     engine = ready_engine(settings)
     specs = CollectionRunner(engine, settings).sync_sources()
-    console.print(f"Database ready at {settings.database.url}; {len(specs)} source(s) configured.")
+    console.print(f"Database ready at {mask_url_password(settings.database.url)}; {len(specs)} source(s) configured.",
+                  markup=False)
     for spec in specs:
         console.print(f"  {spec.name}  every {spec.interval_seconds}s")
 

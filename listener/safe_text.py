@@ -89,3 +89,12 @@ def redact_urls(text: str, *secret_urls: str) -> str:
         if len(piece) >= 3:
             text = text.replace(piece, "/…" if piece.startswith("/") else "…")
     return text
+
+
+# The password part is greedy up to the host: a password may itself hold an "@".
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)[^\s'\"/]*@") 
+
+
+def mask_url_password(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(lambda match: match.group("head") + "***@", text)

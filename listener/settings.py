@@ -8,20 +8,34 @@ logs, and the defaults file holds none.
 
 from __future__ import annotations
 
+import json
 import os
 import string
 import tomllib
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvironmentParseError
+
+from listener.safe_text import mask_url_password
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULTS_FILE = CONFIG_DIR / "harken.toml"
 CONFIG_ENV = "HARKEN_CONFIG"
+ENV_PREFIX = "HARKEN_"
+# HARKEN_ names that are not settings but are read on purpose: the user's file, the tests' PostgreSQL server.
+OTHER_ENV_NAMES = frozenset({CONFIG_ENV, "HARKEN_TEST_POSTGRES"})
+# The longest duration any setting may hold: longer ones are mistakes, and far longer ones overflow the
+# date arithmetic (a sign-in window of 99,999,999,999 minutes made every sign-in fail).
+LONGEST_DURATION = timedelta(days=366)
+_DURATION_UNITS = {"_seconds": 1, "_minutes": 60, "_hours": 3600, "_days": 86400}
+# Counts and sizes above this are mistakes too, and above 2**63 the databases cannot even compare them.
+LARGEST_COUNT = 2**31 - 1
 
 
 class SettingsError(Exception):
@@ -29,8 +43,24 @@ class SettingsError(Exception):
 
 
 class _Section(BaseModel):
-    # A misspelt key is a wrong setting, not something to ignore silently.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt key is a wrong setting, not something to ignore silently; inf and nan are never meant.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every duration (a name ending in _seconds, _minutes, _hours) and every count has a ceiling."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        for suffix, unit in _DURATION_UNITS.items():
+            if (info.field_name or "").endswith(suffix):
+                most = LONGEST_DURATION.total_seconds() / unit
+                if value > most:
+                    raise ValueError(f"must be at most {most:.0f} {suffix[1:]} ({LONGEST_DURATION.days} days)")
+                return value
+        if isinstance(value, int) and value > LARGEST_COUNT:
+            raise ValueError(f"must be at most {LARGEST_COUNT}")
+        return value
 
 
 class BrandSettings(_Section):
@@ -171,6 +201,8 @@ class TriageSettings(_Section):
             raise ValueError(f"needs exactly the levels {', '.join(PRIORITY_LEVELS)}")
         if any(minutes <= 0 for minutes in value.values()):
             raise ValueError("every SLA must be a positive number of minutes")
+        if any(timedelta(minutes=minutes) > LONGEST_DURATION for minutes in value.values()):
+            raise ValueError(f"every SLA must be at most {LONGEST_DURATION.days} days")
         return value
 
     @property
@@ -369,6 +401,12 @@ class _TomlSource(PydanticBaseSettingsSource):
                 return tomllib.load(handle)
         except FileNotFoundError:
             raise SettingsError(f"{CONFIG_ENV}: {self.path} does not exist") from None
+        except IsADirectoryError:
+            raise SettingsError(f"{CONFIG_ENV}: {self.path} is a directory, not a TOML file") from None
+        except OSError as error:
+            raise SettingsError(f"{CONFIG_ENV}: {self.path} cannot be read: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise SettingsError(f"{self.path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{self.path}: not valid TOML: {error}") from None
 
@@ -433,12 +471,57 @@ def _describe(error: ValidationError) -> str:
         message = f"{message} (got {first['input']!r})"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"setting {location}: {message}{suffix}"
+    # A rejected database URL is quoted back: never with its password.
+    return mask_url_password(f"setting {location}: {message}{suffix}")
+
+
+def _check_environment_names() -> None:
+    """Refuse a HARKEN_ name that is no setting: a misspelt section would otherwise be ignored silently."""
+    sections = set(Settings.model_fields)
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in OTHER_ENV_NAMES:
+            continue
+        section = upper.removeprefix(ENV_PREFIX).partition("__")[0].lower()
+        if section not in sections:
+            raise SettingsError(
+                f"environment variable {name}: not a known setting (misspelt?); settings are "
+                f"HARKEN_<SECTION>__<KEY> with a section among {', '.join(sorted(sections))}"
+            )
+
+
+def _bad_json_variable() -> str:
+    """Which environment variable holding a list or table is not valid JSON (pydantic-settings does not say)."""
+    for name in sorted(os.environ):
+        section, _, key = name.upper().removeprefix(ENV_PREFIX).partition("__")
+        if not name.upper().startswith(ENV_PREFIX) or not key:
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError:
+            value = os.environ[name].strip()
+            if value.startswith(("[", "{")) or _is_collection(section.lower(), key.lower()):
+                return name
+    return "a HARKEN_ variable"
+
+
+def _is_collection(section: str, key: str) -> bool:
+    field = Settings.model_fields.get(section)
+    model = field.annotation if field else None
+    fields = getattr(model, "model_fields", {})
+    origin = getattr(fields[key].annotation, "__origin__", None) if key in fields else None
+    return origin in (list, dict)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings, raising :class:`SettingsError` with one clear line."""
+    _check_environment_names()
     try:
         return Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    except EnvironmentParseError:
+        raise SettingsError(
+            f"environment variable {_bad_json_variable()}: not valid JSON (a list is written "
+            '["a", "b"], a table {"key": "value"})'
+        ) from None
