@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from responders.days import out_of_range
 from responders.digests.errors import PeriodError
 
 KINDS = ("day", "week", "month", "custom")
@@ -21,9 +22,6 @@ KINDS = ("day", "week", "month", "custom")
 # A digest is a year at most: longer ranges cost seconds of aggregates and megabytes of snapshot for a chart
 # nobody reads (a request for 1300 to 2026 took 12.9 s and stored 7.6 MB).
 LONGEST_RANGE = timedelta(days=366)
-# Dates outside these years are typing mistakes; near year 1 or 9999 the period arithmetic itself overflows.
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -178,9 +176,9 @@ def last_days(days: int, timezone: str, now: datetime | None = None) -> Period:
 
 def check_day(day: date) -> date:
     """``day`` if a digest can start or end on it; a :class:`PeriodError` saying which days can otherwise."""
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise PeriodError(f"{day.isoformat()} is out of range: a digest's dates lie between "
-                          f"{EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
+    reason = out_of_range(day)
+    if reason is not None:
+        raise PeriodError(reason)
     return day
 
 
