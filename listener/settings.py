@@ -28,8 +28,9 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULTS_FILE = CONFIG_DIR / "harken.toml"
 CONFIG_ENV = "HARKEN_CONFIG"
 ENV_PREFIX = "HARKEN_"
-# HARKEN_ names that are not settings but are read on purpose: the user's file, the tests' PostgreSQL server.
-OTHER_ENV_NAMES = frozenset({CONFIG_ENV, "HARKEN_TEST_POSTGRES"})
+# HARKEN_ names that are not settings but are read on purpose: the user's file, the PostgreSQL servers of the
+# tests (tests/conftest.py) and of the benchmarks (bench/pipeline.py). A new one must be added here.
+OTHER_ENV_NAMES = frozenset({CONFIG_ENV, "HARKEN_TEST_POSTGRES", "HARKEN_BENCH_POSTGRES"})
 # The longest duration any setting may hold: longer ones are mistakes, and far longer ones overflow the
 # date arithmetic (a sign-in window of 99,999,999,999 minutes made every sign-in fail).
 LONGEST_DURATION = timedelta(days=366)

@@ -39,6 +39,7 @@ def test_the_names_harken_reads_on_purpose_stay_allowed(monkeypatch: pytest.Monk
     mine.write_text("[web]\nport = 8001\n")
     monkeypatch.setenv("HARKEN_CONFIG", str(mine))
     monkeypatch.setenv("HARKEN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    monkeypatch.setenv("HARKEN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
     monkeypatch.setenv("harken_web__page_size", "20")  # names are read case-insensitively
     monkeypatch.setenv("HARKEN_DATABASE__URL", "sqlite:///elsewhere.db")
     settings = load_settings()
