@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel
 
 from listener.db import utcnow
 from listener.models import AuditEvent, StaffUser
+from listener.safe_text import spreadsheet_cell
 
 SYSTEM_TRIAGE = "system:triage"
 SYSTEM_SENDER = "system:sender"
@@ -143,7 +144,9 @@ def export(engine: Engine, handle: TextIO, fmt: str = "jsonl", since: datetime |
         if writer is None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
-            writer.writerow({**row, "before": json.dumps(row["before"], ensure_ascii=False),
-                             "after": json.dumps(row["after"], ensure_ascii=False)})
+            cells = {**row, "before": json.dumps(row["before"], ensure_ascii=False),
+                     "after": json.dumps(row["after"], ensure_ascii=False)}
+            # Actors and object ids can hold outside text: no cell may start a spreadsheet formula.
+            writer.writerow({name: spreadsheet_cell(value) for name, value in cells.items()})
         count += 1
     return count

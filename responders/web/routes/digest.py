@@ -31,7 +31,7 @@ from responders.digests.alerts import get_alert, list_alerts
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.dispatch import build_digest
 from responders.digests.errors import PeriodError
-from responders.digests.periods import Period, last_days, resolve_period
+from responders.digests.periods import Period, check_day, last_days, resolve_period
 from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
@@ -67,6 +67,9 @@ def chosen_period(settings: Settings, kind: str | None, since: date | None, unti
     """
     default = settings.digest.scheduled_period if settings.digest.scheduled_period in ("day", "week", "month") \
         else "week"
+    for day in (since, until):
+        if day is not None:
+            check_day(day)  # before any arithmetic: the day after 9999-12-31 is an overflow, not a 4xx
     if kind == "30days":
         if since is None and until is None:
             return last_days(DASHBOARD_DAYS, settings.digest.timezone, now)
@@ -279,8 +282,9 @@ def api_digest(
 
     ``period``: the last complete day, week or month, or ``30days`` (default: the
     scheduled digest's); ``since``/``until``: local calendar days, both included,
-    instead. Like the dashboard, it may be a snapshot: ``generated_at`` says when it
-    was computed (at most ``[digest] snapshot_max_age_seconds`` ago).
+    instead, at most 366 days apart, between 1900-01-01 and 2999-12-31 (422 otherwise). Like
+    the dashboard, it may be a snapshot: ``generated_at`` says when it was computed (at most
+    ``[digest] snapshot_max_age_seconds`` ago).
     """
     try:
         chosen = chosen_period(settings, period, since, until)
