@@ -56,10 +56,9 @@ from sqlmodel import Session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from responders.lengths import fits  # noqa: E402
-
 from listener.db import make_engine, migrate, utcnow  # noqa: E402
 from listener.models import Author, Mention, Reply  # noqa: E402
+from listener.platforms import fits  # noqa: E402
 from listener.settings import Settings, load_settings  # noqa: E402
 from responders.rules import load_reply_rules, render  # noqa: E402
 from responders.scrub import CLOCK  # noqa: E402

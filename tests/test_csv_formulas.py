@@ -7,12 +7,12 @@ import io
 from pathlib import Path
 
 import pytest
-from listener.collectors.base import Page
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from listener.collecting import store_page
 from listener.db import make_engine
+from listener.platforms.collector import Page
 from listener.safe_text import FORMULA_START
 from responders import audit
 from responders.cli import app
