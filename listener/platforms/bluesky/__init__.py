@@ -1,0 +1,1 @@
+"""Bluesky: mentions from notifications, keywords from Jetstream, replies as posts (through ``atproto``)."""

@@ -1,0 +1,1 @@
+"""Mastodon: mentions from notifications, hashtag timelines, replies as statuses (through ``Mastodon.py``)."""
