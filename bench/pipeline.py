@@ -65,8 +65,9 @@ from listener.collecting import CollectionRunner  # noqa: E402
 from listener.db import make_engine, migrate, utcnow  # noqa: E402
 from listener.demo import DemoPlatforms, demo_settings  # noqa: E402
 from listener.models import Mention, Reply, Suggestion  # noqa: E402
+from listener.platforms.reddit.simulator import RedditSimulator  # noqa: E402
+from listener.platforms.x.simulator import XSimulator  # noqa: E402
 from listener.settings import Settings  # noqa: E402
-from listener.simulators import RedditSimulator, XSimulator  # noqa: E402
 from responders.service_cli import make_worker  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "tweeteval-sentiment"

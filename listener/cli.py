@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from listener.clients import configure_logging
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
+from listener.platforms import platform_names
+from listener.logs import configure_logging
 from listener.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)
@@ -76,7 +77,8 @@ def collect(
     engine = ready_engine(settings)
     runner = CollectionRunner(engine, settings)
     if not runner.sync_sources():
-        errors.print("No sources configured: enable [x] or [reddit] in your settings (see README).")
+        sections = " or ".join(f"[{name}]" for name in platform_names())
+        errors.print(f"No sources configured: enable {sections} in your settings (see README).")
         raise typer.Exit(1)
     with console.status("Collecting..."):
         summaries = runner.run_all()

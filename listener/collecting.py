@@ -21,19 +21,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.collectors import COLLECTORS, configured_sources
-from listener.collectors.base import (
+from listener.db import utcnow
+from listener.models import Author, Mention, QuarantinedPayload, Source
+from listener.platforms import collectors, configured_sources, get_platform
+from listener.platforms.collector import (
+    MISSING_KEY,
     CollectedAuthor,
     CollectedMention,
     Collector,
     Page,
+    QuarantinedItem,
     RateLimited,
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
 )
-from listener.db import utcnow
-from listener.models import Author, Mention, QuarantinedPayload, Source
 from listener.processing import is_connection_error
 from listener.settings import Settings
 
@@ -82,18 +84,34 @@ def store_page(session: Session, source: Source, page: Page) -> tuple[int, int]:
         # The rows as parameters, not as a VALUES clause: SQLAlchemy then sends them in multi-row
         # batches from one cached compiled statement instead of compiling a 1,600-parameter one per page.
         stored = len(session.connection().execute(statement, rows).all())
-    for item in page.quarantined:
-        session.add(
-            QuarantinedPayload(
-                source_name=source.name, platform=source.platform, error=item.error, raw=clean_text(item.raw) or ""
-            )
-        )
+    _quarantine(session, source, page.quarantined)
     session.execute(
         update(Source)
         .where(Source.id == source.id)
         .values(cursor=page.cursor, mentions_collected=Source.mentions_collected + stored)
     )
     return stored, len(page.mentions) - stored
+
+
+def _quarantine(session: Session, source: Source, items: Iterable[QuarantinedItem]) -> None:
+    """Keep each payload that could not be understood once per source: a page read again (a retry, a
+    resumed walk) brings the same bad payloads, and a person needs to see each once, not hundreds of times."""
+    fresh: dict[str, QuarantinedItem] = {}
+    for item in items:
+        fresh.setdefault(clean_text(item.raw) or "", item)
+    if not fresh:
+        return
+    known = set(
+        session.execute(
+            select(QuarantinedPayload.raw).where(
+                QuarantinedPayload.source_name == source.name,
+                QuarantinedPayload.raw.in_(list(fresh)),  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    )
+    for raw, item in fresh.items():
+        if raw not in known:
+            session.add(QuarantinedPayload(source_name=source.name, platform=source.platform, error=item.error, raw=raw))
 
 
 def _upsert_authors(
@@ -155,7 +173,9 @@ def _mention_row(
         "conversation_external_id": mention.conversation_external_id,
         "created_at": mention.created_at,
         "collected_at": now,
-        "raw": json.dumps(mention.raw, ensure_ascii=False).replace("\x00", "\\u0000"),
+        "raw": json.dumps(
+            {**mention.raw, MISSING_KEY: list(mention.missing)} if mention.missing else mention.raw, ensure_ascii=False
+        ).replace("\x00", "\\u0000"),
         "processing_state": "new",
         "status": "new",
     }
@@ -193,13 +213,14 @@ class CollectionRunner:
         return specs
 
     def _collector(self, source: Source) -> Collector:
-        cls = COLLECTORS[source.kind]
+        cls = collectors()[source.kind]
+        section = get_platform(source.platform).settings_of(self.settings)
         spec = SourceSpec(source.name, source.kind, source.platform, source.interval_seconds, dict(source.options))
         with self._lock:
             client = self._clients.get(source.name)
             if client is None:
-                client = self._clients[source.name] = cls.make_client(self.settings)
-        return cls(spec, self.settings, client)
+                client = self._clients[source.name] = cls.make_client(section)
+        return cls(spec, section, client)
 
     def run(self, name: str, now: datetime | None = None) -> RunSummary:
         """Run one source once, from its stored cursor. Never raises for platform trouble."""

@@ -19,11 +19,6 @@ from sqlmodel import Field, SQLModel
 from listener.db import UTCDateTime, utcnow
 
 
-class Platform(StrEnum):
-    X = "x"
-    REDDIT = "reddit"
-
-
 class ProcessingState(StrEnum):
     """Where a mention is in the processing stage (language, sentiment, profile...)."""
 

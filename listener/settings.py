@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import string
 import tomllib
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from listener.platforms import Platform, all_platforms
+from listener.sections import Section, http_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -28,16 +32,11 @@ class SettingsError(Exception):
     """A setting is wrong. The message is one line naming the setting and the problem."""
 
 
-class _Section(BaseModel):
-    # A misspelt key is a wrong setting, not something to ignore silently.
-    model_config = ConfigDict(extra="forbid")
-
-
-class BrandSettings(_Section):
+class BrandSettings(Section):
     name: str = "Harken"
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str = "sqlite:///harken.db"
     echo: bool = False
 
@@ -49,61 +48,7 @@ class DatabaseSettings(_Section):
         return value
 
 
-class XSettings(_Section):
-    enabled: bool = False
-    api_base_url: str = "https://api.x.com"
-    bearer_token: SecretStr = SecretStr("")
-    consumer_key: SecretStr = SecretStr("")
-    consumer_secret: SecretStr = SecretStr("")
-    access_token: SecretStr = SecretStr("")
-    access_token_secret: SecretStr = SecretStr("")
-    brand_username: str = ""
-    search_queries: list[str] = Field(default_factory=list)
-    interval_seconds: int = Field(default=120, gt=0)
-    page_size: int = Field(default=100, ge=10, le=100)
-    max_pages_per_run: int = Field(default=20, gt=0)
-    request_timeout_seconds: float = Field(default=20.0, gt=0)
-    max_retries: int = Field(default=3, ge=0)
-    retry_backoff_seconds: float = Field(default=1.0, ge=0)
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-
-class RedditSettings(_Section):
-    enabled: bool = False
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
-    short_url: str = "https://redd.it"
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    username: str = ""
-    password: SecretStr = SecretStr("")
-    user_agent: str = "harken/0.1 (self-hosted social listening)"
-    inbox_mentions: bool = True
-    subreddits: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
-    own_subreddits: list[str] = Field(default_factory=list)
-    interval_seconds: int = Field(default=120, gt=0)
-    page_size: int = Field(default=100, ge=1, le=100)
-    max_pages_per_run: int = Field(default=10, gt=0)
-    overlap_seconds: int = Field(default=300, ge=0)
-    request_timeout_seconds: float = Field(default=20.0, gt=0)
-    retry_backoff_seconds: float = Field(default=1.0, ge=0)
-
-    @field_validator("oauth_url", "reddit_url", "short_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-
-class SchedulerSettings(_Section):
+class SchedulerSettings(Section):
     misfire_grace_seconds: int = Field(default=60, gt=0)
     processing_interval_seconds: float = Field(default=5.0, gt=0)
     failure_backoff_seconds: int = Field(default=60, ge=0)
@@ -114,7 +59,7 @@ class SchedulerSettings(_Section):
     lock_check_seconds: float = Field(default=5.0, gt=0)
 
 
-class ProcessingSettings(_Section):
+class ProcessingSettings(Section):
     batch_size: int = Field(default=256, gt=0)
     # Worker loops per process (`harken run`, `harken worker`): one writes its batch while another runs the model.
     worker_threads: int = Field(default=2, ge=1, le=64)
@@ -128,7 +73,7 @@ class ProcessingSettings(_Section):
     reconnect_max_seconds: float = Field(default=30.0, gt=0)
 
 
-class SentimentSettings(_Section):
+class SentimentSettings(Section):
     enabled: bool = True
     model: str = "default"
     label_map: dict[str, str] = Field(default_factory=dict)
@@ -154,7 +99,7 @@ def _config_file(value: str, default_name: str) -> Path:
     return Path(value).expanduser() if value else CONFIG_DIR / default_name
 
 
-class TriageSettings(_Section):
+class TriageSettings(Section):
     """Priority, SLA and the auto-ignore/auto-assign rules of the responder queue."""
 
     rules_file: str = ""
@@ -178,7 +123,7 @@ class TriageSettings(_Section):
         return _config_file(self.rules_file, "triage-rules.toml")
 
 
-class RepliesSettings(_Section):
+class RepliesSettings(Section):
     """Reply rules and templates, suggestions, and the approval workflow."""
 
     rules_file: str = ""
@@ -208,7 +153,7 @@ class RepliesSettings(_Section):
         return _config_file(self.rules_file, "reply-rules.toml")
 
 
-class SenderSettings(_Section):
+class SenderSettings(Section):
     """The sender that posts approved replies exactly once."""
 
     enabled: bool = True
@@ -218,7 +163,7 @@ class SenderSettings(_Section):
     clock_skew_seconds: int = Field(default=120, ge=0)
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     level: str = "INFO"
 
     @field_validator("level")
@@ -230,7 +175,7 @@ class LoggingSettings(_Section):
         return upper
 
 
-class DigestSettings(_Section):
+class DigestSettings(Section):
     """The sentiment digest, and the mail server and webhook that deliver digests and alerts."""
 
     timezone: str = "UTC"
@@ -304,12 +249,10 @@ class DigestSettings(_Section):
     @field_validator("inbox_url")
     @classmethod
     def _inbox(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
+        return http_url(value)
 
 
-class AlertSettings(_Section):
+class AlertSettings(Section):
     """Spike alerts on negative mentions; delivered through the [digest] mail server and webhook."""
 
     enabled: bool = True
@@ -325,7 +268,7 @@ class AlertSettings(_Section):
     webhook_url: SecretStr = SecretStr("")
 
 
-class WebSettings(_Section):
+class WebSettings(Section):
     """The staff web app and its JSON API (``harken web``, and inside ``harken run``)."""
 
     enabled: bool = True
@@ -373,8 +316,8 @@ class _TomlSource(PydanticBaseSettingsSource):
             raise SettingsError(f"{self.path}: not valid TOML: {error}") from None
 
 
-class Settings(BaseSettings):
-    """Every setting Harken reads. Load with :func:`load_settings`."""
+class CoreSettings(BaseSettings):
+    """Every setting Harken reads but the platforms' own sections: :data:`Settings` adds those."""
 
     model_config = SettingsConfigDict(
         env_prefix="HARKEN_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -382,8 +325,6 @@ class Settings(BaseSettings):
 
     brand: BrandSettings = Field(default_factory=BrandSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    x: XSettings = Field(default_factory=XSettings)
-    reddit: RedditSettings = Field(default_factory=RedditSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
@@ -416,7 +357,9 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every non-empty secret value, for the log filter that redacts them."""
         found: list[str] = []
-        for section in (self.x, self.reddit, self.digest, self.alerts):
+        for section in self.__dict__.values():
+            if not isinstance(section, BaseModel):
+                continue
             for value in section.__dict__.values():
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value())
@@ -436,9 +379,32 @@ def _describe(error: ValidationError) -> str:
     return f"setting {location}: {message}{suffix}"
 
 
+def _with_platform_sections(base: type[CoreSettings], platforms: Iterable[Platform]) -> type[CoreSettings]:
+    fields: dict[str, Any] = {p.name: (p.section, Field(default_factory=p.section)) for p in platforms}
+    return create_model("Settings", __base__=base, **fields)
+
+
+Settings = _with_platform_sections(CoreSettings, all_platforms())
+"""Every setting Harken reads: the core sections and one section per registered platform (``[x]``,
+``[reddit]``...: ``Platform.section``). Load with :func:`load_settings`."""
+
+_later: dict[tuple[str, ...], type[CoreSettings]] = {}
+
+
+def settings_class() -> type[CoreSettings]:
+    """:data:`Settings`, or a subclass with the sections of platforms registered since it was built."""
+    added = [platform for platform in all_platforms() if platform.name not in Settings.model_fields]
+    if not added:
+        return Settings
+    key = tuple(platform.name for platform in added)
+    if key not in _later:
+        _later[key] = _with_platform_sections(Settings, added)
+    return _later[key]
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings, raising :class:`SettingsError` with one clear line."""
     try:
-        return Settings(**overrides)
+        return settings_class()(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None

@@ -100,8 +100,9 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the demo web app.")] = 8000,
 ) -> None:
     """Run the whole pipeline offline against platform simulators seeded with a demo corpus, then serve the app."""
-    from listener.clients import configure_logging
     from listener.demo import demo_settings, running_simulators
+    from listener.logs import configure_logging
+    from listener.platforms import get_platform
 
     directory.mkdir(parents=True, exist_ok=True)
     database = (directory / "harken.db").resolve()
@@ -111,14 +112,15 @@ def demo(
     with running_simulators() as platforms:
         settings = demo_settings(platforms, url)
         configure_logging("WARNING", settings.secrets)
-        console.print(
-            f"[bold]Harken demo[/bold]: X simulator at {platforms.x.base_url}, "
-            f"Reddit simulator at {platforms.reddit.base_url}"
+        simulators = ", ".join(
+            f"{get_platform(name).title} simulator at {simulator.base_url}" for name, simulator in platforms.items()
         )
+        console.print(f"[bold]Harken demo[/bold]: {simulators}")
         engine = ready_engine(settings)
         runner = CollectionRunner(engine, settings)
         runner.sync_sources()
-        with console.status("Collecting from X and Reddit through tweepy and praw..."):
+        titles = " and ".join(get_platform(name).title for name in platforms)
+        with console.status(f"Collecting from {titles} through their own clients..."):
             summaries = runner.run_all()
         console.print(summary_table(summaries))
         processor = Processor(engine, processing_steps(settings), settings.processing.batch_size)

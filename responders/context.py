@@ -7,7 +7,6 @@ mention), so that they can never disagree about, say, who the author is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import Author, CustomerProfile, Mention
+from listener.platforms import all_platforms, display_handle, get_platform
 from listener.sentiment.labels import UNSCORED
 from listener.settings import Settings
 
@@ -43,10 +43,10 @@ class MentionContext:
 
     @property
     def at_handle(self) -> str | None:
-        """The handle as the platform writes it: ``@alice`` on X, ``u/alice`` on Reddit."""
+        """The handle as the platform writes it (``@alice``, ``u/alice``: ``Platform.display_handle``)."""
         if not self.handle or self.handle.startswith("id:"):
             return None
-        return f"@{self.handle}" if self.platform == "x" else f"u/{self.handle}"
+        return display_handle(self.platform, self.handle)
 
     @property
     def first_name(self) -> str | None:
@@ -74,22 +74,14 @@ class MentionContext:
         return self.display_name if first else None
 
 
-def _is_retweet(mention: Mention) -> bool:
-    if mention.platform != "x":
-        return False
-    if mention.text.startswith("RT @"):
-        return True
-    try:
-        raw = json.loads(mention.raw or "{}")
-    except ValueError:
-        return False
-    references = raw.get("referenced_tweets") if isinstance(raw, dict) else None
-    return any(isinstance(ref, dict) and ref.get("type") == "retweeted" for ref in references or [])
+def _is_repost(mention: Mention) -> bool:
+    platform = get_platform(mention.platform)
+    return platform.is_repost(mention.text, platform.raw_of(mention.raw))
 
 
 def own_handles(settings: Settings) -> dict[str, str]:
     """The brand's own accounts, lower case, per platform."""
-    handles = {"x": settings.x.brand_username.lstrip("@").lower(), "reddit": settings.reddit.username.lower()}
+    handles = {platform.name: platform.own_handle(platform.settings_of(settings)) for platform in all_platforms()}
     return {platform: handle for platform, handle in handles.items() if handle}
 
 
@@ -122,7 +114,7 @@ def build_contexts(session: Session, mentions: Sequence[Mention], settings: Sett
             is_customer=bool(profile and not profile.is_prospect),
             customer_name=profile.display_name if profile and not profile.is_prospect else None,
             own_account=bool(handle) and own.get(mention.platform) == (handle or "").lower(),
-            retweet=_is_retweet(mention),
+            retweet=_is_repost(mention),
         )
     return contexts
 

@@ -23,13 +23,13 @@ from sqlmodel import Session
 
 from listener.db import indexed_by
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
+from listener.platforms import platform_names
 from listener.settings import PRIORITY_LEVELS
 from responders.queue import QueueItem
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive", "unscored")
-PLATFORMS: tuple[str, ...] = ("x", "reddit")
 OPEN_MENTIONS_NAME = "open_mentions"
 OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open", OPEN_MENTIONS_NAME)
 """The mentions, read on SQLite through the index of open mentions in the queue's order."""
@@ -62,8 +62,8 @@ class InboxFilter:
         for status in self.statuses:
             if status not in STATUSES:
                 raise UnknownStatus(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
-        if self.platform and self.platform not in PLATFORMS:
-            raise InvalidFilter(f"unknown platform {self.platform!r}: one of {', '.join(PLATFORMS)}")
+        if self.platform and self.platform not in platform_names():
+            raise InvalidFilter(f"unknown platform {self.platform!r}: one of {', '.join(platform_names())}")
         if self.sentiment and self.sentiment not in SENTIMENTS:
             raise InvalidFilter(f"unknown sentiment {self.sentiment!r}: one of {', '.join(SENTIMENTS)}")
         if self.priority_level and self.priority_level not in PRIORITY_LEVELS:

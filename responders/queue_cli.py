@@ -25,9 +25,9 @@ from sqlmodel import Session
 from listener.cli import console, errors, get_settings, ready_engine
 from listener.db import utcnow
 from listener.models import Mention, StaffUser
+from listener.platforms import ReplyTooLong
 from listener.settings import Settings
 from responders import audit, config_audit, staff, triage, workflow
-from responders.lengths import ReplyTooLong
 from responders.queue import MentionNotFound, list_queue, list_replies, mention_detail
 from responders.roles import Action, PermissionDenied, UnknownRole, require
 from responders.rules import CONDITIONS, PLACEHOLDERS, RulesFileError, load_reply_rules

@@ -17,11 +17,11 @@ Reply-rule file (``config/reply-rules.toml`` documents it in full)::
     name = "outage-apology"
     description = "Apologise for an outage and offer a ticket"
     score = 0.8                    # 0..1: ranks this rule's suggestions
-    when = { sentiments = ["negative"], intents = ["outage"], platforms = ["x"] }
+    when = { sentiments = ["negative"], intents = ["outage"] }
     templates = ["Hi {first_name}, sorry about the outage. Details: {ticket_link}"]
 
 A template fires only when every placeholder in it has a value for the mention
-and the filled-in text fits the platform's limit (``responders.lengths``); there
+and the filled-in text fits the platform's limit (``Platform.reply_length``); there
 is no fallback text, so a reply is never sent with a hole in it.
 """
 
@@ -38,9 +38,9 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from listener.platforms import get_platform, platform_names
 from listener.settings import Settings
 from responders.context import TIERS, MentionContext
-from responders.lengths import LIMITS, length_for
 
 PLACEHOLDERS: dict[str, str] = {
     "first_name": "the author's first name, only when surely one: a CRM customer's name, or a display name of "
@@ -54,9 +54,7 @@ PLACEHOLDERS: dict[str, str] = {
 
 TICKET_LINK_FIELDS = ("mention_id", "platform", "external_id")
 Sentiment = Literal["negative", "neutral", "positive", "unscored"]
-PlatformName = Literal["x", "reddit"]
 Tier = Literal["standard", "vip", "press"]
-Kind = Literal["tweet", "post", "comment"]
 
 
 class RulesFileError(Exception):
@@ -229,8 +227,8 @@ class When(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    platforms: list[PlatformName] | None = None
-    kinds: list[Kind] | None = None
+    platforms: list[str] | None = None
+    kinds: list[str] | None = None
     sentiments: list[Sentiment] | None = None
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     tiers: list[Tier] | None = None
@@ -240,6 +238,23 @@ class When(BaseModel):
     pattern: str | None = None
     own_account: bool | None = None
     retweet: bool | None = None
+
+    @field_validator("platforms")
+    @classmethod
+    def _known_platforms(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(platform_names()))
+        if unknown:
+            raise ValueError(f"unknown platform(s) {unknown}: one of {', '.join(platform_names())}")
+        return value
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str] | None) -> list[str] | None:
+        known = {kind for name in platform_names() for kind in get_platform(name).mention_kinds}
+        unknown = sorted(set(value or ()) - known)
+        if unknown:
+            raise ValueError(f"unknown kind(s) {unknown}: one of {', '.join(sorted(known))}")
+        return value
 
     @field_validator("pattern")
     @classmethod
@@ -384,7 +399,8 @@ class BoundReplyRule:
                 names = ", ".join("{" + name + "}" for name in missing)
                 outcome.skipped.append(f"template {index + 1}: no value for {names}")
                 continue
-            length, limit = length_for(context.platform, text), LIMITS[context.platform]
+            platform = get_platform(context.platform)
+            length, limit = platform.reply_length(text), platform.reply_limit
             if length > limit:
                 outcome.skipped.append(f"template {index + 1}: {length} characters, over {context.platform}'s {limit}")
                 continue

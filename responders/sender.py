@@ -43,17 +43,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.models import Mention, Reply, StaffUser
-from listener.settings import Settings
-from responders import workflow
-from responders.locks import LockBusy, exclusive
-from responders.publishers import (
+from listener.platforms import make_publisher
+from listener.platforms.publisher import (
     DeliveryUncertain,
     PlatformRejected,
     Publisher,
     PublishError,
     PublisherUnavailable,
-    make_publisher,
 )
+from listener.settings import Settings
+from responders import workflow
+from responders.locks import LockBusy, exclusive
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Sender:
 
     def publisher(self, platform: str) -> Publisher:
         if platform not in self._publishers:
-            self._publishers[platform] = make_publisher(platform, self.settings)
+            self._publishers[platform] = make_publisher(platform, self.settings, self.settings.sender.lookup_pages)
         return self._publishers[platform]
 
     def send_pending(self) -> SendReport:

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import Mention, Suggestion
+from listener.platforms import fits
 from listener.settings import Settings
 from responders.context import build_contexts
-from responders.lengths import fits
 from responders.rules import BoundReplyRule, load_reply_rules, placeholder_values, render, suggest_from_rules
 from responders.similar import Encoder, SimilarIndex, ensure_embeddings, get_encoder
 from responders.triage import IGNORED

@@ -35,10 +35,10 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from listener.platforms import ReplyTooLong, check_fits
 from listener.settings import Settings
 from responders import audit
 from responders.context import context_for
-from responders.lengths import ReplyTooLong, check_fits
 from responders.roles import Action, require
 from responders.triage import NEEDS_ANSWER, WAITING, is_high_risk
 

@@ -11,7 +11,9 @@ from sqlmodel import Session
 from listener.collecting import CollectionRunner
 from listener.db import make_engine
 from listener.models import Author, Mention, QuarantinedPayload, Source
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault
 from tests.platforms import settings_for
 
 NOW = datetime.now(UTC)

@@ -14,7 +14,9 @@ from sqlmodel import Session
 from listener.collecting import CollectionRunner
 from listener.db import make_engine
 from listener.models import Author, Mention, QuarantinedPayload, Source
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault
 from tests.platforms import settings_for
 
 NOW = datetime.now(UTC)
@@ -193,19 +195,60 @@ def test_malformed_tweets_and_bodies_are_quarantined_and_the_run_goes_on(
     path = f"/2/users/{x_sim.brand_user['id']}/mentions"
     page = {
         "data": [
+            # No created_at (X leaves out fields not granted): still a mention, dated by its id.
             {"id": "999", "text": "@lumenmobile no created_at here", "edit_history_tweet_ids": ["999"]},
+            # No text: this cannot be a mention.
+            {"id": "998", "edit_history_tweet_ids": ["998"]},
             {**good, "author_id": x_sim.user("alice")["id"]},
         ],
         "includes": {"users": [x_sim.user("alice")]},
-        "meta": {"result_count": 2, "newest_id": good["id"], "oldest_id": "999"},
+        "meta": {"result_count": 3, "newest_id": good["id"], "oldest_id": "998"},
     }
     x_sim.add_fault(Fault(path, malformed=True))
     x_sim.add_fault(Fault(path, body=page))
     runner = x_only(x_sim, reddit_sim, db_url)
     summary = runner.run("x:mentions")
-    assert (summary.status, summary.stored, summary.quarantined) == ("ok", 1, 2)
+    assert (summary.status, summary.stored, summary.quarantined) == ("ok", 2, 2)
     with Session(engine) as session:
         rows = session.execute(select(QuarantinedPayload).order_by(QuarantinedPayload.id)).scalars().all()
-        assert session.scalar(select(func.count()).select_from(Mention)) == 1
+        assert session.scalar(select(func.count()).select_from(Mention)) == 2
     assert "not JSON" in rows[0].error and rows[0].raw.startswith('{"data": [{"id": "1", "tex')
-    assert "created_at" in rows[1].error and '"id": "999"' in rows[1].raw
+    assert "no text" in rows[1].error and '"id": "998"' in rows[1].raw
+
+
+def snowflake(moment: datetime, sequence: int) -> str:
+    """A tweet id as X makes them: milliseconds since X's epoch above bit 22."""
+    return str(((int(moment.timestamp() * 1000) - 1_288_834_974_657) << 22) + sequence)
+
+
+def test_real_x_answers_without_optional_fields_are_stored_and_bad_payloads_quarantined_once(
+    x_sim: XSimulator, reddit_sim: RedditSimulator, engine: Engine, db_url: str
+) -> None:
+    """X omits ``created_at`` and the author expansion when they are not granted: each tweet with an id
+    and a text is stored (dated by its id, its author known by id), and a payload that cannot be a
+    mention is quarantined once however often the same page is read again."""
+    base = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    tweets = [
+        {"id": snowflake(base + timedelta(minutes=i), i), "text": f"@lumenmobile recorded answer {i}",
+         "edit_history_tweet_ids": [snowflake(base + timedelta(minutes=i), i)], "author_id": str(4000 + i)}
+        for i in range(10)
+    ]
+    bad = [{"id": "not-a-number", "text": "x"}, {"id": snowflake(base, 99)}]
+    page = {"data": [*tweets, *bad], "meta": {"result_count": 12, "newest_id": tweets[-1]["id"],
+                                             "oldest_id": tweets[0]["id"]}}
+    path = f"/2/users/{x_sim.brand_user['id']}/mentions"
+    x_sim.add_fault(Fault(path, body=page, times=20))
+    runner = x_only(x_sim, reddit_sim, db_url)
+    for _ in range(20):
+        runner.run("x:mentions")
+    with Session(engine) as session:
+        stored = session.execute(select(Mention).order_by(Mention.external_id)).scalars().all()
+        quarantined = session.scalar(select(func.count()).select_from(QuarantinedPayload))
+        authors = session.execute(select(Author.handle)).scalars().all()
+    assert len(stored) == 10 and quarantined == 2
+    by_id = {m.external_id: m for m in stored}
+    for i, tweet in enumerate(tweets):
+        mention = by_id[tweet["id"]]
+        assert mention.created_at == base + timedelta(minutes=i)
+        assert '"harken_missing": ["created_at", "author_profile"]' in mention.raw
+    assert sorted(authors) == sorted(f"id:{4000 + i}" for i in range(10))

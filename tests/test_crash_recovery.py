@@ -14,7 +14,9 @@ from sqlmodel import Session
 
 from listener.db import make_engine, migrate
 from listener.models import Mention
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault
 from tests.platforms import env_for, settings_for
 
 

@@ -16,9 +16,12 @@ from sqlmodel import Session
 
 from listener.collecting import CollectionRunner
 from listener.db import make_engine
+from listener.demo import load_corpus
 from listener.models import Mention, Source
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from listener.scheduler import build_scheduler
-from listener.simulators import DEMO_CORPUS_PATH, Fault, RedditSimulator, XSimulator, load_corpus
+from listener.simulators import DEMO_CORPUS_PATH, Fault
 from tests.platforms import settings_for
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from listener.clients import configure_logging
+from listener.logs import configure_logging
 from listener.settings import SettingsError, load_settings
 
 

@@ -14,10 +14,10 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
 from listener.collecting import store_page
-from listener.collectors.base import CollectedAuthor, CollectedMention, Page, QuarantinedItem
 from listener.db import alembic_config, current_revision, downgrade, make_engine, migrate
 from listener.export import export_mentions
 from listener.models import Author, Mention, QuarantinedPayload, Source
+from listener.platforms.collector import CollectedAuthor, CollectedMention, Page, QuarantinedItem
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -31,11 +31,11 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
+from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
 from listener.profiles.keys import handle_key, index_profiles, normalise_handle
 from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
 from listener.profiles.suggestions import (
-    PLATFORMS,
     RULE_SCORES,
     Reason,
     keyed_profiles,
@@ -43,10 +43,17 @@ from listener.profiles.suggestions import (
     suggest_links,
 )
 
-FIELDS: tuple[str, ...] = (
-    "crm_id", "display_name", "emails", "company", "tier", "tags", "notes", "x_handle", "reddit_username",
-)
-HANDLE_FIELDS: dict[str, str] = {"x_handle": "x", "reddit_username": "reddit"}
+PROFILE_FIELDS: tuple[str, ...] = ("crm_id", "display_name", "emails", "company", "tier", "tags", "notes")
+
+
+def handle_fields() -> dict[str, str]:
+    """The CSV column of each platform's handle (``Platform.crm_column``) -> the platform."""
+    return {platform.crm_column: platform.name for platform in all_platforms()}
+
+
+def csv_fields() -> tuple[str, ...]:
+    """Every column of the customer CSV: the profile's own, then one handle column per platform."""
+    return (*PROFILE_FIELDS, *handle_fields())
 SEPARATOR = ";"
 _SPLIT_EMAILS = re.compile(r"[;,\s]+")  # an email holds no comma or space
 _SPLIT_HANDLES = re.compile(r"[;,]")
@@ -90,9 +97,9 @@ class ColumnMapping:
     def of(cls, columns: dict[str, str]) -> ColumnMapping:
         targets: dict[str, str] = {}
         for header, target in columns.items():
-            if target not in FIELDS:
+            if target not in csv_fields():
                 raise ColumnMappingError(
-                    f"unknown field {target!r} for column {header!r} (fields: {', '.join(FIELDS)})"
+                    f"unknown field {target!r} for column {header!r} (fields: {', '.join(csv_fields())})"
                 )
             if target in targets:
                 raise ColumnMappingError(f"columns {targets[target]!r} and {header!r} both map to {target}")
@@ -105,7 +112,7 @@ class ColumnMapping:
         for name, target in self.columns.items():
             if name.strip().casefold() == wanted:
                 return target
-        if wanted in FIELDS and wanted not in self.columns.values():
+        if wanted in csv_fields() and wanted not in self.columns.values():
             return wanted
         return None
 
@@ -267,7 +274,7 @@ def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerReco
             reasons.append(str(error))
     tags = tuple(check_tags(values.get("tags", "").split(SEPARATOR)))
     handles: list[tuple[str, str]] = []
-    for column, platform in HANDLE_FIELDS.items():
+    for column, platform in handle_fields().items():
         for handle in _SPLIT_HANDLES.split(values.get(column, "")):
             if not handle.strip():
                 continue
@@ -385,7 +392,7 @@ class _Importer:
         for chunk in _chunks(handle_keys):
             for platform, key, profile_id, user_id in session.execute(
                 select(Identity.platform, Identity.handle_key, Identity.profile_id, Identity.platform_user_id).where(
-                    Identity.platform.in_(PLATFORMS), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
+                    Identity.platform.in_(platform_names()), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
                 )
             ):
                 self.by_handle[(platform, key)].append((profile_id, user_id is not None))
@@ -520,7 +527,7 @@ def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | Non
     """Write every live imported customer (not prospects) in the import format; returns the row count."""
     mapping = mapping or ColumnMapping()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([mapping.header_for(name) for name in FIELDS])
+    writer.writerow([mapping.header_for(name) for name in csv_fields()])
     count = 0
     last_id = 0
     while True:
@@ -551,7 +558,7 @@ def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | Non
             cells = [
                 p.crm_id or "", p.display_name, SEPARATOR.join(p.emails), p.company or "", p.tier,
                 SEPARATOR.join(p.tags), p.notes or "",
-                *(SEPARATOR.join(handles[(p.id, platform)]) for platform in HANDLE_FIELDS.values()),  # type: ignore[index]
+                *(SEPARATOR.join(handles[(p.id, platform)]) for platform in handle_fields().values()),  # type: ignore[index]
             ]
             writer.writerow([_guard(cell) for cell in cells])
             count += 1

@@ -29,16 +29,13 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, ProfileMatchKey
+from listener.platforms import UnknownPlatform, get_platform, platform_names
 
 MAX_NAME_TOKENS = 4
 MAX_KEY_LENGTH = 200
 EMAIL_PATTERN = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$"
 )
-HANDLE_PATTERNS = {
-    "x": re.compile(r"^[A-Za-z0-9_]{1,15}$"),
-    "reddit": re.compile(r"^[A-Za-z0-9_-]{3,20}$"),
-}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
@@ -60,13 +57,11 @@ def handle_key(handle: str | None) -> str | None:
 
 def normalise_handle(platform: str, handle: str) -> str:
     """A handle typed by a person (``@Alice``, ``u/alice``) as the platform writes it; raises ValueError."""
-    value = handle.strip().removeprefix("/").removeprefix("u/").removeprefix("@").strip()
-    pattern = HANDLE_PATTERNS.get(platform)
-    if pattern is None:
-        raise ValueError(f"unknown platform {platform!r} (expected {', '.join(HANDLE_PATTERNS)})")
-    if not pattern.match(value):
-        raise ValueError(f"invalid {platform} handle {handle!r}")
-    return value
+    try:
+        known = get_platform(platform)
+    except UnknownPlatform:
+        raise ValueError(f"unknown platform {platform!r} (expected {', '.join(platform_names())})") from None
+    return known.normalise_handle(handle)
 
 
 def normalise_email(email: str) -> str:

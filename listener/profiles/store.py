@@ -16,7 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from listener.db import utcnow
-from listener.models import CustomerProfile, Identity, Platform
+from listener.models import CustomerProfile, Identity
+from listener.platforms import platform_names
 from listener.profiles.errors import IdentityConflict, InvalidProfileData, ProfileMergedAway, ProfileNotFound
 from listener.profiles.keys import handle_key, index_profiles, normalise_email, normalise_handle
 
@@ -226,7 +227,7 @@ def link_identity(
     already linked elsewhere: moving it is a merge, which can be undone.
     """
     editable_profile(session, profile_id)
-    if platform not in {p.value for p in Platform}:
+    if platform not in platform_names():
         raise InvalidProfileData(f"unknown platform {platform!r}")
     if provenance not in PROVENANCES:
         raise InvalidProfileData(f"unknown provenance {provenance!r} (expected {', '.join(PROVENANCES)})")

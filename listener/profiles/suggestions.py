@@ -45,10 +45,10 @@ from listener.models import (
     CustomerProfile,
     Identity,
     LinkSuggestion,
-    Platform,
     ProfileMatchKey,
     ProfileMerge,
 )
+from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
 from listener.profiles.keys import handle_key, name_keys, name_numbers, normalise_name
 
@@ -69,12 +69,8 @@ CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter lim
 
 OPEN, CONFIRMED, DISMISSED, SUPERSEDED = "open", "confirmed", "dismissed", "superseded"
 # Named in handle lookups so that the (platform, handle_key) index serves them.
-PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}")
-_X_URL = re.compile(r"(?:https?://)?(?:www\.|mobile\.)?(?:x|twitter)\.com/@?([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])", re.I)
-_REDDIT_URL = re.compile(r"(?:reddit\.com)?(?<![\w-])/?u(?:ser)?/([A-Za-z0-9_-]{3,20})(?![A-Za-z0-9_-])", re.I)
-_X_RESERVED = frozenset({"home", "i", "search", "intent", "share", "hashtag", "explore", "settings", "messages"})
 
 
 @dataclass
@@ -142,14 +138,11 @@ def bio_findings(bio: str | None) -> tuple[list[str], list[tuple[str, str]]]:
     text = bio[:MAX_BIO_LENGTH]
     emails = list(dict.fromkeys(m.casefold() for m in _EMAIL_IN_TEXT.findall(text)))[:MAX_BIO_FINDINGS]
     accounts: list[tuple[str, str]] = []
-    for match in _X_URL.findall(text):
-        key = handle_key(match)
-        if key and key not in _X_RESERVED:
-            accounts.append(("x", key))
-    for match in _REDDIT_URL.findall(text):
-        key = handle_key(match)
-        if key:
-            accounts.append(("reddit", key))
+    for platform in all_platforms():
+        for match in platform.profile_handles(text):
+            key = handle_key(match)
+            if key:
+                accounts.append((platform.name, key))
     return emails, list(dict.fromkeys(accounts))[:MAX_BIO_FINDINGS]
 
 
@@ -237,7 +230,7 @@ def _handle_evidence(session: Session, subjects: Sequence[Subject], evidence: _E
         # Identities always sit on live profiles: a merge moves them to the survivor.
         rows = session.execute(
             select(Identity.profile_id, Identity.platform, Identity.handle, Identity.handle_key).where(
-                Identity.platform.in_(PLATFORMS), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
+                Identity.platform.in_(platform_names()), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
             )
         )
         for profile_id, platform, handle, key in rows:

@@ -10,22 +10,18 @@ fresh: X's recent search (last seven days) finds the recent half, and a digest o
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from listener.simulators.errors import CorpusError
 
 __all__ = ["DEMO_CORPUS_PATH", "CorpusItem", "load_corpus", "parse_utc"]
 
-DEMO_CORPUS_PATH = Path(__file__).parent / "data" / "demo_corpus.json"
-
-Platform = Literal["x", "reddit"]
-Kind = Literal["tweet", "comment", "post"]
-
-_KINDS: dict[str, tuple[str, ...]] = {"x": ("tweet",), "reddit": ("comment", "post")}
-
+# The demo corpus spans the platforms, so it lies beside them (with the script that wrote it).
+DEMO_CORPUS_PATH = Path(__file__).resolve().parent.parent / "platforms" / "demo" / "demo_corpus.json"
 
 @dataclass(frozen=True)
 class CorpusItem:
@@ -37,8 +33,8 @@ class CorpusItem:
     (negative / neutral / positive / mixed): a hint for demos, not a gold label.
     """
 
-    platform: Platform
-    kind: Kind
+    platform: str
+    kind: str
     author: str
     display_name: str
     text: str
@@ -71,8 +67,12 @@ def parse_utc(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def load_corpus(path: str | Path = DEMO_CORPUS_PATH) -> list[CorpusItem]:
-    """Read and validate a corpus file; raise :class:`CorpusError` naming a bad item."""
+def load_corpus(
+    path: str | Path = DEMO_CORPUS_PATH, kinds: Mapping[str, Sequence[str]] | None = None
+) -> list[CorpusItem]:
+    """Read and validate a corpus file; raise :class:`CorpusError` naming a bad item.
+
+    ``kinds`` (platform -> its kinds of mention) also checks each item's platform and kind."""
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -86,21 +86,24 @@ def load_corpus(path: str | Path = DEMO_CORPUS_PATH) -> list[CorpusItem]:
         anchor = parse_utc(str(document["anchor"]))
     except (KeyError, ValueError) as exc:
         raise CorpusError(f"the corpus {path} needs an ISO-8601 'anchor' time") from exc
-    return [_item(index, raw, anchor) for index, raw in enumerate(document["items"])]
+    return [_item(index, raw, anchor, kinds) for index, raw in enumerate(document["items"])]
 
 
-def _item(index: int, raw: Any, anchor: datetime) -> CorpusItem:
+def _item(index: int, raw: Any, anchor: datetime, kinds: Mapping[str, Sequence[str]] | None) -> CorpusItem:
     def fail(problem: str) -> CorpusError:
         return CorpusError(f"corpus item {index}: {problem}")
 
     if not isinstance(raw, dict):
         raise fail("must be an object")
     platform = raw.get("platform")
-    if platform not in _KINDS:
-        raise fail(f"platform must be 'x' or 'reddit', not {platform!r}")
     kind = raw.get("kind")
-    if kind not in _KINDS[platform]:
-        raise fail(f"kind {kind!r} is not one of {_KINDS[platform]} for platform {platform!r}")
+    if not isinstance(platform, str) or not isinstance(kind, str):
+        raise fail("needs a string 'platform' and 'kind'")
+    if kinds is not None:
+        if platform not in kinds:
+            raise fail(f"platform must be one of {', '.join(kinds)}, not {platform!r}")
+        if kind not in kinds[platform]:
+            raise fail(f"kind {kind!r} is not one of {tuple(kinds[platform])} for platform {platform!r}")
     for key in ("author", "text", "created_at"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise fail(f"needs a non-empty string {key!r}")
@@ -118,8 +121,8 @@ def _item(index: int, raw: Any, anchor: datetime) -> CorpusItem:
     subreddit = raw.get("subreddit")
     if kind == "post" and (not isinstance(title, str) or not title):
         raise fail("a post needs a non-empty 'title'")
-    if platform == "reddit" and (not isinstance(subreddit, str) or not subreddit):
-        raise fail("a Reddit item needs a 'subreddit'")
+    if subreddit is not None and (not isinstance(subreddit, str) or not subreddit):
+        raise fail("'subreddit' must be a non-empty string")
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise fail("'tags' must be a list of strings")

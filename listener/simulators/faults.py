@@ -41,7 +41,9 @@ class Fault:
     * ``status``: that error status in the platform's own error shape (for 429 with
       the platform's rate-limit headers, the reset ``reset_after`` seconds away);
     * ``malformed``: 200 with a body that is not valid JSON (:data:`MALFORMED_BODY`);
-    * ``body``: 200 with exactly this JSON, e.g. a page whose tweet lacks a field.
+    * ``body``: 200 with exactly this JSON, e.g. a page whose tweet lacks a field;
+    * ``status_after``: the request takes effect (a reply is posted), then the answer
+      is this error status: a gateway that failed after the platform did the work.
     """
 
     path_prefix: str
@@ -54,15 +56,16 @@ class Fault:
     reset_after: float = 60.0
     method: str | None = None
     delay_after: float = 0.0
+    status_after: int | None = None
 
     def __post_init__(self) -> None:
         if self.times < 1:
             raise ValueError(f"a fault must apply at least once, not {self.times} times")
         if self.delay < 0 or self.delay_after < 0:
             raise ValueError(f"a fault's delays cannot be negative ({self.delay}, {self.delay_after})")
-        chosen = [self.status is not None, self.malformed, self.body is not None]
+        chosen = [self.status is not None, self.malformed, self.body is not None, self.status_after is not None]
         if sum(chosen) > 1:
-            raise ValueError("a fault answers with one of status, malformed or body, not several")
+            raise ValueError("a fault answers with one of status, malformed, body or status_after, not several")
         if self.delay_after and any(chosen):
             raise ValueError("delay_after holds the real answer: it cannot be combined with status, malformed or body")
         if self.method is not None:

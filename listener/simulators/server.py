@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -325,4 +325,7 @@ class SimulatorServer:
         if fault is not None and fault.delay_after:
             # The request has taken effect; only the answer is held back.
             self._stopping.wait(fault.delay_after)
+        if fault is not None and fault.status_after is not None:
+            # The request has taken effect; the client is told it failed.
+            return self.fault_response(replace(fault, status=fault.status_after, status_after=None), request)
         return response

@@ -40,13 +40,13 @@ from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.models import CustomerProfile, Mention, Platform, Reply
+from listener.models import CustomerProfile, Mention, Reply
+from listener.platforms import platform_names
 from listener.settings import DigestSettings
 from responders.digests.periods import Bucket, Period
 from responders.digests.terms import Driver, DriverSet, MentionRef, negative_drivers, stop_words_for
 
 LABELS = ("negative", "neutral", "positive")
-PLATFORMS = tuple(p.value for p in Platform)
 OTHER_PLATFORM = "other"
 
 
@@ -261,7 +261,7 @@ def _count_if(condition: Any) -> Any:
 def _mix_columns(now: datetime) -> list[Any]:
     """Per known platform: its three labels and its total; then all mentions, and how many are past their SLA."""
     columns: list[Any] = []
-    for platform in PLATFORMS:
+    for platform in platform_names():
         for label in LABELS:
             columns.append(_count_if(and_(Mention.platform == platform, Mention.sentiment_label == label)))
         columns.append(_count_if(Mention.platform == platform))
@@ -278,15 +278,15 @@ def _mixes(session: Session, row: Sequence[Any], where: Any) -> tuple[dict[str, 
     """
     values = [int(v or 0) for v in row]
     mixes: dict[str, SentimentMix] = {}
-    for i, platform in enumerate(PLATFORMS):
+    for i, platform in enumerate(platform_names()):
         neg, neu, pos, total = values[4 * i : 4 * i + 4]
         mixes[platform] = SentimentMix(neg, neu, pos, total - neg - neu - pos)
-    total, sla_due = values[4 * len(PLATFORMS) :]
+    total, sla_due = values[4 * len(platform_names()) :]
     other = SentimentMix()
     if total > sum(m.total for m in mixes.values()):
         for label, count in session.execute(
             select(Mention.sentiment_label, func.count())
-            .where(where, Mention.platform.not_in(PLATFORMS))  # type: ignore[attr-defined]
+            .where(where, Mention.platform.not_in(platform_names()))  # type: ignore[attr-defined]
             .group_by(Mention.sentiment_label)
         ).all():
             name = label if label in LABELS else "unscored"
@@ -506,7 +506,7 @@ def compute_digest(
     overall = sum((p.mix for p in series), SentimentMix())
     platforms = [
         PlatformMix(name, platform_totals.get(name, SentimentMix()), previous_mixes[name])
-        for name in (*PLATFORMS, OTHER_PLATFORM)
+        for name in (*platform_names(), OTHER_PLATFORM)
         if platform_totals.get(name, SentimentMix()).total or previous_mixes[name].total
     ]
     return Digest(

@@ -24,6 +24,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from listener.profiles.errors import ProfileError
 from listener.sentiment.corrections import CorrectionError
+from listener.platforms import display_handle
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, PermissionDenied, can
@@ -90,6 +91,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["static"] = lambda name: f"/static/{name}?v={version}"
     env.globals["Action"] = Action
     env.globals["can"] = can
+    # Handles as each platform writes them (@alice, u/alice): templates never name a platform.
+    env.globals["handle"] = display_handle
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)

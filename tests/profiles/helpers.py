@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.collecting import store_page
-from listener.collectors.base import CollectedAuthor, CollectedMention, Page
 from listener.models import CustomerProfile, Identity, LinkSuggestion, Mention, Source
+from listener.platforms.collector import CollectedAuthor, CollectedMention, Page
 from listener.processing import Processor
 from listener.profiles.matching import ProfileMatchStep
 from listener.profiles.store import profile_fields

@@ -8,8 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.models import Mention, Reply, StaffUser
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from listener.settings import Settings
-from listener.simulators import RedditSimulator, XSimulator
 from responders import workflow
 from tests.platforms import settings_for
 

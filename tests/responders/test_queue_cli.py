@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from listener.db import make_engine
 from listener.models import Mention
-from listener.simulators import RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from responders.cli import app
 from tests.platforms import env_for
 from tests.responders.sender_helpers import sender_settings

@@ -9,9 +9,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.models import Mention, Reply
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.publisher import XPublisher
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault
 from responders import workflow
-from responders.publishers import XPublisher
 from responders.roles import PermissionDenied
 from responders.sender import Sender
 from tests.responders.helpers import actions, add_mention, add_staff, get
@@ -186,8 +188,8 @@ def test_a_send_interrupted_after_posting_is_found_not_posted_again(
     with Session(engine) as session:
         workflow.begin_attempt(session, workflow.get_reply(session, reply.id))
         session.commit()
-    XPublisher(settings).post_reply(get(engine, Mention, other.id), "a reply to another mention")
-    posted = XPublisher(settings).post_reply(get(engine, Mention, mention.id), "We're on it!")
+    XPublisher(settings.x).post_reply(get(engine, Mention, other.id), "a reply to another mention")
+    posted = XPublisher(settings.x).post_reply(get(engine, Mention, mention.id), "We're on it!")
 
     report = Sender(engine, settings).send_pending()
     assert report.found == [reply.id] and report.sent == []

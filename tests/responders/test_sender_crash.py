@@ -20,8 +20,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from listener.models import Reply
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from listener.settings import Settings
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.simulators import Fault
 from tests.platforms import env_for
 from tests.responders.helpers import actions, add_mention, add_staff, get
 from tests.responders.sender_helpers import reply_in_state, sender_settings

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from listener.models import Reply, ReplyApproval, StaffUser
+from listener.platforms import ReplyTooLong
 from responders import workflow
-from responders.lengths import ReplyTooLong
 from responders.roles import Action, PermissionDenied, Role, can, roles_allowed
 from tests.responders.helpers import actions, add_mention, add_staff, get, make_settings, process
 

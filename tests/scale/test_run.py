@@ -7,7 +7,8 @@ from sqlmodel import Session
 
 from listener.db import make_engine
 from listener.models import Mention, Suggestion
-from listener.simulators import RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from tests.platforms import env_for, settings_for
 from tests.scale.helpers import Harken, wait_until
 

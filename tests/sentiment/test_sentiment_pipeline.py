@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.collecting import store_page
-from listener.collectors.base import CollectedMention, Page
 from listener.models import Mention, SentimentCorrection, Source
+from listener.platforms.collector import CollectedMention, Page
 from listener.processing import Processor
 from listener.sentiment.classifier import load_classifier
 from listener.sentiment.corrections import CorrectionError, correct_label

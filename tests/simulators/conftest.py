@@ -11,7 +11,8 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from listener.simulators import RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 
 OAUTH1 = {
     "consumer_key": "sim-consumer-key",

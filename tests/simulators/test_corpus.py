@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import tweepy
 
-from listener.simulators import DEMO_CORPUS_PATH, CorpusError, RedditSimulator, XSimulator, load_corpus
+from listener.demo import load_corpus
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import DEMO_CORPUS_PATH, CorpusError
 
 
 @pytest.fixture(scope="module")

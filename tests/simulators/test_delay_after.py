@@ -8,7 +8,9 @@ import time
 import pytest
 import tweepy
 
-from listener.simulators import Fault, RedditSimulator, XSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault
 from tests.simulators.conftest import make_reddit
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from listener.simulators import Fault, SimulatorNotRunningError, XSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault, SimulatorNotRunningError
 from listener.simulators.faults import FaultBook
 from listener.simulators.query import QueryError, SearchQuery
 

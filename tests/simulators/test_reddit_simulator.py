@@ -11,7 +11,8 @@ import prawcore
 import pytest
 from praw.exceptions import RedditAPIException
 
-from listener.simulators import Fault, RedditSimulator
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.simulators import Fault
 
 SUPPORT = "lumenmobile_support"
 

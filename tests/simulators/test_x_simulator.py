@@ -10,7 +10,8 @@ import pytest
 import requests
 import tweepy
 
-from listener.simulators import Fault, UnknownAccountError, XSimulator
+from listener.platforms.x.simulator import XSimulator
+from listener.simulators import Fault, UnknownAccountError
 
 USER_FIELDS = ["public_metrics", "description", "created_at", "name", "username"]
 TWEET_FIELDS = ["created_at", "author_id", "conversation_id", "lang", "referenced_tweets",

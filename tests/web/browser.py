@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 from listener.collecting import CollectionRunner
 from listener.db import make_engine, migrate
 from listener.pipeline import processing_steps
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from listener.processing import Processor
 from listener.settings import Settings
-from listener.simulators import RedditSimulator, XSimulator
 from responders.sender import Sender
 from responders.web.server import WebServer
 from tests.platforms import settings_for

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("browser") / "harken.db", platforms.x, platforms.reddit
+        tmp_path_factory.mktemp("browser") / "harken.db", platforms["x"], platforms["reddit"]
     ) as site:
         yield site
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import Mention, StaffUser
+from listener.platforms import platform_names
 from listener.sentiment.corrections import correct_label
 from listener.settings import PRIORITY_LEVELS
 from responders import workflow
 from responders.inbox import (
-    PLATFORMS,
     SENTIMENTS,
     InboxFilter,
     InboxPage,
@@ -116,7 +116,7 @@ def inbox_page(
 ) -> Response:
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
-               "platforms": PLATFORMS, "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
+               "platforms": platform_names(), "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
                "query": request.url.query, "base_query": _without_offset(request)}
     if request.headers.get("hx-target") == "inbox-results":
         return page(request, "_inbox_results.html", context)

@@ -1,11 +1,10 @@
-"""How long a reply is, the way each platform counts it, and whether it fits.
+"""How X counts a reply's length, and how it writes handles and profile links.
 
 X counts a tweet's *weighted* length (twitter-text 3, the rules X's own apps use):
 after NFC normalisation, code points in the Latin, Greek, Cyrillic, general
 punctuation ranges weigh 1 and everything else (CJK, most symbols) weighs 2; each
 emoji weighs 2 however many code points it is made of; and every link counts as 23,
-the length of the ``t.co`` address that replaces it. The limit is 280. Reddit
-limits a comment to 10,000 characters.
+the length of the ``t.co`` address that replaces it. The limit is 280.
 
 No maintained Python package does this: ``twitter-text-parser`` (the last port,
 2023) imports ``pkg_resources``, which current setuptools no longer ships, and the
@@ -30,9 +29,7 @@ import unicodedata
 import regex
 
 X_MAX_WEIGHTED_LENGTH = 280
-REDDIT_MAX_LENGTH = 10_000
 X_URL_LENGTH = 23
-LIMITS = {"x": X_MAX_WEIGHTED_LENGTH, "reddit": REDDIT_MAX_LENGTH}
 
 # twitter-text 3's "version3" configuration: these ranges weigh 1 (scale 100 -> 1), the rest 2.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
@@ -58,19 +55,6 @@ _EMOJI_MARKS = regex.compile(r"[\uFE0F\uFE0E\u20E3\p{Emoji_Modifier}\U000E0020-\
 _GRAPHEME = regex.compile(r"\X")
 _FLAG = regex.compile(r"\p{Regional_Indicator}{2}")
 _PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
-
-
-class ReplyTooLong(ValueError):
-    """A reply text over the platform's limit; the message says by how much."""
-
-    def __init__(self, platform: str, length: int, limit: int) -> None:
-        unit = "weighted characters" if platform == "x" else "characters"
-        super().__init__(f"too long for {platform}: {length} {unit}, the limit is {limit}")
-        self.platform, self.length, self.limit = platform, length, limit
-
-
-class UnknownPlatform(ValueError):
-    """A platform Harken does not post to."""
 
 
 def _code_point_weight(char: str) -> int:
@@ -118,25 +102,14 @@ def x_weighted_length(text: str) -> int:
     return total + _plain_weight(text[position:])
 
 
-def reddit_length(text: str) -> int:
-    return len(text)
+HANDLE_PATTERN = regex.compile(r"^[A-Za-z0-9_]{1,15}$")
+PROFILE_URL = regex.compile(
+    r"(?:https?://)?(?:www\.|mobile\.)?(?:x|twitter)\.com/@?([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])", regex.I
+)
+# Paths of x.com that look like a profile but are X's own pages.
+RESERVED_PATHS = frozenset({"home", "i", "search", "intent", "share", "hashtag", "explore", "settings", "messages"})
 
 
-def length_for(platform: str, text: str) -> int:
-    """The length ``platform`` counts for ``text``."""
-    if platform == "x":
-        return x_weighted_length(text)
-    if platform == "reddit":
-        return reddit_length(text)
-    raise UnknownPlatform(f"no reply limit known for platform {platform!r}")
-
-
-def fits(platform: str, text: str) -> bool:
-    return length_for(platform, text) <= LIMITS[platform]
-
-
-def check_fits(platform: str, text: str) -> None:
-    """Raise :class:`ReplyTooLong` when ``text`` is over ``platform``'s limit."""
-    length = length_for(platform, text)
-    if length > LIMITS[platform]:
-        raise ReplyTooLong(platform, length, LIMITS[platform])
+def profile_handles(text: str) -> list[str]:
+    """Handles of the X profile links in ``text`` (a bio): ``x.com/alice``, ``twitter.com/@alice``."""
+    return [match for match in PROFILE_URL.findall(text) if match.lower() not in RESERVED_PATHS]

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from listener.settings import Settings
+
+MISSING_KEY = "harken_missing"
+"""Key under which a stored raw payload lists the fields the platform did not send."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class CollectedMention:
     title: str | None = None
     in_reply_to_external_id: str | None = None
     conversation_external_id: str | None = None
+    # Fields the platform did not send (not granted, or optional) that were filled in or left out;
+    # stored with the raw payload under ``MISSING_KEY`` so that a person can see what is estimated.
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,19 +104,20 @@ class Collector(ABC):
     platform: ClassVar[str]
     description: ClassVar[str]
 
-    def __init__(self, spec: SourceSpec, settings: Settings, client: Any) -> None:
+    def __init__(self, spec: SourceSpec, section: Any, client: Any) -> None:
         self.spec = spec
-        self.settings = settings
+        # The platform's own settings section ([x], [reddit]...): a collector needs nothing else.
+        self.section = section
         self.client = client
 
     @classmethod
     @abstractmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        """The sources of this kind the settings ask for (none when the platform is off)."""
+    def specs(cls, section: Any) -> list[SourceSpec]:
+        """The sources of this kind the platform's section asks for (none when the platform is off)."""
 
     @classmethod
     @abstractmethod
-    def make_client(cls, settings: Settings) -> Any:
+    def make_client(cls, section: Any) -> Any:
         """The platform client this collector talks through."""
 
     @abstractmethod

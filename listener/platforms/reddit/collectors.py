@@ -24,8 +24,7 @@ from typing import Any, ClassVar
 import praw
 import prawcore
 
-from listener.clients import make_reddit_client
-from listener.collectors.base import (
+from listener.platforms.collector import (
     CollectedAuthor,
     CollectedMention,
     Collector,
@@ -36,7 +35,8 @@ from listener.collectors.base import (
     SourceSpec,
     SourceUnavailable,
 )
-from listener.settings import Settings
+from listener.platforms.reddit.client import make_reddit_client
+from listener.platforms.reddit.settings import RedditSettings
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +115,14 @@ class RedditCollector(Collector):
     platform: ClassVar[str] = "reddit"
 
     @classmethod
-    def make_client(cls, settings: Settings) -> praw.Reddit:
-        return make_reddit_client(settings.reddit)
+    def make_client(cls, section: RedditSettings) -> praw.Reddit:
+        return make_reddit_client(section)
 
     @classmethod
-    def subreddit_spec(cls, settings: Settings, what: str, subreddit: str, **options: Any) -> SourceSpec:
+    def subreddit_spec(cls, section: RedditSettings, what: str, subreddit: str, **options: Any) -> SourceSpec:
         """The source reading ``what`` (posts or comments) of one subreddit."""
         return SourceSpec(name=f"reddit:{what}:{subreddit}", kind=cls.kind, platform="reddit",
-                          interval_seconds=settings.reddit.interval_seconds,
+                          interval_seconds=section.interval_seconds,
                           options={"subreddit": subreddit, **options})
 
     def path(self) -> str:
@@ -135,7 +135,7 @@ class RedditCollector(Collector):
         return True
 
     def _get(self, after: str | None) -> Any:
-        params = {**self.params(), "limit": self.settings.reddit.page_size, "raw_json": 1}
+        params = {**self.params(), "limit": self.section.page_size, "raw_json": 1}
         if after:
             params["after"] = after
         try:
@@ -153,14 +153,14 @@ class RedditCollector(Collector):
             raise SourceMisconfigured(f"Reddit rejected {self.path()}: {error}") from None
 
     def check(self, cursor: dict[str, Any]) -> Iterator[Page]:
-        overlap = self.settings.reddit.overlap_seconds
+        overlap = self.section.overlap_seconds
         committed: float | None = cursor.get("newest_created")
         pending: dict[str, Any] = cursor.get("pending") or {}
         after: str | None = pending.get("after")
         run_newest: float | None = pending.get("newest_created")
         stop_before = committed - overlap if committed is not None else None
 
-        for _ in range(self.settings.reddit.max_pages_per_run):
+        for _ in range(self.section.max_pages_per_run):
             try:
                 listing = self._get(after)
             except _BadBody as bad:
@@ -221,12 +221,11 @@ class RedditInboxMentionsCollector(RedditCollector):
     description: ClassVar[str] = "Collects comments that mention the brand's Reddit account."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        reddit = settings.reddit
-        if not reddit.enabled or not reddit.inbox_mentions or not reddit.username:
+    def specs(cls, section: RedditSettings) -> list[SourceSpec]:
+        if not section.enabled or not section.inbox_mentions or not section.username:
             return []
         return [SourceSpec(name="reddit:inbox", kind=cls.kind, platform="reddit",
-                           interval_seconds=reddit.interval_seconds)]
+                           interval_seconds=section.interval_seconds)]
 
     def path(self) -> str:
         return "message/mentions"
@@ -239,13 +238,12 @@ class RedditSearchPostsCollector(RedditCollector):
     description: ClassVar[str] = "Collects new posts matching the keywords in a subreddit."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        reddit = settings.reddit
-        if not reddit.enabled or not reddit.keywords:
+    def specs(cls, section: RedditSettings) -> list[SourceSpec]:
+        if not section.enabled or not section.keywords:
             return []
         return [
-            cls.subreddit_spec(settings, "posts", sub, keywords=list(reddit.keywords))
-            for sub in _keyword_subreddits(settings)
+            cls.subreddit_spec(section, "posts", sub, keywords=list(section.keywords))
+            for sub in _keyword_subreddits(section)
         ]
 
     def path(self) -> str:
@@ -259,10 +257,10 @@ class RedditSearchPostsCollector(RedditCollector):
         return mention.kind == "post"
 
 
-def _keyword_subreddits(settings: Settings) -> list[str]:
+def _keyword_subreddits(section: RedditSettings) -> list[str]:
     """Subreddits searched by keyword: the brand's own ones are read in full instead."""
-    own = {sub.lower() for sub in settings.reddit.own_subreddits}
-    return [sub for sub in settings.reddit.subreddits if sub.lower() not in own]
+    own = {sub.lower() for sub in section.own_subreddits}
+    return [sub for sub in section.subreddits if sub.lower() not in own]
 
 
 class RedditSubredditPostsCollector(RedditCollector):
@@ -272,11 +270,10 @@ class RedditSubredditPostsCollector(RedditCollector):
     description: ClassVar[str] = "Collects every new post in the brand's own subreddit."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        reddit = settings.reddit
-        if not reddit.enabled:
+    def specs(cls, section: RedditSettings) -> list[SourceSpec]:
+        if not section.enabled:
             return []
-        return [cls.subreddit_spec(settings, "posts", sub) for sub in reddit.own_subreddits]
+        return [cls.subreddit_spec(section, "posts", sub) for sub in section.own_subreddits]
 
     def path(self) -> str:
         return f"r/{self.spec.options['subreddit']}/new"
@@ -292,15 +289,14 @@ class RedditKeywordCommentsCollector(RedditCollector):
     description: ClassVar[str] = "Collects new comments containing the keywords (or all, in an own subreddit)."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        reddit = settings.reddit
-        if not reddit.enabled:
+    def specs(cls, section: RedditSettings) -> list[SourceSpec]:
+        if not section.enabled:
             return []
-        keyword_subreddits = _keyword_subreddits(settings) if reddit.keywords else []
+        keyword_subreddits = _keyword_subreddits(section) if section.keywords else []
         return [
-            *(cls.subreddit_spec(settings, "comments", sub, keywords=list(reddit.keywords))
+            *(cls.subreddit_spec(section, "comments", sub, keywords=list(section.keywords))
               for sub in keyword_subreddits),
-            *(cls.subreddit_spec(settings, "comments", sub, keywords=[]) for sub in reddit.own_subreddits),
+            *(cls.subreddit_spec(section, "comments", sub, keywords=[]) for sub in section.own_subreddits),
         ]
 
     def path(self) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from listener.demo import DemoPlatforms, demo_settings
+from listener.platforms.reddit.simulator import RedditSimulator
+from listener.platforms.x.simulator import XSimulator
 from listener.settings import Settings
-from listener.simulators import RedditSimulator, XSimulator
 
 
 def settings_for(x: XSimulator, reddit: RedditSimulator, database_url: str, /, **sections: Any) -> Settings:

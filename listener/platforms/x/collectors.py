@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 import requests
 import tweepy
 
-from listener.clients import make_x_client
-from listener.collectors.base import (
+from listener.platforms.collector import (
     CollectedAuthor,
     CollectedMention,
     Collector,
@@ -31,7 +30,8 @@ from listener.collectors.base import (
     SourceSpec,
     SourceUnavailable,
 )
-from listener.settings import Settings
+from listener.platforms.x.client import make_x_client
+from listener.platforms.x.settings import XSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,19 @@ class MalformedPayload(ValueError):
         self.raw = raw
 
 
+# A tweet id is a "snowflake": its bits above the 22nd count milliseconds since this moment.
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+
+
 def parse_x_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"created_at {value!r} is not a string")
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def time_from_id(tweet_id: str) -> datetime:
+    """When a tweet was created, read from its id (exact to the millisecond for ids since late 2010)."""
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, UTC)
 
 
 def _author(user_id: str, users: dict[str, dict[str, Any]]) -> CollectedAuthor:
@@ -79,9 +88,20 @@ def tweet_to_mention(tweet: Any, users: dict[str, dict[str, Any]]) -> CollectedM
         raise ValueError(f"tweet id {tweet_id!r} is not a numeric string")
     if not isinstance(text, str):
         raise ValueError(f"tweet {tweet_id} has no text")
-    created_at = parse_x_time(tweet.get("created_at"))
+    missing: list[str] = []
+    # X leaves out every field that was not asked for or not granted. A tweet with an id and a text is
+    # still a mention: its time comes from its id, and an author known only by id is still an author.
+    try:
+        created_at = parse_x_time(tweet.get("created_at"))
+    except ValueError:
+        created_at = time_from_id(tweet_id)
+        missing.append("created_at")
     author_id = tweet.get("author_id")
     author = _author(str(author_id), users) if author_id else None
+    if author is None:
+        missing.append("author")
+    elif str(author_id) not in users:
+        missing.append("author_profile")
     replied_to = next(
         (
             ref.get("id")
@@ -103,6 +123,7 @@ def tweet_to_mention(tweet: Any, users: dict[str, dict[str, Any]]) -> CollectedM
         author=author,
         in_reply_to_external_id=replied_to,
         conversation_external_id=tweet.get("conversation_id"),
+        missing=tuple(missing),
     )
 
 
@@ -145,15 +166,15 @@ class XCollector(Collector):
     token_param: ClassVar[str]
 
     @classmethod
-    def make_client(cls, settings: Settings) -> tweepy.Client:
-        return make_x_client(settings.x)
+    def make_client(cls, section: XSettings) -> tweepy.Client:
+        return make_x_client(section)
 
     def _fetch(self, cursor: dict[str, Any], since_id: str | None, token: str | None) -> Any:
         raise NotImplementedError
 
     def _call(self, request: Callable[[], Any]) -> Any:
         """Run one API call, retrying 5xx, timeouts and malformed bodies with back-off."""
-        settings = self.settings.x
+        section = self.section
         attempt = 0
         while True:
             try:
@@ -171,9 +192,9 @@ class XCollector(Collector):
             ) as error:
                 if isinstance(error, requests.exceptions.JSONDecodeError):
                     self._quarantine_body(error.doc, f"X answered a body that is not JSON: {error}")
-                if attempt >= settings.max_retries:
+                if attempt >= section.max_retries:
                     raise SourceUnavailable(f"X failed {attempt + 1} times: {_short(error)}") from None
-                delay = settings.retry_backoff_seconds * (2**attempt)
+                delay = section.retry_backoff_seconds * (2**attempt)
                 log.warning("%s: %s; retrying in %.1fs", self.spec.name, _short(error), delay)
                 time.sleep(delay)
                 attempt += 1
@@ -188,7 +209,7 @@ class XCollector(Collector):
         pending: dict[str, Any] = state.get("pending") or {}
         token: str | None = pending.get("next_token")
         newest: str | None = pending.get("newest_id")
-        for _ in range(self.settings.x.max_pages_per_run):
+        for _ in range(self.section.max_pages_per_run):
             try:
                 payload = self._call(lambda s=state, t=token: self._fetch(s, since_id, t))
             except tweepy.BadRequest as error:
@@ -234,16 +255,16 @@ class XMentionsCollector(XCollector):
     description: ClassVar[str] = "Collects tweets that @mention the brand account on X."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        if not settings.x.enabled or not settings.x.brand_username:
+    def specs(cls, section: XSettings) -> list[SourceSpec]:
+        if not section.enabled or not section.brand_username:
             return []
         return [
             SourceSpec(
                 name="x:mentions",
                 kind=cls.kind,
                 platform="x",
-                interval_seconds=settings.x.interval_seconds,
-                options={"username": settings.x.brand_username},
+                interval_seconds=section.interval_seconds,
+                options={"username": section.brand_username},
             )
         ]
 
@@ -264,7 +285,7 @@ class XMentionsCollector(XCollector):
             user_id,
             since_id=since_id,
             pagination_token=token,
-            max_results=self.settings.x.page_size,
+            max_results=self.section.page_size,
             expansions=["author_id"],
             tweet_fields=TWEET_FIELDS,
             user_fields=USER_FIELDS,
@@ -278,18 +299,18 @@ class XSearchCollector(XCollector):
     description: ClassVar[str] = "Collects recent tweets that match a search query on X."
 
     @classmethod
-    def specs(cls, settings: Settings) -> list[SourceSpec]:
-        if not settings.x.enabled:
+    def specs(cls, section: XSettings) -> list[SourceSpec]:
+        if not section.enabled:
             return []
         return [
             SourceSpec(
                 name=f"x:search:{query}",
                 kind=cls.kind,
                 platform="x",
-                interval_seconds=settings.x.interval_seconds,
+                interval_seconds=section.interval_seconds,
                 options={"query": query},
             )
-            for query in settings.x.search_queries
+            for query in section.search_queries
         ]
 
     def _fetch(self, cursor: dict[str, Any], since_id: str | None, token: str | None) -> Any:
@@ -297,7 +318,7 @@ class XSearchCollector(XCollector):
             self.spec.options["query"],
             since_id=since_id,
             next_token=token,
-            max_results=self.settings.x.page_size,
+            max_results=self.section.page_size,
             expansions=["author_id"],
             tweet_fields=TWEET_FIELDS,
             user_fields=USER_FIELDS,

@@ -2,7 +2,7 @@
 
 Deterministic (seeded), so the committed file is reproducible::
 
-    python listener/simulators/data/make_demo_corpus.py
+    python listener/platforms/demo/make_demo_corpus.py
 
 The corpus is what the offline demo's simulated X and Reddit hold: about 400 mentions
 over the 14 days before ``ANCHOR`` with mixed sentiment, an outage spike about two

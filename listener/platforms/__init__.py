@@ -1,0 +1,131 @@
+"""The platform registry: the one list of the platforms Harken listens and answers on.
+
+Each platform is a package beside this file (``x/``, ``reddit/``) holding everything
+it knows: its settings section, client, collectors, reply publisher, text rules,
+raw-payload readers and simulator. The rest of Harken never names a platform; it
+asks this module. Adding a platform is adding its package and one line to
+``_PACKAGES`` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from listener.platforms import reddit, x
+from listener.platforms.base import Platform, ReplyTooLong
+from listener.platforms.collector import Collector, SourceSpec
+from listener.platforms.publisher import Publisher, PublisherUnavailable
+
+_PACKAGES = (x, reddit)
+
+_REGISTRY: dict[str, Platform] = {package.PLATFORM.name: package.PLATFORM for package in _PACKAGES}
+
+
+class UnknownPlatform(ValueError):
+    """A platform name that no package registers."""
+
+
+def register(platform: Platform) -> None:
+    """Add a platform at run time (a plug-in, or a test's toy platform). Its settings section is only
+    read by settings objects created afterwards."""
+    _REGISTRY[platform.name] = platform
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def all_platforms() -> list[Platform]:
+    return list(_REGISTRY.values())
+
+
+def platform_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_platform(name: str) -> Platform:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownPlatform(f"unknown platform {name!r}: one of {', '.join(_REGISTRY)}") from None
+
+
+def collectors() -> dict[str, type[Collector]]:
+    """Every collector class by its source kind, across platforms."""
+    return {cls.kind: cls for platform in _REGISTRY.values() for cls in platform.collectors}
+
+
+def configured_sources(settings: object) -> list[SourceSpec]:
+    """Every source the settings ask for, across all platforms and collector kinds."""
+    return [
+        spec
+        for platform in _REGISTRY.values()
+        for cls in platform.collectors
+        for spec in cls.specs(platform.settings_of(settings))
+    ]
+
+
+def noisy_loggers() -> Iterable[str]:
+    return [name for platform in _REGISTRY.values() for name in platform.noisy_loggers]
+
+
+def make_publisher(name: str, settings: object, lookup_pages: int) -> Publisher:
+    """The publisher of platform ``name``, or :class:`PublisherUnavailable` saying why not."""
+    try:
+        platform = get_platform(name)
+    except UnknownPlatform:
+        raise PublisherUnavailable(f"Harken cannot post to {name!r}") from None
+    try:
+        return platform.publisher(platform.settings_of(settings), lookup_pages)
+    except PublisherUnavailable:
+        raise
+    except Exception as error:  # e.g. praw refusing a missing client id: a configuration problem
+        raise PublisherUnavailable(f"cannot make the {name} client: {error}") from None
+
+
+def reply_length(name: str, text: str) -> int:
+    return get_platform(name).reply_length(text)
+
+
+def reply_limit(name: str) -> int:
+    return get_platform(name).reply_limit
+
+
+def fits(name: str, text: str) -> bool:
+    return get_platform(name).fits(text)
+
+
+def check_fits(name: str, text: str) -> None:
+    """Raise :class:`ReplyTooLong` when ``text`` is over platform ``name``'s limit."""
+    get_platform(name).check_fits(text)
+
+
+def display_handle(name: str, handle: str | None) -> str:
+    """A handle as its platform writes it (``@alice``, ``u/alice``); placeholders and unknowns as they are."""
+    if not handle:
+        return ""
+    platform = _REGISTRY.get(name)
+    if platform is None or handle.startswith("id:"):
+        return handle
+    return platform.display_handle(handle)
+
+
+__all__ = [
+    "Platform",
+    "ReplyTooLong",
+    "UnknownPlatform",
+    "all_platforms",
+    "check_fits",
+    "collectors",
+    "configured_sources",
+    "display_handle",
+    "fits",
+    "get_platform",
+    "make_publisher",
+    "noisy_loggers",
+    "platform_names",
+    "register",
+    "reply_length",
+    "reply_limit",
+    "unregister",
+]

@@ -1,0 +1,131 @@
+"""What a platform is: everything Harken knows about one social platform, described in one class.
+
+Like a collector, a platform describes itself (its name, its settings section, its
+kinds of mention, its reply limit) and answers the few questions the rest of Harken
+asks about it: which sources to collect, how to post a reply and find it again, how
+long a reply is as the platform counts it, how a handle is written, which profile
+links in a bio point at it, whether a raw payload is a repost. Nothing outside
+``listener/platforms/`` names a platform: it asks the registry
+(:mod:`listener.platforms`) for one of these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from listener.platforms.collector import Collector
+from listener.platforms.publisher import Publisher, PublisherUnavailable
+from listener.sections import Section
+
+if TYPE_CHECKING:
+    from listener.simulators.corpus import CorpusItem
+    from listener.simulators.server import SimulatorServer
+
+
+class ReplyTooLong(ValueError):
+    """A reply text over the platform's limit; the message says by how much."""
+
+    def __init__(self, platform: str, length: int, limit: int, unit: str = "characters") -> None:
+        super().__init__(f"too long for {platform}: {length} {unit}, the limit is {limit}")
+        self.platform, self.length, self.limit = platform, length, limit
+
+
+class Platform:
+    """Base class. A platform package defines one subclass and the registry lists one instance of it."""
+
+    name: ClassVar[str]
+    """Lower-case id: the settings section, ``sources.platform`` and ``mentions.platform``."""
+    title: ClassVar[str]
+    """How people call it (``Reddit``)."""
+    section: ClassVar[type[Section]]
+    """The settings section (``[name]`` in the settings file)."""
+    collectors: ClassVar[tuple[type[Collector], ...]] = ()
+    mention_kinds: ClassVar[tuple[str, ...]]
+    """What its mentions can be (``tweet``; ``post``, ``comment``)."""
+    reply_limit: ClassVar[int]
+    length_unit: ClassVar[str] = "characters"
+    handle_prefix: ClassVar[str] = "@"
+    handle_pattern: ClassVar[re.Pattern[str] | Any]
+    """A valid handle, as the platform writes it without the prefix."""
+    crm_column: ClassVar[str]
+    """The column of the customer CSV that lists the customer's handle here (``config/customers.md``)."""
+    noisy_loggers: ClassVar[tuple[str, ...]] = ()
+    """Loggers of the platform's client that print secrets at DEBUG: held at INFO."""
+
+    # -- settings ------------------------------------------------------------------------------
+    def settings_of(self, settings: Any) -> Any:
+        """This platform's section of the whole settings object."""
+        return getattr(settings, self.name)
+
+    def own_handle(self, section: Any) -> str | None:
+        """The brand's own account here, as a handle key (lower case), or None when not configured."""
+        return None
+
+    # -- text rules ----------------------------------------------------------------------------
+    def reply_length(self, text: str) -> int:
+        """The length the platform counts for ``text`` (never less than its own count)."""
+        return len(text)
+
+    def fits(self, text: str) -> bool:
+        return self.reply_length(text) <= self.reply_limit
+
+    def check_fits(self, text: str) -> None:
+        """Raise :class:`ReplyTooLong` when ``text`` is over the limit."""
+        length = self.reply_length(text)
+        if length > self.reply_limit:
+            raise ReplyTooLong(self.name, length, self.reply_limit, self.length_unit)
+
+    def display_handle(self, handle: str) -> str:
+        """The handle as the platform writes it: ``@alice``, ``u/alice``."""
+        return f"{self.handle_prefix}{handle}"
+
+    def normalise_handle(self, handle: str) -> str:
+        """A handle typed by a person (with or without its prefix) as the platform writes it; raises ValueError."""
+        value = handle.strip().removeprefix("/").removeprefix(self.handle_prefix).removeprefix("@").strip()
+        if not self.handle_pattern.match(value):
+            raise ValueError(f"invalid {self.name} handle {handle!r}")
+        return value
+
+    def profile_handles(self, text: str) -> list[str]:
+        """Handles of this platform's profile links found in ``text`` (a bio)."""
+        return []
+
+    # -- raw payload readers -------------------------------------------------------------------
+    def is_repost(self, text: str, raw: dict[str, Any]) -> bool:
+        """Whether a stored mention only repeats someone else's (a retweet): triage ignores those."""
+        return False
+
+    @staticmethod
+    def raw_of(raw: str | None) -> dict[str, Any]:
+        """A stored raw payload as a dict ({} when it is not a JSON object)."""
+        try:
+            value = json.loads(raw or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    # -- answering -----------------------------------------------------------------------------
+    def publisher(self, section: Any, lookup_pages: int) -> Publisher:
+        raise PublisherUnavailable(f"Harken cannot post to {self.name}")
+
+    # -- the demo and the tests ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[SimulatorServer]:
+        """This platform's simulator on 127.0.0.1, seeded with its part of ``corpus``, while the block runs."""
+        raise NotImplementedError(f"{self.name} has no simulator")
+        yield  # pragma: no cover
+
+    def demo_settings(self, simulator: Any) -> dict[str, Any]:
+        """The section's values that point the real client at ``simulator`` as the demo brand."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "kinds": list(self.mention_kinds),
+            "reply_limit": self.reply_limit, "length_unit": self.length_unit,
+            "sources": [cls.kind for cls in self.collectors],
+        }
