@@ -1,1 +1,78 @@
 """Bluesky: mentions from notifications, keywords from Jetstream, replies as posts (through ``atproto``)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from listener.platforms.base import Platform
+from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector, BlueskyNotificationsCollector
+from listener.platforms.bluesky.publisher import BlueskyPublisher
+from listener.platforms.bluesky.settings import BlueskySettings
+from listener.platforms.bluesky.simulator import BlueskySimulator
+from listener.platforms.bluesky.text import MAX_POST_GRAPHEMES, PROFILE_URL_PATTERN, post_length
+from listener.platforms.publisher import Publisher
+from listener.simulators.corpus import CorpusItem
+
+DEMO_HANDLE = "lumenmobile.bsky.social"
+DEMO_KEYWORDS = ["lumen mobile"]
+DEMO_HASHTAGS = ["LumenMobile"]
+
+
+class BlueskyPlatform(Platform):
+    name: ClassVar[str] = "bluesky"
+    title: ClassVar[str] = "Bluesky"
+    section = BlueskySettings
+    collectors = (BlueskyNotificationsCollector, BlueskyJetstreamCollector)
+    mention_kinds: ClassVar[tuple[str, ...]] = ("post", "reply")
+    reply_limit: ClassVar[int] = MAX_POST_GRAPHEMES
+    length_unit: ClassVar[str] = "graphemes"
+    # A handle is a domain name (alice.bsky.social, or the customer's own domain), or a DID when none is known.
+    handle_pattern = re.compile(
+        r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]{0,61}|did:plc:[a-z2-7]{24})$"
+    )
+    crm_column: ClassVar[str] = "bluesky_handle"
+    # httpx logs request lines at DEBUG (and atproto's session headers through it).
+    noisy_loggers: ClassVar[tuple[str, ...]] = ("httpx", "httpcore", "websockets")
+
+    def own_handle(self, section: BlueskySettings) -> str | None:
+        return section.handle or None
+
+    def reply_length(self, text: str) -> int:
+        return post_length(text)
+
+    def fits(self, text: str) -> bool:
+        return post_length(text) <= MAX_POST_GRAPHEMES and len(text.encode("utf-8")) <= 3000
+
+    def normalise_handle(self, handle: str) -> str:
+        return super().normalise_handle(handle).lower()
+
+    def profile_handles(self, text: str) -> list[str]:
+        return [match.group(1).lower() for match in PROFILE_URL_PATTERN.finditer(text)]
+
+    def is_repost(self, text: str, raw: dict[str, Any]) -> bool:
+        return False  # a repost is not a post record: Jetstream's post collection and notifications never hold one
+
+    def publisher(self, section: BlueskySettings, lookup_pages: int) -> Publisher:
+        return BlueskyPublisher(section, lookup_pages=lookup_pages)
+
+    @contextlib.contextmanager
+    def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[BlueskySimulator]:
+        with BlueskySimulator(corpus_items=corpus, brand_handle=DEMO_HANDLE) as simulator:
+            yield simulator
+
+    def demo_settings(self, simulator: BlueskySimulator) -> dict[str, Any]:
+        return {
+            "enabled": True,
+            "service_url": simulator.base_url,
+            "jetstream_url": simulator.jetstream_url,
+            "handle": simulator.brand_handle,
+            "app_password": simulator.app_password,
+            "keywords": DEMO_KEYWORDS,
+            "hashtags": DEMO_HASHTAGS,
+        }
+
+
+PLATFORM = BlueskyPlatform()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from listener.collectors.base import CollectedAuthor, CollectedMention
+from listener.platforms.collector import CollectedAuthor, CollectedMention
 
 __all__ = [
     "PLATFORM",

@@ -22,7 +22,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from listener.collectors.base import CollectedAuthor, CollectedMention
+from listener.platforms.collector import CollectedAuthor, CollectedMention
 
 __all__ = [
     "PLATFORM",
