@@ -260,16 +260,24 @@ class BlueskyJetstreamCollector(Collector):
     def check(self, cursor: dict[str, Any]) -> Iterator[Page]:
         matcher = KeywordMatcher(self.spec.options.get("keywords", ()), self.spec.options.get("hashtags", ()))
         seq = cursor.get("seq")
-        # The first run starts at the live tip; later ones replay from the stored seq (inclusive: the
-        # event already stored comes again and is skipped by the SDK).
-        client, events, thread = self.client.open(int(seq) if isinstance(seq, int) else None)
+        # Later runs replay from just after the stored seq (the server replays inclusively). The first
+        # run reads the last interval's posts (a microsecond time: Jetstream reads a cursor >= 1e15 as
+        # one), not the network's whole retained history.
+        start = seq + 1 if isinstance(seq, int) else int((time.time() - self.spec.interval_seconds) * 1_000_000)
+        client, events, thread = self.client.open(start)
         started = time.monotonic()
         delivered = 0
         try:
+            ever_connected = False
             while time.monotonic() - started < self.max_run_seconds:
                 batch = self._drain(events)
+                # The SDK's socket (private, but the only sign): None while it reconnects after a drop.
+                connected = getattr(client, "_client", None) is not None
+                ever_connected = ever_connected or connected or bool(batch)
                 if not batch:
-                    break
+                    if connected:
+                        break  # caught up: the stream is idle
+                    continue  # reconnecting (with back-off): wait for it within this run
                 delivered += len(batch)
                 mentions, quarantined, last_seq = self._read(batch, matcher)
                 if last_seq is not None:
@@ -278,6 +286,8 @@ class BlueskyJetstreamCollector(Collector):
         finally:
             client.stop()
             thread.join(timeout=5)
+        if not ever_connected:
+            raise SourceUnavailable(f"could not connect to Jetstream at {self.client.section.jetstream_url}")
         log.debug("%s: %d events read, cursor at %s", self.spec.name, delivered, seq)
 
     def _drain(self, events: queue.Queue[Any]) -> list[Any]:

@@ -249,6 +249,10 @@ class BlueskySimulator(SimulatorServer):
         self._stream_connections: set[ServerConnection] = set()
         self.session_creations = 0
         self.session_refreshes = 0
+        self.event_interval_seconds = 0.0
+        """Pause between two Jetstream events sent, so a test can kill a consumer mid-stream."""
+        self.stream_cursors: list[str | None] = []
+        """The ``cursor`` each Jetstream connection asked for, in order (None: the live tip)."""
         self.brand_did = self.add_account(
             brand_handle, brand_name, followers=12_400,
             bio=f"Official {brand_name} on Bluesky. Support 8am-10pm ET.",
@@ -783,6 +787,7 @@ class BlueskySimulator(SimulatorServer):
         cursor_text = query.get("cursor", [""])[0]
         with self._lock:
             self._stream_connections.add(connection)
+            self.stream_cursors.append(cursor_text or None)
             drop = self._stream_drops.pop(0) if self._stream_drops else None
             if not cursor_text:
                 position = len(self._events)  # no cursor: the live tip
@@ -808,6 +813,8 @@ class BlueskySimulator(SimulatorServer):
                         return
                     connection.send(json.dumps({"$type": "message", "payload": event.payload}))
                     sent += 1
+                    if self.event_interval_seconds:
+                        time.sleep(self.event_interval_seconds)
                 if drop is not None and sent >= drop.after_events and batch:
                     self._cut(connection)
                     return
