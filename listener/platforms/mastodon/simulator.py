@@ -195,6 +195,7 @@ class MastodonSimulator(SimulatorServer):
         self._statuses: dict[str, _Status] = {}
         self._notifications: list[_Notification] = []
         self._windows: dict[str, _Window] = {}
+        self._left_out: dict[str, tuple[str, ...]] = {}
         self._sequence = itertools.count(1)
         self._last_id = 0
         self._routes = self._build_routes()
@@ -263,6 +264,12 @@ class MastodonSimulator(SimulatorServer):
             account_id = self._account_id(author)
             return self._status_wire(self._publish(account_id, text, in_reply_to_id, visibility, language,
                                                    created_at, spoiler_text))
+
+    def leave_out_fields(self, status_id: str, *fields: str) -> None:
+        """Answer the status without these fields from now on (as a broken or odd server might)."""
+        with self._lock:
+            self._status(status_id)
+            self._left_out[status_id] = fields
 
     def status(self, status_id: str) -> dict[str, Any]:
         with self._lock:
@@ -370,7 +377,7 @@ class MastodonSimulator(SimulatorServer):
         account = self._accounts[status.account_id]
         tags = sorted({match.group(1).lower() for match in _HASHTAG.finditer(status.text)})
         host = account.domain or self.domain
-        return {
+        wire = {
             "id": status.id,
             "created_at": format_time(status.created_at),
             "in_reply_to_id": status.in_reply_to_id,
@@ -400,6 +407,9 @@ class MastodonSimulator(SimulatorServer):
             "card": None,
             "poll": None,
         }
+        for name in self._left_out.get(status.id, ()):
+            wire.pop(name, None)
+        return wire
 
     def _visible(self, status: _Status) -> bool:
         """What the brand may see: public and unlisted, its own, and what mentions it."""
