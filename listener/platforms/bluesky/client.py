@@ -36,16 +36,16 @@ class BlueskyClient:
 
     def sign_in(self) -> None:
         if not self._signed_in:
-            self.sdk.login(self.section.handle, self.section.app_password.get_secret_value(),
-                           fetch_bsky_profile=False)
+            # The profile look-up at sign-in is what send_post takes the brand's repo (DID) from.
+            self.sdk.login(self.section.handle, self.section.app_password.get_secret_value())
             self._signed_in = True
 
     @property
     def did(self) -> str:
         self.sign_in()
-        session = self.sdk._session  # the SDK keeps the signed-in DID only there
-        assert session is not None
-        return str(session.did)
+        if self.sdk.me is None:
+            raise RuntimeError("Bluesky signed in without the brand's profile")
+        return str(self.sdk.me.did)
 
     def list_notifications(self, reasons: Iterable[str], limit: int, cursor: str | None) -> dict[str, Any]:
         self.sign_in()

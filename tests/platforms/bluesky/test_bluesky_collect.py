@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +22,7 @@ from listener.platforms.bluesky.simulator import BlueskySimulator
 from listener.platforms.mastodon.simulator import MastodonSimulator
 from listener.settings import Settings
 from listener.simulators import Fault
+from tests.platforms.fediverse_helpers import env_for, harken
 
 BRAND = "lumenmobile.bsky.social"
 
@@ -166,32 +163,13 @@ def test_jetstream_matches_keywords_and_hashtags_and_resumes_after_a_dropped_soc
     assert sim.stream_cursors[-1] == str(stored_before + 1)  # the next run resumes after the stored seq
 
 
-def env_for(settings: Settings) -> dict[str, str]:
-    env = {"HARKEN_X__ENABLED": "false", "HARKEN_REDDIT__ENABLED": "false"}
-    for section in ("database", "bluesky", "sentiment"):
-        for key, value in getattr(settings, section).model_dump().items():
-            if hasattr(value, "get_secret_value"):
-                value = value.get_secret_value()
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, list | dict):
-                value = json.dumps(value)
-            env[f"HARKEN_{section.upper()}__{key.upper()}"] = str(value)
-    return env
-
-
-def collect_once(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "responders.cli", "collect", "--once", "--no-process"],
-                            env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
 def test_jetstream_kill_minus_9_mid_stream_then_restart_loses_nothing_and_stores_each_post_once(
     sim, db_url, tmp_path
 ):
     expected = matching_and_noise(sim, 1500)
     settings = settings_for(sim, db_url, interval_seconds=3600)
     migrate(db_url)
-    env = env_for(settings)
+    env = env_for(settings, "bluesky")
     engine = make_engine(db_url)
     sim.event_interval_seconds = 0.002  # about 3 s for the whole stream: time to kill it in the middle
 
@@ -200,7 +178,7 @@ def test_jetstream_kill_minus_9_mid_stream_then_restart_loses_nothing_and_stores
             row = session.execute(select(Source).where(Source.name == "bluesky:jetstream")).scalar_one_or_none()
         return int((row.cursor or {}).get("seq") or 0) if row is not None else 0
 
-    process = collect_once(env, tmp_path)
+    process = harken(env, tmp_path, "collect", "--once", "--no-process")
     try:
         deadline = time.monotonic() + 60
         while stored_seq() == 0 and time.monotonic() < deadline:
@@ -212,7 +190,7 @@ def test_jetstream_kill_minus_9_mid_stream_then_restart_loses_nothing_and_stores
     assert 0 < killed_at < sim.last_seq, "the collector was not killed mid-stream"
     sim.event_interval_seconds = 0.0
 
-    restart = collect_once(env, tmp_path)
+    restart = harken(env, tmp_path, "collect", "--once", "--no-process")
     output = restart.communicate(timeout=120)[0].decode()
     assert restart.returncode == 0, output
 
