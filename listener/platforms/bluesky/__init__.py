@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from listener.platforms.base import Platform
+from listener.platforms.base import Platform, ReplyTooLong
 from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector, BlueskyNotificationsCollector
 from listener.platforms.bluesky.publisher import BlueskyPublisher
 from listener.platforms.bluesky.settings import BlueskySettings
 from listener.platforms.bluesky.simulator import BlueskySimulator
-from listener.platforms.bluesky.text import MAX_POST_GRAPHEMES, PROFILE_URL_PATTERN, post_length
+from listener.platforms.bluesky.text import MAX_POST_BYTES, MAX_POST_GRAPHEMES, PROFILE_URL_PATTERN, post_length
 from listener.platforms.publisher import Publisher
 from listener.simulators.corpus import CorpusItem
 
@@ -44,7 +44,13 @@ class BlueskyPlatform(Platform):
         return post_length(text)
 
     def fits(self, text: str) -> bool:
-        return post_length(text) <= MAX_POST_GRAPHEMES and len(text.encode("utf-8")) <= 3000
+        return post_length(text) <= MAX_POST_GRAPHEMES and len(text.encode("utf-8")) <= MAX_POST_BYTES
+
+    def check_fits(self, text: str) -> None:
+        super().check_fits(text)
+        size = len(text.encode("utf-8"))
+        if size > MAX_POST_BYTES:  # 300 family emoji are 300 graphemes but over 5,000 bytes
+            raise ReplyTooLong(self.name, size, MAX_POST_BYTES, "UTF-8 bytes")
 
     def normalise_handle(self, handle: str) -> str:
         return super().normalise_handle(handle).lower()

@@ -96,3 +96,17 @@ def test_facets_cover_links_resolved_mentions_and_tags_in_utf8_bytes():
              for facet in facets}
     assert spans == {"mention": "@alice.bsky.social", "link": "https://lumen.example/help", "tag": "#Lumen"}
     assert [f["features"][0].get("did") for f in facets if "mention" in f["features"][0]["$type"]] == [DID]
+
+
+def test_the_registry_holds_bluesky_replies_to_300_graphemes_and_3000_bytes():
+    from listener.platforms import ReplyTooLong, check_fits, display_handle, get_platform
+
+    check_fits("bluesky", "é" * 300)
+    with pytest.raises(ReplyTooLong, match="301 graphemes, the limit is 300"):
+        check_fits("bluesky", "a" * 301)
+    with pytest.raises(ReplyTooLong, match="UTF-8 bytes"):
+        check_fits("bluesky", "👩‍👩‍👧" * 200)
+    assert display_handle("bluesky", "alice.bsky.social") == "@alice.bsky.social"
+    platform = get_platform("bluesky")
+    assert platform.normalise_handle("@Alice.Example.COM") == "alice.example.com"
+    assert platform.profile_handles("me: https://bsky.app/profile/alice.example.com") == ["alice.example.com"]

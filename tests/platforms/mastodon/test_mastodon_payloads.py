@@ -77,3 +77,16 @@ def test_length_counts_urls_as_23_and_remote_mentions_by_user():
     assert instance_limit({"configuration": {"statuses": {"max_characters": 5000}}}) == 5000
     assert instance_limit({"configuration": {"statuses": {}}}) == 500 and instance_limit(None) == 500
     assert profile_url("alice@social.example") == "https://social.example/@alice"
+
+
+def test_the_registry_counts_mastodon_replies_as_the_server_does():
+    from listener.platforms import ReplyTooLong, check_fits, display_handle, get_platform
+
+    check_fits("mastodon", "@erin@social.example " + "a" * 470 + " https://example.com/" + "x" * 200)
+    with pytest.raises(ReplyTooLong, match="501 characters, the limit is 500"):
+        check_fits("mastodon", "a" * 501)
+    assert display_handle("mastodon", "erin@social.example") == "@erin@social.example"
+    platform = get_platform("mastodon")
+    assert platform.normalise_handle("@Erin@Social.Example") == "erin@social.example"
+    assert platform.profile_handles("find me at https://social.example/@erin too") == ["erin@social.example"]
+    assert platform.is_repost("", {"reblog": {"id": "1"}}) and not platform.is_repost("", {"reblog": None})
