@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -203,6 +203,12 @@ class BlueskyNotificationsCollector(Collector):
         return mentions, quarantined
 
 
+def _plain_event(message: Any) -> dict[str, Any]:
+    if hasattr(message, "model_dump"):
+        return message.model_dump(by_alias=True, exclude_none=True)  # type: ignore[no-any-return]
+    return dict(message)
+
+
 class JetstreamReader:
     """Opens ``JetstreamClient`` from a cursor and hands its events over a queue (the client's own thread)."""
 
@@ -307,17 +313,24 @@ class BlueskyJetstreamCollector(Collector):
         matched: list[dict[str, Any]] = []
         last_seq: int | None = None
         for message in batch:
-            event = message.model_dump(by_alias=True, exclude_none=True) if hasattr(message, "model_dump") else message
-            if isinstance(event.get("seq"), int):
-                last_seq = event["seq"]
-            if event.get("collection") != POST_COLLECTION or event.get("operation") != "create":
+            # Read the few fields matching needs straight off the SDK's model; only a match is worth
+            # turning into a dict (model_dump costs more than decoding and matching together).
+            seq = getattr(message, "seq", None)
+            if isinstance(seq, int):
+                last_seq = seq
+            collection, operation = getattr(message, "collection", None), getattr(message, "operation", None)
+            if collection != POST_COLLECTION or operation != "create":
                 continue
-            record = event.get("record")
-            if not isinstance(record, dict) or not matcher.matches(record):
-                if isinstance(record, dict) and "text" not in record:
-                    quarantined.append(QuarantinedItem("jetstream: the post record has no text",
-                                                       json.dumps(event, default=str)))
+            record = getattr(message, "record", None)
+            text = record.get("text") if isinstance(record, Mapping) else getattr(record, "text", None)
+            if not isinstance(text, str):
+                quarantined.append(QuarantinedItem("jetstream: the post record has no text",
+                                                   json.dumps(_plain_event(message), default=str)))
                 continue
+            # A hashtag facet always covers its "#tag" in the text, so the text alone decides.
+            if not matcher.matches({"text": text}):
+                continue
+            event = _plain_event(message)
             matched.append(event)
         profiles = self.client.profiles_of([event["did"] for event in matched if isinstance(event.get("did"), str)])
         for event in matched:

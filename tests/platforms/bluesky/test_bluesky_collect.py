@@ -200,3 +200,19 @@ def test_jetstream_kill_minus_9_mid_stream_then_restart_loses_nothing_and_stores
         total = session.scalar(select(func.count()).select_from(Mention))
     assert set(uris) == expected and total == len(expected)
     assert stored_seq() == sim.last_seq
+
+
+def test_a_jetstream_post_without_text_is_quarantined_and_the_stream_goes_on(sim, sqlite_engine, sqlite_url):
+    expected = matching_and_noise(sim, 3)
+    sim.add_raw_event({"did": "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "rev": "3kaaaaaaaaaaa", "operation": "create",
+                       "collection": "app.bsky.feed.post", "rkey": "3kaaaaaaaaaaa",
+                       "record": {"$type": "app.bsky.feed.post", "createdAt": "2024-05-01T00:00:00Z"}})
+    expected |= matching_and_noise(sim, 3)
+    runner = runner_for(settings_for(sim, sqlite_url), sqlite_url)
+
+    summary = runner.run("bluesky:jetstream")
+
+    assert (summary.status, summary.quarantined) == ("ok", 1) and set(stored(sqlite_engine)) == expected
+    with Session(sqlite_engine) as session:
+        [row] = session.execute(select(QuarantinedPayload)).scalars().all()
+    assert "no text" in row.error and json.loads(row.raw)["rkey"] == "3kaaaaaaaaaaa"
