@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from listener.platforms.base import Platform, ReplyTooLong
@@ -14,11 +16,25 @@ from listener.platforms.bluesky.settings import BlueskySettings
 from listener.platforms.bluesky.simulator import BlueskySimulator
 from listener.platforms.bluesky.text import MAX_POST_BYTES, MAX_POST_GRAPHEMES, PROFILE_URL_PATTERN, post_length
 from listener.platforms.publisher import Publisher
-from listener.simulators.corpus import CorpusItem
+from listener.simulators.corpus import CorpusItem, parse_utc
 
 DEMO_HANDLE = "lumenmobile.bsky.social"
+DEMO_CORPUS_PART = Path(__file__).parent / "demo" / "corpus.json"
 DEMO_KEYWORDS = ["lumen mobile"]
 DEMO_HASHTAGS = ["LumenMobile"]
+
+
+def demo_corpus_part(path: Path = DEMO_CORPUS_PART) -> list[CorpusItem]:
+    """Bluesky's own part of the demo corpus (read here: the shared loader requires a title of every "post")."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    anchor = parse_utc(document["anchor"])
+    return [
+        CorpusItem(platform=raw["platform"], kind=raw["kind"], author=raw["author"],
+                   display_name=raw.get("display_name") or raw["author"], text=raw["text"],
+                   created_at=parse_utc(raw["created_at"]), anchor=anchor, followers=raw.get("followers", 0),
+                   bio=raw.get("bio", ""), lang=raw.get("lang", "en"))
+        for raw in document["items"]
+    ]
 
 
 class BlueskyPlatform(Platform):
@@ -66,7 +82,8 @@ class BlueskyPlatform(Platform):
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[BlueskySimulator]:
-        with BlueskySimulator(corpus_items=corpus, brand_handle=DEMO_HANDLE) as simulator:
+        items = [*corpus, *demo_corpus_part()]
+        with BlueskySimulator(corpus_items=items, brand_handle=DEMO_HANDLE) as simulator:
             yield simulator
 
     def demo_settings(self, simulator: BlueskySimulator) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from typing import Any
 
 __all__ = ["KeywordMatcher"]
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Letters and digits; an apostrophe ends a word, so "Lumen Mobile's" contains the phrase "lumen mobile".
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _HASHTAG = re.compile(r"(?<![\w#&])#([^\W\d_][\w]{0,63})", re.UNICODE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from listener.platforms.base import Platform
@@ -14,9 +15,10 @@ from listener.platforms.mastodon.settings import MastodonSettings
 from listener.platforms.mastodon.simulator import MastodonSimulator
 from listener.platforms.mastodon.text import DEFAULT_MAX_CHARACTERS, PROFILE_URL_PATTERN, status_length
 from listener.platforms.publisher import Publisher
-from listener.simulators.corpus import CorpusItem
+from listener.simulators.corpus import CorpusItem, load_corpus
 
 DEMO_TOKEN = "sim-mastodon-token"
+DEMO_CORPUS_PART = Path(__file__).parent / "demo" / "corpus.json"
 DEMO_HASHTAGS = ["LumenMobile"]
 
 
@@ -53,7 +55,8 @@ class MastodonPlatform(Platform):
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[MastodonSimulator]:
-        with MastodonSimulator(corpus_items=corpus, access_token=DEMO_TOKEN) as simulator:
+        part = load_corpus(DEMO_CORPUS_PART, kinds={self.name: self.mention_kinds})
+        with MastodonSimulator(corpus_items=[*corpus, *part], access_token=DEMO_TOKEN) as simulator:
             yield simulator
 
     def demo_settings(self, simulator: MastodonSimulator) -> dict[str, Any]:

@@ -110,3 +110,16 @@ def test_the_registry_holds_bluesky_replies_to_300_graphemes_and_3000_bytes():
     platform = get_platform("bluesky")
     assert platform.normalise_handle("@Alice.Example.COM") == "alice.example.com"
     assert platform.profile_handles("me: https://bsky.app/profile/alice.example.com") == ["alice.example.com"]
+
+
+def test_keywords_match_whole_words_and_phrases_in_any_case_and_hashtags_in_text_or_facets():
+    from listener.platforms.bluesky.matching import KeywordMatcher
+
+    matcher = KeywordMatcher(["Lumen Mobile", "outage"], ["LumenDown"])
+    assert matcher.matches({"text": "Is LUMEN mobile's outage over? #lumendown"}) == ["Lumen Mobile", "outage",
+                                                                                  "#LumenDown"]
+    assert matcher.matches({"text": "illumination, mobile lumens, outages"}) == []
+    assert matcher.matches({"text": "no tag in text", "facets": [
+        {"index": {"byteStart": 0, "byteEnd": 2}, "features": [{"$type": "app.bsky.richtext.facet#tag",
+                                                                "tag": "LumenDown"}]}]}) == ["#LumenDown"]
+    assert not KeywordMatcher([], []) and matcher.matches({"createdAt": "no text"}) == []
