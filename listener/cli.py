@@ -13,8 +13,8 @@ from rich.table import Table
 
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
-from listener.platforms import platform_names
 from listener.logs import configure_logging
+from listener.platforms import platform_names
 from listener.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)

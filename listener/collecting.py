@@ -111,7 +111,9 @@ def _quarantine(session: Session, source: Source, items: Iterable[QuarantinedIte
     )
     for raw, item in fresh.items():
         if raw not in known:
-            session.add(QuarantinedPayload(source_name=source.name, platform=source.platform, error=item.error, raw=raw))
+            session.add(
+                QuarantinedPayload(source_name=source.name, platform=source.platform, error=item.error, raw=raw)
+            )
 
 
 def _upsert_authors(

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from listener.cli import console, errors, get_settings, ready_engine
 from listener.db import utcnow
 from listener.models import Mention, StaffUser
-from listener.platforms import ReplyTooLong
+from listener.platforms import ReplyTooLong, platform_names
 from listener.settings import Settings
 from responders import audit, config_audit, staff, triage, workflow
 from responders.queue import MentionNotFound, list_queue, list_replies, mention_detail
@@ -106,7 +106,7 @@ def queue_list(
     status: Annotated[list[str] | None, typer.Option("--status", help="Repeatable; default: new, needs_reply, "
                                                      "assigned.")] = None,
     assignee: Annotated[str | None, typer.Option(help="Only this staff user's mentions.")] = None,
-    platform: Annotated[str | None, typer.Option(help="x or reddit.")] = None,
+    platform: Annotated[str | None, typer.Option(help=f"One of: {', '.join(platform_names())}.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """What needs an answer, most urgent first."""

@@ -46,7 +46,7 @@ PLACEHOLDERS: dict[str, str] = {
     "first_name": "the author's first name, only when surely one: a CRM customer's name, or a display name of "
     "two or more alphabetic words",
     "name": "the author's full name, from the same sources as first_name",
-    "handle": "the author's handle as the platform writes it: @alice on X, u/alice on Reddit",
+    "handle": "the author's handle as the platform writes it (@alice, u/alice...)",
     "ticket_link": "a link made from [replies] ticket_link_template; none when that setting is empty",
     "brand": "the brand's name ([brand] name)",
 }
@@ -97,12 +97,12 @@ class _OneOf(Condition):
 
 class PlatformIs(_OneOf):
     key, attribute = "platforms", "platform"
-    description = "The mention is on one of these platforms (x, reddit)."
+    description = "The mention is on one of these platforms (their names in the settings: [name] sections)."
 
 
 class KindIs(_OneOf):
     key, attribute = "kinds", "kind"
-    description = "The mention is one of these kinds (tweet, post, comment)."
+    description = "The mention is one of these kinds (each platform names its own: a post, a comment...)."
 
 
 class SentimentIs(_OneOf):
@@ -207,7 +207,7 @@ class _Flag(Condition):
 
 class OwnAccount(_Flag):
     key, attribute = "own_account", "own_account"
-    description = "The author is (true) or is not (false) the brand's own account (x.brand_username, reddit.username)."
+    description = "The author is (true) or is not (false) the brand's own account on the platform."
 
 
 class IsRetweet(_Flag):

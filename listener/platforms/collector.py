@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-
 MISSING_KEY = "harken_missing"
 """Key under which a stored raw payload lists the fields the platform did not send."""
 

@@ -22,9 +22,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from listener.platforms import display_handle
 from listener.profiles.errors import ProfileError
 from listener.sentiment.corrections import CorrectionError
-from listener.platforms import display_handle
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, PermissionDenied, can

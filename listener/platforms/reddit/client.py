@@ -35,7 +35,9 @@ class SingleAttemptWrites(prawcore.Requestor):
     """
 
     def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Response:
-        method, url = (list(args) + [kwargs.get("method"), kwargs.get("url")])[:2]
+        # prawcore calls request(method, url, **options).
+        method = args[0] if args else kwargs.get("method")
+        url = args[1] if len(args) > 1 else kwargs.get("url")
         if str(method).upper() != "POST" or str(url).endswith(_IDEMPOTENT_POSTS):
             return super().request(*args, timeout=timeout, **kwargs)
         try:

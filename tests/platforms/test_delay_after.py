@@ -11,7 +11,7 @@ import tweepy
 from listener.platforms.reddit.simulator import RedditSimulator
 from listener.platforms.x.simulator import XSimulator
 from listener.simulators import Fault
-from tests.simulators.conftest import make_reddit
+from tests.platforms.conftest import make_reddit
 
 
 def test_delay_after_posts_the_tweet_before_holding_the_answer(x_sim: XSimulator, x_user_client: tweepy.Client):
