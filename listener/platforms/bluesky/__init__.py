@@ -14,7 +14,7 @@ from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector, Blu
 from listener.platforms.bluesky.publisher import BlueskyPublisher
 from listener.platforms.bluesky.settings import BlueskySettings
 from listener.platforms.bluesky.simulator import BlueskySimulator
-from listener.platforms.bluesky.text import MAX_POST_BYTES, MAX_POST_GRAPHEMES, PROFILE_URL_PATTERN, post_length
+from listener.platforms.bluesky.text import MAX_POST_BYTES, MAX_POST_GRAPHEMES, post_length, profile_handles
 from listener.platforms.publisher import Publisher
 from listener.simulators.corpus import CorpusItem, parse_utc
 
@@ -72,7 +72,7 @@ class BlueskyPlatform(Platform):
         return super().normalise_handle(handle).lower()
 
     def profile_handles(self, text: str) -> list[str]:
-        return [match.group(1).lower() for match in PROFILE_URL_PATTERN.finditer(text)]
+        return profile_handles(text)
 
     def is_repost(self, text: str, raw: dict[str, Any]) -> bool:
         return False  # a repost is not a post record: Jetstream's post collection and notifications never hold one

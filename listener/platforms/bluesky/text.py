@@ -20,11 +20,13 @@ __all__ = [
     "HANDLE_PATTERN",
     "MAX_POST_BYTES",
     "MAX_POST_GRAPHEMES",
+    "OWN_DOMAIN_LINK_PATTERN",
     "PROFILE_URL_PATTERN",
     "build_facets",
     "display_handle",
     "fits",
     "post_length",
+    "profile_handles",
     "profile_url",
 ]
 
@@ -41,10 +43,23 @@ PROFILE_URL_PATTERN = re.compile(
 )
 """A bsky.app profile link (in a bio, say); group 1 is the handle or DID."""
 
+OWN_DOMAIN_LINK_PATTERN = re.compile(
+    r"https?://(?:www\.)?((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63})/?(?=$|[\s,;)\]])"
+)
+"""A link to a bare domain (``https://alice.example.com``): on Bluesky a domain can be its owner's handle."""
+
 _GRAPHEME = regex.compile(r"\X")
 _URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]'}]")
 _TAG = regex.compile(r"(?<![\p{L}\p{N}_&#])#(\p{L}[\p{L}\p{N}_]{0,63})")
 _TRAILING_HANDLE_DOT = ".-"
+
+
+def profile_handles(text: str) -> list[str]:
+    """Bluesky handles a bio points at: bsky.app profile links, and links to a bare domain (a possible handle)."""
+    found = [match.group(1).lower() for match in PROFILE_URL_PATTERN.finditer(text)]
+    found += [match.group(1).lower() for match in OWN_DOMAIN_LINK_PATTERN.finditer(text)
+              if match.group(1).lower() not in ("bsky.app", "bsky.social")]
+    return list(dict.fromkeys(found))
 
 
 def post_length(text: str) -> int:
