@@ -32,7 +32,7 @@ def test_a_mastodon_profile_link_in_a_bio_points_at_that_user_at_server(engine: 
     assert "bio_profile_url" in pairs(engine)[pair]
 
 
-def test_the_same_name_on_bluesky_mastodon_and_x_is_suggested(engine: Engine) -> None:
+def test_the_same_name_on_bluesky_and_mastodon_is_suggested(engine: Engine) -> None:
     on_bluesky = mention(author("bluesky", "did:plc:devondevondevondevondevo", "devonrides.bsky.social",
                                 "Devon Okafor"))
     on_mastodon = mention(author("mastodon", "9", "devon@mastodon.social", "Devon Okafor"))
