@@ -183,11 +183,24 @@ def page(request: Request, template: str, context: dict[str, Any], status_code: 
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: never a way to send the browser elsewhere.
+
+    A browser reads ``//host/x`` and ``/\\host/x`` as another site, and drops tabs and line breaks
+    from a URL before reading it (so ``/\t/host`` is ``//host``): none of those is a local path.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    return target
+
+
 def back(request: Request, fallback: str) -> RedirectResponse:
     """After a plain (script-less) form post: back to the page it came from, if ours."""
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
+    target = local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
     return RedirectResponse(target or fallback, status_code=303)
 
 

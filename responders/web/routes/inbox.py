@@ -173,8 +173,9 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
         raise ValueError("select at least one mention")
     if status is None and assignee is None:
         raise ValueError("choose a status or an assignee for the selected mentions")
+    ids = list(dict.fromkeys(ids))  # a mention selected twice is still one mention, changed once
     mentions = mentions_by_ids(db, ids)
-    if len(mentions) != len(set(ids)):
+    if len(mentions) != len(ids):
         raise MentionNotFound("some selected mentions no longer exist")
     target = _assignee(db, assignee, user) if assignee not in (None, "none") else None
     for mention in mentions:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from listener.links import http_url
 from listener.models import CustomerProfile, Identity, ProfileMerge, StaffUser
 from listener.profiles.merging import merge_profiles, merges_of, unmerge
 from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
@@ -272,7 +273,7 @@ def api_profile(
         "profile": profile_json(view.profile),
         "merged_into": view.merged_into.id if view.merged_into else None,
         "identities": [jsonable(i.model_dump()) for i in view.identities],
-        "timeline": [jsonable(asdict(entry)) for entry in view.timeline],
+        "timeline": [jsonable(asdict(entry) | {"url": http_url(entry.url)}) for entry in view.timeline],
         "timeline_has_more": view.has_more,
         "trend": [jsonable(asdict(point)) for point in view.trend],
         "suggestions": [suggestion_view_json(s) for s in view.suggestions],

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from listener.db import indexed_by
+from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
@@ -191,7 +192,7 @@ def api_replies(db: SessionDep, user: Reader,
     if unknown:
         raise ValueError(f"unknown reply state {unknown[0]!r}: one of {', '.join(workflow.STATES)}")
     return {"items": [
-        reply_json(card.reply) | {"mention_text": card.mention.text, "mention_url": card.mention.url,
+        reply_json(card.reply) | {"mention_text": card.mention.text, "mention_url": http_url(card.mention.url),
                                   "approvals": card.approvals,
                                   "alternatives": [suggestion_json(s) for s in card.alternatives]}
         for card in cards(db, states, limit)
