@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from listener.profiles.errors import ProfileError
@@ -30,6 +31,7 @@ from responders.roles import Action, PermissionDenied, can
 from responders.staff import StaffError
 from responders.triage import TriageError
 from responders.web.deps import NotSignedIn
+from responders.web.openapi import api_schema
 from responders.workflow import WorkflowError
 
 HERE = Path(__file__).parent
@@ -119,6 +121,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    app.openapi = lambda: api_schema(app)  # type: ignore[method-assign]
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, error: NotSignedIn) -> Response:
@@ -149,6 +152,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 return _error(request, 404, str(error).strip("'\""))
             return _error(request, 409, str(error))
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, error: Exception) -> Response:
+        # SQLite cannot bind an integer of 2**63 or more; PostgreSQL refuses one beyond its column
+        # (ids are 32-bit there) or a text with a NUL byte. Bad input, said plainly: never a 500.
+        return _error(request, 422, out_of_range(request, error))
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
@@ -159,6 +169,27 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return _error(request, 422, message)
 
     return app
+
+
+LARGEST_ID = 2**31 - 1  # PostgreSQL's integer ids; SQLite's go further, but no id ever gets that far
+
+
+def out_of_range(request: Request, error: Exception) -> str:
+    """What to tell the client when the database refused a value: the parameters that look to blame."""
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0] if isinstance(error, DataError) else ""
+    if reason and "out of range" not in reason:
+        return f"a value in the request cannot be stored: {reason}"
+    suspects = [f"{name}={value}"
+                for name, value in [*request.path_params.items(), *request.query_params.multi_items()]
+                if _beyond_ids(value)]
+    where = ", ".join(suspects) if suspects else "a number in the request"
+    return f"{where}: out of range: ids and offsets are whole numbers from 0 to {LARGEST_ID}"
+
+
+def _beyond_ids(value: Any) -> bool:
+    digits = str(value).strip().lstrip("+-").lstrip("0")
+    # Compared by length first: Python will not even parse an integer of more than 4,300 digits.
+    return digits.isdigit() and (len(digits) > len(str(LARGEST_ID)) or int(digits) > LARGEST_ID)
 
 
 def jsonable_errors(error: RequestValidationError) -> list[dict[str, Any]]:

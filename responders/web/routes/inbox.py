@@ -42,6 +42,8 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["mentions"])
 
 Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
+# Longer than any post; SQLite refuses a LIKE pattern of 50,000 bytes, and such a search is no search.
+MAX_SEARCH = 1000
 
 
 def inbox_filter(
@@ -52,7 +54,7 @@ def inbox_filter(
     assignee: Annotated[str | None, Query(description="a staff email, `me` or `unassigned`")] = None,
     since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
-    q: Annotated[str | None, Query(description="words in the mention, or @handle")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="words in the mention, or @handle")] = None,
     source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
 ) -> InboxFilter:
     """The inbox's filters from the query string, as the page's form and the API send them."""

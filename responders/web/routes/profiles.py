@@ -47,6 +47,7 @@ Bucket = Literal["day", "week", "month"]
 TIMELINE_LIMIT = 50
 MAX_TIMELINE_LIMIT = 500
 SUGGESTIONS_SHOWN = 20
+MAX_SEARCH = 1000  # as the inbox's: longer than any name, and short of SQLite's limit on a LIKE pattern
 
 
 # -- what the pages and the API show ----------------------------------------------------------
@@ -149,7 +150,7 @@ def profiles_page(
     db: SessionDep,
     settings: SettingsDep,
     user: Reader,
-    q: str = "",
+    q: Annotated[str, Query(max_length=MAX_SEARCH)] = "",
     tier: str = "",
     customers: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -246,7 +247,7 @@ def merge_json(merge: ProfileMerge) -> dict[str, Any]:
 def api_profiles(
     db: SessionDep,
     user: Reader,
-    q: str | None = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="a name or CRM id")] = None,
     tier: str | None = None,
     customers: Annotated[bool, Query(description="only imported customers, no prospects")] = False,
     offset: Annotated[int, Query(ge=0)] = 0,
