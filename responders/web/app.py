@@ -30,7 +30,7 @@ from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, PermissionDenied, can
 from responders.staff import StaffError
 from responders.triage import TriageError
-from responders.web.deps import NotSignedIn
+from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.openapi import api_schema
 from responders.workflow import WorkflowError
 
@@ -169,9 +169,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return _error(request, 422, message)
 
     return app
-
-
-LARGEST_ID = 2**31 - 1  # PostgreSQL's integer ids; SQLite's go further, but no id ever gets that far
 
 
 def out_of_range(request: Request, error: Exception) -> str:

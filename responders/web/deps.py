@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from pydantic import Field
 from sqlmodel import Session
 
 from listener.models import StaffUser
@@ -44,6 +45,13 @@ def get_db(request: Request) -> Iterator[Session]:
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
+
+LARGEST_ID = 2**31 - 1
+"""No record's id goes beyond this: PostgreSQL's ids are 32-bit integers (SQLite's go further, but
+cannot bind 2**63). A larger id or offset is refused as invalid, never sent to the database."""
+RecordId = Annotated[int, Path(ge=1, le=LARGEST_ID)]
+Offset = Annotated[int, Query(ge=0, le=LARGEST_ID)]
+BodyId = Annotated[int, Field(ge=1, le=LARGEST_ID)]
 
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

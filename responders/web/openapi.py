@@ -75,6 +75,8 @@ def api_schema(app: FastAPI) -> dict[str, Any]:
             codes = dict(EVERY_OPERATION)
             if operation.get("parameters") or operation.get("requestBody"):
                 codes |= WITH_INPUT
+            if operation.get("requestBody"):
+                codes["400"] = "The body is not JSON (or not UTF-8)."
             for code, description in codes.items():
                 responses[code] = _error_response(description)
     app.openapi_schema = schema

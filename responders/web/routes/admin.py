@@ -27,7 +27,7 @@ from responders.audit import jsonable
 from responders.roles import Action, Role
 from responders.staff import UnknownUser, add_user, set_active, set_role
 from responders.web.app import after_post, page
-from responders.web.deps import ActorDep, Reader, SessionDep, allowed
+from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, allowed
 from responders.web.security import MIN_PASSWORD_LENGTH, NewToken, create_token, revoke_token, set_password
 
 router = APIRouter(include_in_schema=False)
@@ -138,7 +138,7 @@ def create_user(request: Request, db: SessionDep, user: Admin, email: Annotated[
 
 
 @router.post("/admin/users/{user_id}/role")
-def change_role(request: Request, user_id: int, db: SessionDep, user: Admin,
+def change_role(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                 role: Annotated[str, Form()]) -> Response:
     set_role(db, get_user(db, user_id), role, user)
     db.commit()
@@ -146,7 +146,7 @@ def change_role(request: Request, user_id: int, db: SessionDep, user: Admin,
 
 
 @router.post("/admin/users/{user_id}/active")
-def change_active(request: Request, user_id: int, db: SessionDep, user: Admin,
+def change_active(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                   active: Annotated[bool, Form()]) -> Response:
     set_active(db, get_user(db, user_id), active, user)
     db.commit()
@@ -154,7 +154,7 @@ def change_active(request: Request, user_id: int, db: SessionDep, user: Admin,
 
 
 @router.post("/admin/users/{user_id}/password")
-def reset_password(request: Request, user_id: int, db: SessionDep, user: Admin,
+def reset_password(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                    password: Annotated[str, Form()]) -> Response:
     set_password(db, get_user(db, user_id), password, user)
     db.commit()
@@ -171,7 +171,7 @@ def new_token(request: Request, db: SessionDep, user: Admin, name: Annotated[str
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke(request: Request, token_id: int, db: SessionDep, user: Admin) -> Response:
+def revoke(request: Request, token_id: RecordId, db: SessionDep, user: Admin) -> Response:
     revoke_token(db, token_id, user)
     db.commit()
     return after_post(request, "/admin")
@@ -235,14 +235,14 @@ def api_create_user(body: NewUser, db: SessionDep, user: Admin) -> dict[str, Any
 
 
 @api.post("/users/{user_id}/role")
-def api_role(user_id: int, body: RoleChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_role(user_id: RecordId, body: RoleChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     changed = set_role(db, get_user(db, user_id), body.role, user)
     db.commit()
     return user_json(changed)
 
 
 @api.post("/users/{user_id}/active")
-def api_active(user_id: int, body: ActiveChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_active(user_id: RecordId, body: ActiveChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     """Switch an account off (its sessions and tokens stop working at once) or on again."""
     changed = set_active(db, get_user(db, user_id), body.active, user)
     db.commit()
@@ -250,7 +250,7 @@ def api_active(user_id: int, body: ActiveChange, db: SessionDep, user: Admin) ->
 
 
 @api.post("/users/{user_id}/password")
-def api_password(user_id: int, body: PasswordChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_password(user_id: RecordId, body: PasswordChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     target = get_user(db, user_id)
     set_password(db, target, body.password, user)
     db.commit()
@@ -282,7 +282,7 @@ def api_create_token(body: TokenRequest, db: SessionDep, user: Reader, actor: Ac
 
 
 @api.post("/tokens/{token_id}/revoke")
-def api_revoke(token_id: int, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_revoke(token_id: RecordId, db: SessionDep, user: Admin) -> dict[str, Any]:
     token = revoke_token(db, token_id, user)
     db.commit()
     return token_json(token, get_user(db, token.user_id).email)
