@@ -267,3 +267,19 @@ def test_a_bulk_change_naming_a_mention_twice_changes_it_once(site: Site) -> Non
     with Session(site.engine) as session:
         assert {session.get(Mention, m.id).status for m in (first, second)} == {"waiting"}  # type: ignore[union-attr]
     assert len(_audit(site, "mention.status")) == 2
+
+
+@pytest.mark.postgres
+def test_text_postgresql_cannot_store_is_a_clear_4xx_and_keeps_nothing(postgres_url: str) -> None:
+    """A NUL character in a reply: PostgreSQL refuses it (SQLite stores it); the client is told why."""
+    from tests.conftest import _clean_postgres
+    from tests.web.pages_helpers import site_on
+
+    _clean_postgres(postgres_url)
+    with site_on(postgres_url) as site:
+        mention = add_mention(site.engine, "a mention to answer")
+        response = site.client("agent").post(f"/api/v1/mentions/{mention.id}/replies",
+                                             json={"text": "before\x00after"})
+        assert response.status_code == 422 and "NUL" in response.json()["detail"], response.text
+        with Session(site.engine) as session:
+            assert session.execute(select(Reply)).first() is None
