@@ -118,6 +118,22 @@ def test_a_token_an_admin_makes_for_an_approver_never_approves_and_the_audit_nam
     assert [event.actor for event in _audit(site, "reply.approve")] == []
 
 
+def test_a_token_made_for_someone_else_stops_when_its_maker_leaves(site: Site) -> None:
+    admin = site.client("admin")
+    made = admin.post("/api/v1/tokens", json={"name": "crm sync", "user": TEAM["agent"]}).json()["secret"]
+    api = TestClient(site.app)
+    assert api.get("/api/v1/mentions", headers=_bearer(made)).status_code == 200
+    second = admin.post("/api/v1/users", json={"email": "eve@lumen.test", "name": "Eve", "role": "admin"})
+    assert second.status_code == 201, second.text
+    with Session(site.engine, expire_on_commit=False) as session:
+        from responders import staff
+
+        staff.set_active(session, staff.find_user(session, TEAM["admin"]), False,
+                         staff.find_user(session, "eve@lumen.test"))
+        session.commit()
+    assert api.get("/api/v1/mentions", headers=_bearer(made)).status_code == 401
+
+
 def test_an_approver_makes_their_own_token_and_approves_with_it(site: Site) -> None:
     reply_id = _pending_reply(site)
     made = site.client("approver").post("/api/v1/tokens", json={"name": "my approval script"})
