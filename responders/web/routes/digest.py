@@ -36,7 +36,7 @@ from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
 from responders.web.app import page
-from responders.web.deps import SettingsDep, allowed
+from responders.web.deps import RecordId, SettingsDep, allowed
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])
@@ -261,7 +261,7 @@ def alerts_page(request: Request, user: DigestReader, scope: str | None = None) 
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: int, user: DigestReader) -> Response:
+def alert_page(request: Request, alert_id: RecordId, user: DigestReader) -> Response:
     return page(request, "alerts.html", {"nav": "alerts", "alerts": [_alert(_engine(request), alert_id)],
                                          "scope": "", "alert_link": alert_link, "single": True})
 
@@ -306,5 +306,5 @@ def api_alerts(
 
 
 @api.get("/alerts/{alert_id}")
-def api_alert(request: Request, alert_id: int, user: DigestReader) -> dict[str, Any]:
+def api_alert(request: Request, alert_id: RecordId, user: DigestReader) -> dict[str, Any]:
     return alert_data(_alert(_engine(request), alert_id))
