@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -51,6 +50,14 @@ from listener.models import (
 )
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
 from listener.profiles.keys import handle_key, name_keys, name_numbers, normalise_name
+from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching constants were defined here
+    MIN_NAME_LENGTH,
+    NAME_CANDIDATES_PER_SUBJECT,
+    NAME_SCORE_CUTOFF,
+    BlockMember,
+    NameBlocks,
+    best_name_matches,
+)
 
 RULE_SCORES: dict[str, float] = {
     "bio_profile_url": 0.9,
@@ -60,9 +67,6 @@ RULE_SCORES: dict[str, float] = {
     "customer_name": 0.5,
     "similar_display_name": 0.4,
 }
-NAME_SCORE_CUTOFF = 90.0  # rapidfuzz token_sort_ratio, 0..100
-MIN_NAME_LENGTH = 4  # shorter normalised names ("al", "jo") match too many strangers
-NAME_CANDIDATES_PER_SUBJECT = 5
 MAX_BIO_LENGTH = 2000
 MAX_BIO_FINDINGS = 5
 CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
@@ -191,9 +195,15 @@ def load_subjects(session: Session, profile_ids: Sequence[int]) -> list[Subject]
     return list(subjects.values())
 
 
-def suggest_links(session: Session, profile_ids: Sequence[int]) -> list[LinkSuggestion]:
-    """Find and record link suggestions for these profiles; returns the new suggestions."""
-    return suggest_for_subjects(session, load_subjects(session, profile_ids))
+def suggest_links(
+    session: Session, profile_ids: Sequence[int], blocks: NameBlocks | None = None
+) -> list[LinkSuggestion]:
+    """Find and record link suggestions for these profiles; returns the new suggestions.
+
+    Callers that suggest for many chunks in a row while no profile changes (an import)
+    pass one ``blocks`` so that each blocking key is read once, not once per chunk.
+    """
+    return suggest_for_subjects(session, load_subjects(session, profile_ids), blocks)
 
 
 class _Evidence:
@@ -211,14 +221,16 @@ class _Evidence:
             self.pairs[pair][reason.rule] = reason
 
 
-def suggest_for_subjects(session: Session, subjects: Sequence[Subject]) -> list[LinkSuggestion]:
+def suggest_for_subjects(
+    session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None = None
+) -> list[LinkSuggestion]:
     """Gather the evidence for these subjects with a few indexed queries, then record new pairs."""
     if not subjects:
         return []
     evidence = _Evidence()
     _handle_evidence(session, subjects, evidence)
     _email_evidence(session, subjects, evidence)
-    _name_evidence(session, subjects, evidence)
+    _name_evidence(session, subjects, evidence, blocks)
     return record_suggestions(session, evidence.pairs)
 
 
@@ -284,61 +296,51 @@ def _email_evidence(session: Session, subjects: Sequence[Subject], evidence: _Ev
                 evidence.add(subject.profile_id, profile_id, reason)
 
 
-def _name_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:
-    keyed: dict[str, list[Subject]] = defaultdict(list)
-    names: dict[int, str] = {}
+def _name_evidence(
+    session: Session, subjects: Sequence[Subject], evidence: _Evidence, blocks: NameBlocks | None = None
+) -> None:
+    named: list[tuple[Subject, str, list[str]]] = []
     for subject in subjects:
         name = normalise_name(subject.display_name)
         if len(name.replace(" ", "")) < MIN_NAME_LENGTH:
             continue
-        names[subject.profile_id] = name
-        for key in name_keys(subject.display_name):
-            keyed[key].append(subject)
-    if not keyed:
+        named.append((subject, name, name_keys(subject.display_name)))
+    if not named:
         return
-    candidates: dict[int, dict[int, str]] = defaultdict(dict)  # subject id -> {candidate id: normalised name}
-    briefs: dict[int, tuple[str, bool]] = {}
-    for chunk in _chunks(list(keyed)):
-        rows = session.execute(keyed_profiles(chunk))
-        for key, profile_id, display_name, is_prospect, merged_into_id in rows:
-            if merged_into_id is not None:
-                continue
-            briefs[profile_id] = (display_name, is_prospect)
-            for subject in keyed[key]:
-                # Two customers alike by name are the CRM's business: no rule links them.
-                if profile_id != subject.profile_id and (subject.is_prospect or is_prospect):
-                    candidates[subject.profile_id][profile_id] = ""
-    wanted = {profile_id for choices in candidates.values() for profile_id in choices}
-    normalised = {profile_id: normalise_name(briefs[profile_id][0]) for profile_id in wanted}
-    hits: list[tuple[Subject, int, float]] = []
-    for subject in subjects:
-        choices = candidates.get(subject.profile_id)
-        if not choices:
+    blocks = blocks if blocks is not None else NameBlocks()
+    # Two customers alike by name are the CRM's business: no rule links them, so a customer's
+    # keys are looked up among prospects only.
+    blocks.load(
+        session,
+        everyone=(key for subject, _, keys in named if subject.is_prospect for key in keys),
+        prospects_only=(key for subject, _, keys in named if not subject.is_prospect for key in keys),
+    )
+    hits: list[tuple[Subject, BlockMember, float]] = []
+    for subject, name, keys in named:
+        candidates: dict[int, BlockMember] = {}
+        for key in keys:
+            for member in blocks.members(key, prospects_only=not subject.is_prospect):
+                if member.profile_id != subject.profile_id:
+                    candidates[member.profile_id] = member
+        if not candidates:
             continue
-        matches = process.extract(
-            names[subject.profile_id],
-            {profile_id: normalised[profile_id] for profile_id in choices},
-            scorer=fuzz.token_sort_ratio,
-            processor=None,
-            score_cutoff=NAME_SCORE_CUTOFF,
-            limit=NAME_CANDIDATES_PER_SUBJECT,
-        )
+        ordered = [candidates[profile_id] for profile_id in sorted(candidates)]  # ties go to the older profile
         numbers = name_numbers(subject.display_name)
-        for _, similarity, profile_id in matches:
-            theirs = name_numbers(briefs[profile_id][0])
+        for index, similarity in best_name_matches(name, [blocks.normalised(m) for m in ordered]):
+            theirs = name_numbers(ordered[index].display_name)
             if numbers and theirs and numbers != theirs:
                 continue  # numbers were dropped for matching; two different ones mean two people
-            hits.append((subject, profile_id, similarity))
+            hits.append((subject, ordered[index], similarity))
     if not hits:
         return
     platforms: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(list({profile_id for _, profile_id, _ in hits})):
+    for chunk in _chunks(list({member.profile_id for _, member, _ in hits})):
         for profile_id, platform in session.execute(
             select(Identity.profile_id, Identity.platform).where(Identity.profile_id.in_(chunk))  # type: ignore[attr-defined]
         ):
             platforms[profile_id].add(platform)
-    for subject, profile_id, similarity in hits:
-        name, is_prospect = briefs[profile_id]
+    for subject, member, similarity in hits:
+        profile_id, name, is_prospect = member.profile_id, member.display_name, member.is_prospect
         if subject.is_prospect != is_prospect:
             prospect, customer = (subject.display_name, name) if subject.is_prospect else (name, subject.display_name)
             detail = f"name {_short(prospect, 40)!r} matches customer {_short(customer, 40)!r} ({similarity:.0f}%)"
