@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session
 
 from listener.db import utcnow
@@ -43,8 +44,8 @@ from listener.profiles.suggestions import (
     RULE_SCORES,
     Reason,
     keyed_profiles,
-    record_suggestions,
-    suggest_links,
+    record_suggestion_ids,
+    suggest_link_ids,
 )
 
 FIELDS: tuple[str, ...] = (
@@ -446,10 +447,12 @@ def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> list[
     if session.get_bind().dialect.name == "postgresql":
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.execute(statement, rows).scalars())
-    # SQLAlchemy would insert row by row to guarantee the order on SQLite. A multi-row INSERT
-    # gives rows increasing rowids in VALUES order (this transaction holds the write lock);
-    # the values read back confirm it.
-    ids = sorted(session.execute(insert(table).returning(table.c.id), rows).scalars())
+    # SQLAlchemy would insert row by row to get the ids in order on SQLite. One executemany
+    # gives the rows consecutive rowids in order: from its first row this transaction holds
+    # the write lock, and a new rowid is the largest plus one. The values read back confirm it.
+    session.execute(insert(table), rows)
+    last = session.execute(sql_text("SELECT last_insert_rowid()")).scalar_one()
+    ids = list(range(last - len(rows) + 1, last + 1))
     stored: dict[int, tuple[str, str | None]] = {}
     for chunk in _chunks(ids):
         stored.update(
@@ -685,12 +688,12 @@ class _Importer:
         """The suggestions: handles the CRM lists on prospects, then links for every new or re-handled profile."""
         session, report = self.session, self.report
         report.updated = sorted(self.updated)
-        report.suggestions = len(record_suggestions(session, self.crm_evidence))
+        report.suggestions = len(record_suggestion_ids(session, self.crm_evidence))
         # New customers, and customers with new handles, may be people already seen as prospects.
         fresh = sorted({*report.created, *self.given_handles})
         blocks = NameBlocks()  # profiles do not change while suggesting: each name block is read once
         for chunk in _chunks(fresh):
-            report.suggestions += len(suggest_links(session, chunk, blocks))  # type: ignore[arg-type]
+            report.suggestions += len(suggest_link_ids(session, chunk, blocks))  # type: ignore[arg-type]
 
 def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | None = None) -> int:
     """Write every live imported customer (not prospects) in the import format; returns the row count."""

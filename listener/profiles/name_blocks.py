@@ -42,6 +42,7 @@ class BlockMember:
     profile_id: int
     display_name: str
     is_prospect: bool
+    normalised: str  # the name as fuzzy matching compares it
 
 
 _NOBODY: tuple[BlockMember, ...] = ()
@@ -75,7 +76,7 @@ class NameBlocks:
         self.max_members = max_members
         self._everyone: dict[str, tuple[BlockMember, ...]] = {}  # key -> every live profile holding it
         self._prospects: dict[str, tuple[BlockMember, ...]] = {}  # key -> the live prospects holding it
-        self._normalised: dict[int, str] = {}
+        self._members: dict[int, BlockMember] = {}
         self._held = 0
         self.keys_read = 0  # how many keys were looked up in the database (for benchmarks)
 
@@ -87,7 +88,7 @@ class NameBlocks:
         if self._held > self.max_members:
             self._everyone.clear()
             self._prospects.clear()
-            self._normalised.clear()
+            self._members.clear()
             self._held = 0
         self._read(session, [k for k in all_keys if k not in self._everyone], self._everyone, only_prospects=False)
         missing = [k for k in prospect_keys if k not in self._prospects and k not in self._everyone]
@@ -107,7 +108,7 @@ class NameBlocks:
             found: dict[str, list[BlockMember]] = defaultdict(list)
             for key, profile_id, display_name, is_prospect, merged_into_id in session.execute(statement):
                 if merged_into_id is None:
-                    found[key].append(BlockMember(profile_id, display_name, bool(is_prospect)))
+                    found[key].append(self._member(profile_id, display_name, bool(is_prospect)))
             for key in chunk:
                 members = tuple(found.get(key, _NOBODY))
                 into[key] = members or _NOBODY
@@ -121,9 +122,10 @@ class NameBlocks:
             return self._prospects[key]
         return [m for m in block if m.is_prospect] if prospects_only else block
 
-    def normalised(self, member: BlockMember) -> str:
-        """The member's name as fuzzy matching compares it (computed once per profile)."""
-        name = self._normalised.get(member.profile_id)
-        if name is None:
-            name = self._normalised[member.profile_id] = normalise_name(member.display_name)
-        return name
+    def _member(self, profile_id: int, display_name: str, is_prospect: bool) -> BlockMember:
+        """One member object per profile, however many blocks hold it: its name is normalised once."""
+        member = self._members.get(profile_id)
+        if member is None:
+            member = BlockMember(profile_id, display_name, is_prospect, normalise_name(display_name))
+            self._members[profile_id] = member
+        return member

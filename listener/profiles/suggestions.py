@@ -198,12 +198,18 @@ def load_subjects(session: Session, profile_ids: Sequence[int]) -> list[Subject]
 def suggest_links(
     session: Session, profile_ids: Sequence[int], blocks: NameBlocks | None = None
 ) -> list[LinkSuggestion]:
-    """Find and record link suggestions for these profiles; returns the new suggestions.
+    """Find and record link suggestions for these profiles; returns the new suggestions."""
+    return suggest_for_subjects(session, load_subjects(session, profile_ids), blocks)
+
+
+def suggest_link_ids(session: Session, profile_ids: Sequence[int], blocks: NameBlocks | None = None) -> list[int]:
+    """Like :func:`suggest_links`, returning only the new suggestions' ids (bulk callers count them).
 
     Callers that suggest for many chunks in a row while no profile changes (an import)
     pass one ``blocks`` so that each blocking key is read once, not once per chunk.
     """
-    return suggest_for_subjects(session, load_subjects(session, profile_ids), blocks)
+    subjects = load_subjects(session, profile_ids)
+    return record_suggestion_ids(session, _gather_evidence(session, subjects, blocks).pairs) if subjects else []
 
 
 class _Evidence:
@@ -227,11 +233,15 @@ def suggest_for_subjects(
     """Gather the evidence for these subjects with a few indexed queries, then record new pairs."""
     if not subjects:
         return []
+    return record_suggestions(session, _gather_evidence(session, subjects, blocks).pairs)
+
+
+def _gather_evidence(session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None) -> _Evidence:
     evidence = _Evidence()
     _handle_evidence(session, subjects, evidence)
     _email_evidence(session, subjects, evidence)
     _name_evidence(session, subjects, evidence, blocks)
-    return record_suggestions(session, evidence.pairs)
+    return evidence
 
 
 def _handle_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:
@@ -296,9 +306,16 @@ def _email_evidence(session: Session, subjects: Sequence[Subject], evidence: _Ev
                 evidence.add(subject.profile_id, profile_id, reason)
 
 
-def _name_evidence(
-    session: Session, subjects: Sequence[Subject], evidence: _Evidence, blocks: NameBlocks | None = None
-) -> None:
+def name_matches(
+    session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None = None
+) -> list[tuple[Subject, BlockMember, float]]:
+    """(subject, profile, similarity) for each subject's best name matches among the profiles sharing a key.
+
+    A customer is matched with prospects only, a prospect with any profile; at most
+    ``NAME_CANDIDATES_PER_SUBJECT`` per subject at or above ``NAME_SCORE_CUTOFF``, most
+    similar first, ties to the lower profile id; then a match whose name carries other
+    numbers ("Fan 2024", "Fan 1999") is dropped.
+    """
     named: list[tuple[Subject, str, list[str]]] = []
     for subject in subjects:
         name = normalise_name(subject.display_name)
@@ -306,7 +323,7 @@ def _name_evidence(
             continue
         named.append((subject, name, name_keys(subject.display_name)))
     if not named:
-        return
+        return []
     blocks = blocks if blocks is not None else NameBlocks()
     # Two customers alike by name are the CRM's business: no rule links them, so a customer's
     # keys are looked up among prospects only.
@@ -326,11 +343,18 @@ def _name_evidence(
             continue
         ordered = [candidates[profile_id] for profile_id in sorted(candidates)]  # ties go to the older profile
         numbers = name_numbers(subject.display_name)
-        for index, similarity in best_name_matches(name, [blocks.normalised(m) for m in ordered]):
+        for index, similarity in best_name_matches(name, [m.normalised for m in ordered]):
             theirs = name_numbers(ordered[index].display_name)
             if numbers and theirs and numbers != theirs:
                 continue  # numbers were dropped for matching; two different ones mean two people
             hits.append((subject, ordered[index], similarity))
+    return hits
+
+
+def _name_evidence(
+    session: Session, subjects: Sequence[Subject], evidence: _Evidence, blocks: NameBlocks | None = None
+) -> None:
+    hits = name_matches(session, subjects, blocks)
     if not hits:
         return
     platforms: dict[int, set[str]] = defaultdict(set)
@@ -362,18 +386,28 @@ def record_suggestions(
     session: Session, pairs: dict[tuple[int, int], dict[str, Reason]]
 ) -> list[LinkSuggestion]:
     """Store suggestions for pairs never proposed before (open, confirmed, dismissed alike are skipped)."""
+    ids = record_suggestion_ids(session, pairs)
+    if not ids:
+        return []
+    return list(session.execute(select(LinkSuggestion).where(LinkSuggestion.id.in_(ids))).scalars())  # type: ignore[union-attr]
+
+
+def record_suggestion_ids(session: Session, pairs: dict[tuple[int, int], dict[str, Reason]]) -> list[int]:
+    """Like :func:`record_suggestions`, returning only the new suggestions' ids."""
     if not pairs:
         return []
     existing: set[tuple[int, int]] = set()
     keys = list(pairs)
+    on_sqlite = session.get_bind().dialect.name == "sqlite"
     for chunk in _chunks(keys, 250):
-        existing.update(
-            session.execute(
-                select(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).where(
-                    tuple_(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).in_(chunk)
-                )
-            ).all()
-        )
+        if on_sqlite:
+            # SQLite cannot use the pair's index for a row-value IN list: it would read every
+            # suggestion for every chunk. An OR of pairs is looked up in the index one by one.
+            wanted: Any = or_(*(and_(LinkSuggestion.profile_a_id == a, LinkSuggestion.profile_b_id == b)
+                                for a, b in chunk))
+        else:
+            wanted = tuple_(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).in_(chunk)
+        existing.update(session.execute(select(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).where(wanted)))
     now = utcnow()
     rows = []
     for (a, b), reasons in pairs.items():
@@ -394,10 +428,7 @@ def record_suggestions(
         .on_conflict_do_nothing(index_elements=["profile_a_id", "profile_b_id"])
         .returning(table.c.id)
     )
-    ids = [row[0] for row in session.execute(statement, rows)]
-    if not ids:
-        return []
-    return list(session.execute(select(LinkSuggestion).where(LinkSuggestion.id.in_(ids))).scalars())  # type: ignore[union-attr]
+    return [row[0] for row in session.execute(statement, rows)]
 
 
 def add_suggestion(session: Session, first: int, second: int, reasons: Sequence[Reason]) -> LinkSuggestion | None:
