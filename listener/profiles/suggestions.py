@@ -398,16 +398,18 @@ def record_suggestion_ids(session: Session, pairs: dict[tuple[int, int], dict[st
         return []
     existing: set[tuple[int, int]] = set()
     keys = list(pairs)
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
-    for chunk in _chunks(keys, 250):
-        if on_sqlite:
-            # SQLite cannot use the pair's index for a row-value IN list: it would read every
-            # suggestion for every chunk. An OR of pairs is looked up in the index one by one.
-            wanted: Any = or_(*(and_(LinkSuggestion.profile_a_id == a, LinkSuggestion.profile_b_id == b)
-                                for a, b in chunk))
-        else:
-            wanted = tuple_(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).in_(chunk)
-        existing.update(session.execute(select(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).where(wanted)))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # On SQLite the insert's ON CONFLICT alone skips the pairs proposed before: SQLite cannot use
+    # the pair's index for a row-value IN list, so looking them up first read every suggestion
+    # once per chunk. PostgreSQL uses the index, and looking first spares ids of its sequence.
+    for chunk in _chunks(keys, 250) if dialect is postgresql else ():
+        existing.update(
+            session.execute(
+                select(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).where(
+                    tuple_(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).in_(chunk)
+                )
+            ).all()
+        )
     now = utcnow()
     rows = []
     for (a, b), reasons in pairs.items():
@@ -420,7 +422,6 @@ def record_suggestion_ids(session: Session, pairs: dict[tuple[int, int], dict[st
         })
     if not rows:
         return []
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = LinkSuggestion.__table__  # type: ignore[attr-defined]
     # Another worker may record the same pair at the same moment: the unique pair keeps one.
     statement = (
