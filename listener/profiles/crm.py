@@ -391,7 +391,7 @@ def import_customers(
         else:
             lines = io.StringIO(source.read().removeprefix("\ufeff"), newline="")
         repeats = _RepeatFilter(report)
-        importer = _Importer(session, report)
+        importer = stack.enter_context(_Importer(session, report))
         batch: list[CustomerRecord] = []
         for record in _read_rows(lines, mapping, report):
             if repeats.keep(record):
@@ -400,7 +400,7 @@ def import_customers(
                     importer.apply(batch)
                     batch = []
         importer.apply(batch)
-    importer.finish()
+        importer.finish()
     report.problems.sort(key=lambda p: p.line)
     report.notes.sort(key=lambda p: p.line)
     return report
@@ -701,8 +701,14 @@ class _Importer:
         blocks = NameBlocks()  # profiles do not change while suggesting: each name block is read once
         for chunk in _chunks(fresh):
             report.suggestions += len(suggest_link_ids(session, chunk, blocks))  # type: ignore[arg-type]
+
+    def __enter__(self) -> _Importer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Give the connection its page cache back, whether the import finished or not."""
         if self.sqlite_cache is not None:
-            session.execute(sql_text(f"PRAGMA cache_size = {int(self.sqlite_cache)}"))
+            self.session.execute(sql_text(f"PRAGMA cache_size = {int(self.sqlite_cache)}"))
 
 def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | None = None) -> int:
     """Write every live imported customer (not prospects) in the import format; returns the row count."""

@@ -228,3 +228,42 @@ def test_a_streamed_file_reads_like_the_same_bytes_in_memory(sqlite_url: str, tm
     assert [str(p) for p in from_file.notes] == [str(p) for p in from_bytes.notes]
     assert from_file.created == from_bytes.created and from_file.rows == from_bytes.rows
     assert from_file.problems and from_file.notes
+
+
+def test_rows_applied_one_by_one_or_all_at_once_give_the_same_result(sqlite_url: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches see the writes of earlier batches: two rows naming one profile apply in file order either way."""
+    from tests.profiles.test_profiles_crm import MESSY, database_state
+
+    first = "crm_id,display_name,emails,x_handle\nC-1,Pat Park,pat@example.com,\nC-2,Quin Quay,quin@example.com,\n"
+    second = (
+        "crm_id,display_name,emails,tags,x_handle\n"
+        "C-1,Patricia Park,,vip,pat_p\n"  # by crm_id
+        ",Pat P. Park,pat@example.com,press,\n"  # the same profile by email, later in the file
+        ",Quin Q,quin@example.com;q2@example.com,,\n"
+        "C-3,Rae Rowe,rae@example.com,,pat_p\n"  # a handle already on an earlier row
+        "C-4,Sam Sun,sam@example.com,,sam_s\n"
+    )
+    results = []
+    for batch in (1, 2, 5000):
+        monkeypatch.setattr(crm_module, "_BATCH", batch)
+        engine = copy_of(sqlite_url, f"batch-{batch}")
+        reports = []
+        for text in (MESSY, first, second):
+            with Session(engine) as session:
+                report = import_customers(session, text.encode("utf-8"))
+                session.commit()
+            reports.append((report.created, report.updated, report.unchanged, [str(p) for p in report.problems],
+                            [str(n) for n in report.notes]))
+        state = database_state(engine)
+        for profile in state["profiles"]:
+            profile.pop("created_at"), profile.pop("updated_at")
+        for identity in state["identities"]:
+            identity.pop("created_at"), identity.pop("updated_at")
+        results.append((reports, state))
+        engine.dispose()
+    assert results[0] == results[1] == results[2]
+    reports, state = results[0]
+    assert reports[2][3] == ["line 5: x handle pat_p is also on line 2"]
+    names = {p["crm_id"]: p["display_name"] for p in state["profiles"]}
+    assert names["C-1"] == "Pat P. Park" and names["C-2"] == "Quin Q"
