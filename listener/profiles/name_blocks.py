@@ -78,7 +78,6 @@ class NameBlocks:
         self._prospects: dict[str, tuple[BlockMember, ...]] = {}  # key -> the live prospects holding it
         self._members: dict[int, BlockMember] = {}
         self._held = 0
-        self.keys_read = 0  # how many keys were looked up in the database (for benchmarks)
 
     def load(self, session: Session, everyone: Iterable[str], prospects_only: Iterable[str]) -> None:
         """Make sure these keys' blocks are at hand: all holders, or only the prospects."""
@@ -113,7 +112,6 @@ class NameBlocks:
                 members = tuple(found.get(key, _NOBODY))
                 into[key] = members or _NOBODY
                 self._held += len(members) + 1
-            self.keys_read += len(chunk)
 
     def members(self, key: str, *, prospects_only: bool) -> Sequence[BlockMember]:
         """The block of a key loaded before: every live holder, or only the prospects."""
