@@ -81,7 +81,8 @@ def name_tokens(name: str | None) -> list[str]:
     if not name:
         return []
     text = _CAMEL.sub(" ", name[:500])
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():  # ASCII is its own NFKD form: skipping it halves the cost of a bulk import
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return [token for token in _LETTERS.findall(text.casefold()) if len(token) > 1]
 
 
@@ -128,7 +129,7 @@ def index_profiles(session: Session, profiles: Sequence[CustomerProfile], *, new
         for key in profile_keys(profile.display_name, profile.emails)
     ]
     if rows:
-        session.execute(insert(ProfileMatchKey), rows)
+        session.execute(insert(ProfileMatchKey.__table__), rows)  # type: ignore[attr-defined]  # Core: no ORM cost per row
 
 
 def drop_keys(session: Session, profile_ids: Sequence[int]) -> None:
