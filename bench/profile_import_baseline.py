@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity, LinkSuggestion, ProfileMatchKey
+from listener.platforms import platform_names
 from listener.profiles.crm import (
     _CHUNK,
     ColumnMapping,
@@ -44,7 +45,6 @@ from listener.profiles.suggestions import (
     NAME_CANDIDATES_PER_SUBJECT,
     NAME_SCORE_CUTOFF,
     OPEN,
-    PLATFORMS,
     RULE_SCORES,
     Reason,
     Subject,
@@ -303,7 +303,7 @@ class _Importer:
         for chunk in _chunks(handle_keys):
             for platform, key, profile_id, user_id in session.execute(
                 select(Identity.platform, Identity.handle_key, Identity.profile_id, Identity.platform_user_id).where(
-                    Identity.platform.in_(PLATFORMS), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
+                    Identity.platform.in_(platform_names()), Identity.handle_key.in_(chunk)  # type: ignore[attr-defined]
                 )
             ):
                 self.by_handle[(platform, key)].append((profile_id, user_id is not None))
