@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from listener.cli import console, errors, get_settings, ready_engine
 from listener.db import session_scope
 from listener.profiles.crm import ColumnMapping, ImportReport, export_customers, import_customers
 from listener.profiles.errors import ProfileError
+from responders.cli.support import console, errors, get_settings, ready_engine
 
 app = typer.Typer(
     help="Customer profiles: import/export the CRM, show a profile, review suggested links, merge.",
@@ -294,3 +294,7 @@ def unmerge_command(
     console.print(f"Undid merge {merge_id}: profiles {result.merge.survivor_id} and {result.merge.merged_id} restored.")
     if result.kept_later_edits:
         console.print(Text(f"Kept edits made after the merge to: {', '.join(result.kept_later_edits)}"))
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="profiles")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from listener.cli import console, errors, get_settings, ready_engine
+from responders.cli.support import console, errors, get_settings, ready_engine
 
 app = typer.Typer(help="Sentiment: evaluate, train and build the model; correct labels.", no_args_is_help=True)
 
@@ -198,3 +198,7 @@ def correct_command(
             raise typer.Exit(2) from None
         session.commit()
         console.print(f"mention {mention_id}: {correction.old_label} -> {correction.new_label} (by {by})")
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="sentiment")

@@ -1,4 +1,4 @@
-"""The listening half of the ``harken`` command line (the responders add the rest)."""
+"""``harken init``, ``harken collect`` and ``harken export``: set up the database, collect, export."""
 
 from __future__ import annotations
 
@@ -8,39 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from listener.clients import configure_logging
 from listener.collecting import CollectionRunner, RunSummary
-from listener.db import make_engine, migrate
-from listener.settings import Settings, SettingsError, load_settings
+from responders.cli.support import console, errors, get_settings, ready_engine
 
-app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)
 export_app = typer.Typer(help="Export collected data.", no_args_is_help=True)
-app.add_typer(export_app, name="export")
-console = Console()
-errors = Console(stderr=True)
-
-
-def get_settings() -> Settings:
-    """Load the settings or stop with the one-line reason."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"[red]harken: {error}[/red]", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings.logging.level, settings.secrets)
-    return settings
-
-
-def ready_engine(settings: Settings):
-    """An engine on a migrated database."""
-    migrate(settings.database.url)
-    return make_engine(settings.database.url, settings.database.echo)
 
 
 def summary_table(summaries: list[RunSummary]) -> Table:
+    """What each source's run did, one row per source."""
     table = Table(title="Collection")
     for column in ("source", "status", "pages", "new", "seen before", "quarantined", "note"):
         numeric = column in {"pages", "new", "seen before", "quarantined"}
@@ -52,7 +29,6 @@ def summary_table(summaries: list[RunSummary]) -> Table:
     return table
 
 
-@app.command()
 def init() -> None:
     """Create or upgrade the database and register the configured sources."""
     settings = get_settings()
@@ -63,7 +39,6 @@ def init() -> None:
         console.print(f"  {spec.name}  every {spec.interval_seconds}s")
 
 
-@app.command()
 def collect(
     once: Annotated[bool, typer.Option("--once", help="Run every configured source once, then exit.")] = False,
     process: Annotated[bool, typer.Option(help="Also classify and process what was collected.")] = True,
@@ -116,19 +91,8 @@ def export_mentions_command(
     errors.print(f"exported {count} mention(s)")
 
 
-def _add_sentiment_commands() -> None:
-    from listener.sentiment.cli import app as sentiment_app
-
-    app.add_typer(sentiment_app, name="sentiment")
-
-
-_add_sentiment_commands()
-
-
-def _add_profiles_commands() -> None:
-    from listener.profiles.cli import app as profiles_app
-
-    app.add_typer(profiles_app, name="profiles")
-
-
-_add_profiles_commands()
+def register(app: typer.Typer) -> None:
+    """Add ``harken init``, ``harken collect`` and ``harken export`` to the command."""
+    app.command()(init)
+    app.command()(collect)
+    app.add_typer(export_app, name="export")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from listener.cli import console, errors, get_settings, ready_engine
+from responders.cli.support import console, errors, get_settings, ready_engine
 from responders.digests.errors import DigestError, NotConfigured
 
 alerts_app = typer.Typer(help="Spike alerts on negative mentions: check now, list the alerts raised.",
