@@ -24,7 +24,6 @@ from sqlmodel import Session
 from listener.db import indexed_by
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.settings import PRIORITY_LEVELS
-from responders.queue import QueueItem
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
@@ -38,6 +37,28 @@ AUTHOR_MENTIONS = indexed_by(Mention, "ix_mentions_author_id", "author_mentions"
 FEW_AUTHORS = 500
 assert f"status IN ({', '.join(repr(status) for status in OPEN)})" == OPEN_MENTION_CONDITION, \
     "ix_mentions_open must cover exactly the open statuses"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One mention as a row of the queue or the inbox."""
+
+    mention_id: int
+    platform: str
+    status: str
+    priority: float | None
+    priority_level: str | None
+    sla_due_at: datetime | None
+    created_at: datetime
+    text: str
+    url: str
+    sentiment: str | None
+    author: str | None
+    followers: int | None
+    tier: str | None
+    assignee: str | None
+    reply_id: int | None
+    reply_state: str | None
 
 
 class InvalidFilter(ValueError):

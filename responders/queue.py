@@ -9,38 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import AuditEvent, Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from responders.inbox import InboxFilter, QueueItem, search
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
 from responders.workflow import STATES
 
 
 class MentionNotFound(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    mention_id: int
-    platform: str
-    status: str
-    priority: float | None
-    priority_level: str | None
-    sla_due_at: datetime | None
-    created_at: datetime
-    text: str
-    url: str
-    sentiment: str | None
-    author: str | None
-    followers: int | None
-    tier: str | None
-    assignee: str | None
-    reply_id: int | None
-    reply_state: str | None
 
 
 def list_queue(
@@ -55,8 +35,6 @@ def list_queue(
     The web inbox's search (``responders.inbox``) with these filters, so the command line
     reads the same index in the same order.
     """
-    from responders.inbox import InboxFilter, search  # the inbox builds on this module's QueueItem
-
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise UnknownStatus(f"unknown status {unknown[0]!r}: one of {', '.join(STATUSES)}")

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
@@ -30,6 +30,8 @@ from responders.roles import Action, PermissionDenied, can
 from responders.staff import StaffError
 from responders.triage import TriageError
 from responders.web.deps import NotSignedIn
+from responders.web.pages import is_https
+from responders.web.routes import ROUTERS
 from responders.workflow import WorkflowError
 
 HERE = Path(__file__).parent
@@ -63,17 +65,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-def is_https(request: Request) -> bool:
-    """Whether the browser reached us over HTTPS. Behind a reverse proxy uvicorn has already taken the
-    scheme from X-Forwarded-Proto, believing it only from ``[web] trusted_proxies`` (server.py, cli.py)."""
-    return request.url.scheme == "https"
-
-
-def client_address(request: Request) -> str:
-    """The client's address (from X-Forwarded-For, through uvicorn, when a trusted proxy sent it)."""
-    return request.client.host if request.client else "unknown"
-
-
 def _static_version() -> str:
     """Part of every asset URL, so browsers fetch new assets after an upgrade and cache them otherwise."""
     digest = hashlib.sha256()
@@ -102,8 +93,6 @@ def wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     """The whole web app for these settings and this database."""
-    from responders.web.routes import ROUTERS
-
     app = FastAPI(
         title="Harken",
         summary="Social listening and engagement: mentions, the approval queue, profiles, digests.",
@@ -175,34 +164,3 @@ def _error(request: Request, status: int, message: str, headers: dict[str, str] 
                                           status_code=status, headers=headers)
     return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
                                       status_code=status, headers=headers)
-
-
-def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    """Render a page or fragment; the template sees the actor (``user``, ``csrf``) when signed in."""
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
-
-
-def back(request: Request, fallback: str) -> RedirectResponse:
-    """After a plain (script-less) form post: back to the page it came from, if ours."""
-    referer = request.headers.get("referer", "")
-    origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
-    return RedirectResponse(target or fallback, status_code=303)
-
-
-def after_post(request: Request, fallback: str, to: str | None = None) -> Response:
-    """How a state-changing page POST ends: the page shows the change.
-
-    A plain form is redirected (303) to ``to``, else back to the page it came from;
-    an HTMX request gets no body but tells HTMX to go there or reload, since such a
-    change (a merge, a new role) touches more of the page than one fragment.
-    """
-    if "hx-request" in request.headers:
-        response = Response(status_code=204)
-        if to is not None:
-            response.headers["HX-Redirect"] = to
-        else:
-            response.headers["HX-Refresh"] = "true"
-        return response
-    return RedirectResponse(to, status_code=303) if to is not None else back(request, fallback)

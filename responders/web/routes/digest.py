@@ -35,8 +35,8 @@ from responders.digests.periods import Period, last_days, resolve_period
 from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
-from responders.web.app import page
 from responders.web.deps import SettingsDep, allowed
+from responders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])

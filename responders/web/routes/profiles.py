@@ -34,8 +34,8 @@ from listener.profiles.timeline import SENTIMENT_LABELS, TimelineEntry, TrendPoi
 from responders.audit import jsonable
 from responders.digests.render import COLOURS
 from responders.roles import Action
-from responders.web.app import after_post, page
 from responders.web.deps import Reader, SessionDep, SettingsDep, allowed
+from responders.web.pages import after_post, page
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["profiles"])

@@ -21,8 +21,8 @@ from listener.db import indexed_by
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
-from responders.web.app import page
 from responders.web.deps import Reader, SessionDep, SettingsDep, allowed
+from responders.web.pages import page
 from responders.web.views import reply_json, suggestion_json
 
 router = APIRouter(include_in_schema=False)
