@@ -18,13 +18,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from listener.errors import HarkenError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULTS_FILE = CONFIG_DIR / "harken.toml"
 CONFIG_ENV = "HARKEN_CONFIG"
 
 
-class SettingsError(Exception):
+class SettingsError(HarkenError):
     """A setting is wrong. The message is one line naming the setting and the problem."""
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from listener.db import indexed_by
+from listener.errors import HarkenError
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.settings import PRIORITY_LEVELS
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
@@ -61,7 +62,7 @@ class QueueItem:
     reply_state: str | None
 
 
-class InvalidFilter(ValueError):
+class InvalidFilter(HarkenError, ValueError):
     pass
 
 

@@ -29,6 +29,8 @@ import unicodedata
 
 import regex
 
+from listener.errors import HarkenError
+
 X_MAX_WEIGHTED_LENGTH = 280
 REDDIT_MAX_LENGTH = 10_000
 X_URL_LENGTH = 23
@@ -60,7 +62,7 @@ _FLAG = regex.compile(r"\p{Regional_Indicator}{2}")
 _PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
 
 
-class ReplyTooLong(ValueError):
+class ReplyTooLong(HarkenError, ValueError):
     """A reply text over the platform's limit; the message says by how much."""
 
     def __init__(self, platform: str, length: int, limit: int) -> None:
@@ -69,7 +71,7 @@ class ReplyTooLong(ValueError):
         self.platform, self.length, self.limit = platform, length, limit
 
 
-class UnknownPlatform(ValueError):
+class UnknownPlatform(HarkenError, ValueError):
     """A platform Harken does not post to."""
 
 

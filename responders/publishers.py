@@ -21,11 +21,12 @@ import requests
 import tweepy
 
 from listener.clients import make_reddit_client, make_x_client
+from listener.errors import HarkenError
 from listener.models import Mention
 from listener.settings import Settings
 
 
-class PublishError(Exception):
+class PublishError(HarkenError):
     """Base: the platform did not confirm the reply."""
 
 

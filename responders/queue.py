@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from listener.errors import HarkenError
 from listener.models import AuditEvent, Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders.inbox import InboxFilter, QueueItem, search
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
 from responders.workflow import STATES
 
 
-class MentionNotFound(LookupError):
+class MentionNotFound(HarkenError, LookupError):
     pass
 
 

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from listener.errors import HarkenError
 from listener.settings import Settings
 from responders.context import TIERS, MentionContext
 from responders.lengths import LIMITS, length_for
@@ -59,11 +60,11 @@ Tier = Literal["standard", "vip", "press"]
 Kind = Literal["tweet", "post", "comment"]
 
 
-class RulesFileError(Exception):
+class RulesFileError(HarkenError):
     """A rules file that cannot be used; the message names the file and the rule."""
 
 
-class TemplateError(ValueError):
+class TemplateError(HarkenError, ValueError):
     """A template with an unknown placeholder or a format it does not support."""
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import Mention, StaffUser
 from listener.settings import PRIORITY_LEVELS, Settings
 from responders import audit
@@ -70,7 +71,7 @@ TIER_POINTS = {"press": 25.0, "vip": 20.0, "standard": 0.0}
 assert tuple(level for level, _ in LEVEL_FLOORS) == PRIORITY_LEVELS
 
 
-class TriageError(Exception):
+class TriageError(HarkenError):
     """Base of the triage errors."""
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from listener.settings import Settings
 from responders import audit
@@ -50,7 +51,7 @@ OPEN_STATES: tuple[str, ...] = (DRAFT, PENDING, APPROVED, SENDING, FAILED)
 """A mention has at most one reply in these states (a unique index enforces it)."""
 
 
-class WorkflowError(Exception):
+class WorkflowError(HarkenError):
     """Base of the workflow's errors."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from listener.errors import HarkenError
 from listener.settings import Settings
 
 
@@ -72,7 +73,7 @@ class SourceSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class CollectorError(Exception):
+class CollectorError(HarkenError):
     """Base class of the errors a collector run can end with."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -13,7 +13,7 @@ from rich.text import Text
 from listener.db import session_scope
 from listener.profiles.crm import ColumnMapping, ImportReport, export_customers, import_customers
 from listener.profiles.errors import ProfileError
-from responders.cli.support import console, errors, get_settings, ready_engine
+from responders.cli.support import console, errors, fail, get_settings, ready_engine
 
 app = typer.Typer(
     help="Customer profiles: import/export the CRM, show a profile, review suggested links, merge.",
@@ -27,18 +27,13 @@ MapOption = Annotated[
 MappingFile = Annotated[Path | None, typer.Option("--mapping", help="TOML file with a [columns] table.")]
 
 
-def _fail(error: Exception, code: int = 1) -> NoReturn:
-    errors.print(Text(f"harken: {error}"), soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _mapping(spec: str | None, path: Path | None) -> ColumnMapping:
     try:
         mapping = ColumnMapping.from_toml(path) if path else ColumnMapping()
         if spec:
             mapping = ColumnMapping.of({**mapping.columns, **ColumnMapping.parse(spec).columns})
     except ProfileError as error:
-        _fail(error, 2)
+        raise fail(error) from None
     return mapping
 
 
@@ -83,7 +78,7 @@ def import_command(
             if dry_run:
                 session.rollback()
     except ProfileError as error:
-        _fail(error, 2)
+        raise fail(error) from None
     _print_report(report, dry_run)
     if report.problems:
         raise typer.Exit(1)
@@ -140,13 +135,13 @@ def show_command(
     from listener.profiles.timeline import BUCKETS, profile_timeline, sentiment_trend
 
     if bucket not in BUCKETS:
-        _fail(ValueError(f"unknown bucket {bucket!r} (expected {', '.join(BUCKETS)})"), 2)
+        raise fail(f"unknown bucket {bucket!r} (expected {', '.join(BUCKETS)})", 2)
     with session_scope(_engine()) as session:
         try:
             asked = get_profile(session, profile_id)
             profile = live_profile(session, profile_id)
         except ProfileError as error:
-            _fail(error)
+            raise fail(error) from None
         if asked.id != profile.id:
             console.print(Text(f"Profile {asked.id} was merged into profile {profile.id}; showing {profile.id}."))
         identities = identities_of(session, profile.id)  # type: ignore[arg-type]
@@ -245,7 +240,7 @@ def confirm_command(
         with session_scope(_engine()) as session:
             merge = confirm_suggestion(session, suggestion_id, by=by, survivor_id=survivor)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Merged profile {merge.merged_id} into {merge.survivor_id} (merge {merge.id}).")
 
 
@@ -258,7 +253,7 @@ def dismiss_command(suggestion_id: Annotated[int, typer.Argument(help="Suggestio
         with session_scope(_engine()) as session:
             dismiss_suggestion(session, suggestion_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Dismissed suggestion {suggestion_id}.")
 
 
@@ -275,7 +270,7 @@ def merge_command(
         with session_scope(_engine()) as session:
             merge = merge_profiles(session, survivor_id, other_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Merged profile {other_id} into {survivor_id} (merge {merge.id}).")
 
 
@@ -290,7 +285,7 @@ def unmerge_command(
         with session_scope(_engine()) as session:
             result = unmerge(session, merge_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Undid merge {merge_id}: profiles {result.merge.survivor_id} and {result.merge.merged_id} restored.")
     if result.kept_later_edits:
         console.print(Text(f"Kept edits made after the merge to: {', '.join(result.kept_later_edits)}"))

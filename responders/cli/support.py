@@ -12,35 +12,65 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.clients import configure_logging
 from listener.db import make_engine, migrate
+from listener.errors import HarkenError
 from listener.models import StaffUser
+from listener.profiles.errors import ColumnMappingError, CustomerFileError
+from listener.sentiment.errors import (
+    CorrectionError,
+    LabelledDataError,
+    ModelLoadError,
+    SoupError,
+    TrainingDataError,
+)
 from listener.settings import Settings, SettingsError, load_settings
-from responders import config_audit, staff, triage, workflow
-from responders.lengths import ReplyTooLong
-from responders.queue import MentionNotFound
-from responders.roles import PermissionDenied, UnknownRole
-from responders.rules import RulesFileError
+from responders import config_audit, staff
+from responders.digests.errors import NotConfigured, PeriodError
 
 ActingAs = Annotated[str, typer.Option("--as", help="Email of the staff user doing this.")]
 
 console = Console()
 errors = Console(stderr=True)
 
-EXPECTED = (workflow.WorkflowError, triage.TriageError, staff.StaffError, PermissionDenied, ReplyTooLong,
-            UnknownRole, MentionNotFound, RulesFileError, ValueError)
+# Exit 2: what was given (settings, a file, an argument) is wrong and must be fixed before trying again.
+# Exit 1: Harken refused or could not do what was asked; the message says why.
+EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (SettingsError, 2),
+    (ModelLoadError, 2),
+    (LabelledDataError, 2),
+    (TrainingDataError, 2),
+    (SoupError, 2),
+    (CorrectionError, 2),
+    (ColumnMappingError, 2),
+    (CustomerFileError, 2),
+    (PeriodError, 2),
+    (NotConfigured, 2),
+    (OSError, 2),  # a file named on the command line cannot be read or written
+    (HarkenError, 1),
+    (ValueError, 1),
+)
+"""Error class -> exit code of the ``harken`` command, first match wins."""
+
+ANSWERED: tuple[type[Exception], ...] = tuple(error_class for error_class, _ in EXIT_CODES)
+
+
+def exit_code_for(error: Exception) -> int:
+    """The exit code that ends a command on ``error`` (1 for a class the table does not name)."""
+    for error_class, code in EXIT_CODES:
+        if isinstance(error, error_class):
+            return code
+    return 1
 
 
 def get_settings() -> Settings:
     """Load the settings or stop with the one-line reason."""
-    try:
+    with answering():
         settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"[red]harken: {error}[/red]", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
     configure_logging(settings.logging.level, settings.secrets)
     return settings
 
@@ -51,10 +81,24 @@ def ready_engine(settings: Settings) -> Engine:
     return make_engine(settings.database.url, settings.database.echo)
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``harken: message`` on standard error; the caller raises what this returns."""
-    errors.print(f"[red]harken: {message}[/red]", highlight=False, soft_wrap=True)
+def fail(problem: Exception | str, code: int | None = None) -> typer.Exit:
+    """Print ``harken: problem`` on standard error; the caller raises what this returns.
+
+    An error's exit code comes from :data:`EXIT_CODES` unless ``code`` is given (for a misused option).
+    """
+    errors.print(Text(f"harken: {problem}", style="red"), soft_wrap=True)
+    if code is None:
+        code = exit_code_for(problem) if isinstance(problem, Exception) else 1
     return typer.Exit(code)
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """Errors named in :data:`EXIT_CODES` end the command with their message and code; bugs propagate."""
+    try:
+        yield
+    except ANSWERED as error:
+        raise fail(error) from None
 
 
 def ready() -> tuple[Settings, Engine]:
@@ -75,9 +119,9 @@ def acting(engine: Engine, email: str | None = None) -> Iterator[tuple[Session, 
             user = staff.find_user(session, email) if email else None
             yield session, user
             session.commit()
-        except EXPECTED as error:
+        except ANSWERED as error:
             session.rollback()
-            raise fail(str(error)) from None
+            raise fail(error) from None
         except BaseException:
             session.rollback()
             raise

@@ -22,17 +22,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from listener.profiles.errors import ProfileError
-from listener.sentiment.corrections import CorrectionError
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
-from responders.roles import Action, PermissionDenied, can
-from responders.staff import StaffError
-from responders.triage import TriageError
+from responders.roles import Action, can
 from responders.web.deps import NotSignedIn
+from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.pages import is_https
 from responders.web.routes import ROUTERS
-from responders.workflow import WorkflowError
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -120,23 +116,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     async def _http_error(request: Request, error: HTTPException) -> Response:
         return _error(request, error.status_code, str(error.detail), getattr(error, "headers", None))
 
-    @app.exception_handler(PermissionDenied)
-    async def _denied(request: Request, error: PermissionDenied) -> Response:
-        return _error(request, 403, str(error))
+    async def _answer(request: Request, error: Exception) -> Response:
+        status = status_for(error)
+        return _error(request, status, message_for(error, status))
 
-    @app.exception_handler(LookupError)
-    async def _missing(request: Request, error: LookupError) -> Response:
-        if isinstance(error, KeyError):  # a bug, not a missing record: no reason to hide it as a 404
-            return _error(request, 500, "internal error")
-        return _error(request, 404, str(error).strip("'\""))
-
-    for conflict in (WorkflowError, TriageError, StaffError, ProfileError, CorrectionError, ValueError):
-
-        @app.exception_handler(conflict)
-        async def _conflict(request: Request, error: Exception) -> Response:
-            if isinstance(error, LookupError):
-                return _error(request, 404, str(error).strip("'\""))
-            return _error(request, 409, str(error))
+    # Starlette picks a handler by the error's class hierarchy; the table (responders.web.errors) picks the status.
+    for answered in ANSWERED:
+        app.add_exception_handler(answered, _answer)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:

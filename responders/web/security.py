@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import ApiToken, SignInFailure, StaffUser, WebSession
 from listener.settings import WebSettings
 from responders import audit
@@ -33,7 +34,7 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "hk_"
 
 
-class SignInError(Exception):
+class SignInError(HarkenError):
     """Wrong email or password (deliberately not saying which)."""
 
 
@@ -44,7 +45,7 @@ class SignInThrottled(SignInError):
         self.retry_after = retry_after
 
 
-class WeakPassword(ValueError):
+class WeakPassword(HarkenError, ValueError):
     pass
 
 

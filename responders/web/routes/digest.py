@@ -25,6 +25,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
+from listener.errors import HarkenError
 from listener.models import Alert, StaffUser
 from listener.settings import Settings
 from responders.digests.alerts import get_alert, list_alerts
@@ -49,7 +50,7 @@ ALERTS_ON_DASHBOARD = 5
 ALERTS_PER_PAGE = 50
 
 
-class AlertNotFound(LookupError):
+class AlertNotFound(HarkenError, LookupError):
     """No alert has this id."""
 
 
