@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from listener.errors import HarkenError
+from listener.statuses import OPEN_MENTION_STATUSES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -244,7 +245,7 @@ class DigestSettings(_Section):
     top_customers: int = Field(default=10, ge=0, le=100)
     vip_tiers: list[str] = Field(default_factory=lambda: ["vip", "press"])
     # Queue statuses (responders.triage) that count as open backlog when no reply has been sent.
-    open_statuses: list[str] = Field(default_factory=lambda: ["new", "needs_reply", "assigned", "waiting"])
+    open_statuses: list[str] = Field(default_factory=lambda: list(OPEN_MENTION_STATUSES))
     term_sample_size: int = Field(default=3000, ge=100)
     driver_min_mentions: int = Field(default=3, ge=2)
     stop_words: list[str] = Field(default_factory=list)

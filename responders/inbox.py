@@ -3,7 +3,7 @@
 Filters combine (all must hold): status, platform, sentiment, priority level,
 assignee (an email, ``me``, or ``unassigned``), a date range on when the mention was
 posted, and free text over the mention, its title and its author's handle. The order
-is the queue's (``responders.queue``): priority, then SLA due time, then age.
+is the queue's (``responders.mention_queue``): priority, then SLA due time, then age.
 
 A page asks for one row more than it shows, to know whether there is a next page,
 instead of counting every match (a count over 100,000 rows costs more than the page).
@@ -36,8 +36,6 @@ OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open", OPEN_MENTIONS_NAME)
 AUTHOR_MENTIONS = indexed_by(Mention, "ix_mentions_author_id", "author_mentions")
 """The mentions, read on SQLite through their authors (an @handle search)."""
 FEW_AUTHORS = 500
-assert f"status IN ({', '.join(repr(status) for status in OPEN)})" == OPEN_MENTION_CONDITION, \
-    "ix_mentions_open must cover exactly the open statuses"
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,7 @@ from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
 from listener.profiles.keys import handle_key, index_profiles, normalise_handle
-from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     PLATFORMS,
     RULE_SCORES,
     Reason,
@@ -42,6 +41,7 @@ from listener.profiles.suggestions import (
     record_suggestions,
     suggest_links,
 )
+from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
 
 FIELDS: tuple[str, ...] = (
     "crm_id", "display_name", "emails", "company", "tier", "tags", "notes", "x_handle", "reddit_username",

@@ -142,7 +142,7 @@ def _print_overview(engine: Engine) -> None:
 
 def _print_queue(engine: Engine) -> None:
     """The top of the responder queue, each with its best suggestion."""
-    from responders.queue import list_queue
+    from responders.mention_queue import list_queue
 
     with Session(engine) as session:
         items = list_queue(session, limit=5)

@@ -129,9 +129,9 @@ def show_command(
     bucket: Annotated[str, typer.Option(help="Trend period: day, week or month.")] = "week",
 ) -> None:
     """A profile: its fields, accounts, suggested links, merges, mentions and sentiment trend."""
+    from listener.profiles.link_suggestions import list_suggestions
     from listener.profiles.merging import merges_of
     from listener.profiles.store import get_profile, identities_of, live_profile
-    from listener.profiles.suggestions import list_suggestions
     from listener.profiles.timeline import BUCKETS, profile_timeline, sentiment_trend
 
     if bucket not in BUCKETS:
@@ -207,7 +207,7 @@ def suggestions_command(
     limit: Annotated[int, typer.Option(help="Rows to show, strongest first.")] = 50,
 ) -> None:
     """Suggested links with their score and reasons: confirm or dismiss each one."""
-    from listener.profiles.suggestions import list_suggestions
+    from listener.profiles.link_suggestions import list_suggestions
 
     with session_scope(_engine()) as session:
         views = list_suggestions(session, status=status, limit=limit)
@@ -234,7 +234,7 @@ def confirm_command(
     survivor: Annotated[int | None, typer.Option(help="Which of the two profiles survives.")] = None,
 ) -> None:
     """Confirm a suggested link: the two profiles are merged (undo with `unmerge`)."""
-    from listener.profiles.suggestions import confirm_suggestion
+    from listener.profiles.link_suggestions import confirm_suggestion
 
     try:
         with session_scope(_engine()) as session:
@@ -247,7 +247,7 @@ def confirm_command(
 @app.command("dismiss")
 def dismiss_command(suggestion_id: Annotated[int, typer.Argument(help="Suggestion id.")], by: By) -> None:
     """Dismiss a suggested link: recorded, and the pair is not suggested again."""
-    from listener.profiles.suggestions import dismiss_suggestion
+    from listener.profiles.link_suggestions import dismiss_suggestion
 
     try:
         with session_scope(_engine()) as session:

@@ -22,7 +22,7 @@ from listener.models import Mention
 from listener.settings import Settings
 from responders import staff, triage, workflow
 from responders.cli.support import ActingAs, acting, console, errors, fail, get_settings, ready
-from responders.queue import MentionNotFound, list_queue, list_replies, mention_detail
+from responders.mention_queue import MentionNotFound, list_queue, list_replies, mention_detail
 from responders.rules import CONDITIONS, PLACEHOLDERS, RulesFileError, load_reply_rules
 
 queue_app = typer.Typer(help="The responder queue: triage, draft, approve, send.", no_args_is_help=True)

@@ -30,7 +30,7 @@ from responders.inbox import (
     mentions_by_ids,
     search,
 )
-from responders.queue import MentionNotFound, QueueItem, mention_detail
+from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status

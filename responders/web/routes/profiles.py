@@ -22,14 +22,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, Identity, ProfileMerge, StaffUser
-from listener.profiles.merging import merge_profiles, merges_of, unmerge
-from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     SuggestionView,
     confirm_suggestion,
     dismiss_suggestion,
     list_suggestions,
 )
+from listener.profiles.merging import merge_profiles, merges_of, unmerge
+from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
 from listener.profiles.timeline import SENTIMENT_LABELS, TimelineEntry, TrendPoint, profile_timeline, sentiment_trend
 from responders.audit import jsonable
 from responders.digests.render import COLOURS
