@@ -39,8 +39,7 @@ from listener.profiles.crm import (
 )
 from listener.profiles.errors import CustomerFileError
 from listener.profiles.keys import _CAMEL, _LETTERS, MAX_KEY_LENGTH, MAX_NAME_TOKENS, handle_key, name_numbers
-from listener.profiles.store import TIERS, union
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     MIN_NAME_LENGTH,
     NAME_CANDIDATES_PER_SUBJECT,
     NAME_SCORE_CUTOFF,
@@ -56,6 +55,7 @@ from listener.profiles.suggestions import (
     keyed_profiles,
     load_subjects,
 )
+from listener.profiles.store import TIERS, union
 
 
 def name_tokens(name: str | None) -> list[str]:

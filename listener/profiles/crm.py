@@ -38,15 +38,15 @@ from listener.models import CustomerProfile, Identity
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
 from listener.profiles.keys import handle_key, index_profiles, normalise_handle
-from listener.profiles.name_blocks import NameBlocks
-from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     RULE_SCORES,
     Reason,
     keyed_profiles,
     record_suggestion_ids,
     suggest_link_ids,
 )
+from listener.profiles.name_blocks import NameBlocks
+from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
 from listener.safe_text import spreadsheet_cell, unguard_spreadsheet_cell
 
 PROFILE_FIELDS: tuple[str, ...] = ("crm_id", "display_name", "emails", "company", "tier", "tags", "notes")

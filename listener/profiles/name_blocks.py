@@ -97,7 +97,7 @@ class NameBlocks:
         self, session: Session, keys: list[str], into: dict[str, tuple[BlockMember, ...]], *, only_prospects: bool
     ) -> None:
         # Imported here: suggestions imports this module.
-        from listener.profiles.suggestions import keyed_profiles
+        from listener.profiles.link_suggestions import keyed_profiles
 
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]

@@ -20,14 +20,14 @@ from listener.profiles import create_profile, import_customers, merge_profiles
 from listener.profiles import crm as crm_module
 from listener.profiles.errors import CustomerFileError
 from listener.profiles.keys import name_keys, name_numbers, normalise_name
-from listener.profiles.name_blocks import NameBlocks
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     MIN_NAME_LENGTH,
     NAME_CANDIDATES_PER_SUBJECT,
     NAME_SCORE_CUTOFF,
     load_subjects,
     name_matches,
 )
+from listener.profiles.name_blocks import NameBlocks
 
 # Same names, near-duplicates, reordered and glued names, accents, other scripts, numbers, initials.
 TRICKY_NAMES = [

@@ -50,6 +50,7 @@ from listener.models import (
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
 from listener.profiles.keys import handle_key, name_keys, name_numbers, normalise_name
+from listener.profiles.merging import merge_profiles
 from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching constants were defined here
     MIN_NAME_LENGTH,
     NAME_CANDIDATES_PER_SUBJECT,
@@ -58,6 +59,7 @@ from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching co
     NameBlocks,
     best_name_matches,
 )
+from listener.statuses import LINK_CONFIRMED, LINK_DISMISSED, LINK_OPEN, LINK_SUPERSEDED
 
 RULE_SCORES: dict[str, float] = {
     "bio_profile_url": 0.9,
@@ -71,7 +73,8 @@ MAX_BIO_LENGTH = 2000
 MAX_BIO_FINDINGS = 5
 CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 
-OPEN, CONFIRMED, DISMISSED, SUPERSEDED = "open", "confirmed", "dismissed", "superseded"
+# The statuses of a suggested link (defined once, with the tables' other status lists).
+OPEN, CONFIRMED, DISMISSED, SUPERSEDED = LINK_OPEN, LINK_CONFIRMED, LINK_DISMISSED, LINK_SUPERSEDED
 # Named in handle lookups so that the (platform, handle_key) index serves them.
 
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}")
@@ -488,8 +491,6 @@ def confirm_suggestion(
     The survivor is the imported customer when only one of the two is, else the
     older profile, unless ``survivor_id`` names one of the pair.
     """
-    from listener.profiles.merging import merge_profiles
-
     suggestion = _open(session, suggestion_id)
     a = session.get(CustomerProfile, suggestion.profile_a_id)
     b = session.get(CustomerProfile, suggestion.profile_b_id)
