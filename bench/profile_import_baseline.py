@@ -38,7 +38,15 @@ from listener.profiles.crm import (
     _record,
 )
 from listener.profiles.errors import CustomerFileError
-from listener.profiles.keys import _CAMEL, _LETTERS, MAX_KEY_LENGTH, MAX_NAME_TOKENS, handle_key, name_numbers
+from listener.profiles.keys import (
+    _CAMEL,
+    _LETTERS,
+    MAX_KEY_LENGTH,
+    MAX_NAME_TOKENS,
+    handle_key,
+    keyed_profiles,
+    name_numbers,
+)
 from listener.profiles.link_suggestions import (
     MIN_NAME_LENGTH,
     NAME_CANDIDATES_PER_SUBJECT,
@@ -52,7 +60,6 @@ from listener.profiles.link_suggestions import (
     _handle_evidence,
     _short,
     combined_score,
-    keyed_profiles,
     load_subjects,
 )
 from listener.profiles.store import TIERS, union

@@ -325,6 +325,10 @@ class StaffUser(SQLModel, table=True):
     created_at: datetime = _time(default_factory=utcnow)
 
 
+# Which suggestion source (responders.sources) made a suggestion: the values of ``Suggestion.origin``.
+RULE_ORIGIN, SIMILAR_ORIGIN, DRAFT_ORIGIN = "rule", "similar", "draft"
+
+
 class Suggestion(SQLModel, table=True):
     """A reply proposed for a mention (by a rule, a template or past replies)."""
 

@@ -37,11 +37,10 @@ from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
-from listener.profiles.keys import handle_key, index_profiles, normalise_handle
+from listener.profiles.keys import handle_key, index_profiles, keyed_profiles, normalise_handle
 from listener.profiles.link_suggestions import (
     RULE_SCORES,
     Reason,
-    keyed_profiles,
     record_suggestion_ids,
     suggest_link_ids,
 )

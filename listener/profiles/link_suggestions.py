@@ -44,12 +44,11 @@ from listener.models import (
     CustomerProfile,
     Identity,
     LinkSuggestion,
-    ProfileMatchKey,
     ProfileMerge,
 )
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
-from listener.profiles.keys import handle_key, name_keys, name_numbers, normalise_name
+from listener.profiles.keys import handle_key, keyed_profiles, name_keys, name_numbers, normalise_name
 from listener.profiles.merging import merge_profiles
 from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching constants were defined here
     MIN_NAME_LENGTH,
@@ -267,22 +266,6 @@ def _handle_evidence(session: Session, subjects: Sequence[Subject], evidence: _E
                 else:
                     continue
                 evidence.add(subject.profile_id, profile_id, Reason(rule, _short(detail), RULE_SCORES[rule]))
-
-
-def keyed_profiles(keys: Sequence[str]) -> Any:
-    """Profiles holding any of these lookup keys.
-
-    Merged-away profiles are filtered by the caller, not in SQL: with a long IN list,
-    SQLite's planner would otherwise walk every live profile by the merged_into_id index.
-    """
-    return (
-        select(
-            ProfileMatchKey.key, CustomerProfile.id, CustomerProfile.display_name, CustomerProfile.is_prospect,
-            CustomerProfile.merged_into_id,
-        )
-        .join(CustomerProfile, CustomerProfile.id == ProfileMatchKey.profile_id)
-        .where(ProfileMatchKey.key.in_(keys))  # type: ignore[attr-defined]
-    )
 
 
 def _email_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:

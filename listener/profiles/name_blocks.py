@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from listener.models import CustomerProfile
-from listener.profiles.keys import normalise_name
+from listener.profiles.keys import keyed_profiles, normalise_name
 
 NAME_SCORE_CUTOFF = 90.0  # rapidfuzz token_sort_ratio, 0..100
 MIN_NAME_LENGTH = 4  # shorter normalised names ("al", "jo") match too many strangers
@@ -96,9 +96,6 @@ class NameBlocks:
     def _read(
         self, session: Session, keys: list[str], into: dict[str, tuple[BlockMember, ...]], *, only_prospects: bool
     ) -> None:
-        # Imported here: suggestions imports this module.
-        from listener.profiles.link_suggestions import keyed_profiles
-
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
             statement: Any = keyed_profiles(chunk)
