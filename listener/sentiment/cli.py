@@ -30,11 +30,51 @@ def evaluate_command(
     texts: Annotated[Path | None, typer.Option("--texts", help="One text per line.")] = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="0/1/2 or negative/neutral/positive, one per line.")]
     = None,
+    labelled_set: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="NAME=TEXTS:LABELS, a labelled set to score; repeat for several (one table)."),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option("--shared", help="The shared data directory: adds its TweetEval val and Sanders sets."),
+    ] = None,
     corrections: Annotated[bool, typer.Option("--corrections", help="Score on staff-corrected mentions.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object, or a list for several sets).")]
+    = False,
 ) -> None:
-    """Macro-averaged recall, accuracy, per-class recall, count and texts per second."""
-    from listener.sentiment.evaluation import LabelledDataError, evaluate, read_labelled
+    """Macro-averaged recall, accuracy, per-class recall, count and texts per second; one table for several sets."""
+    from listener.sentiment.evaluation import (
+        LabelledDataError,
+        evaluate,
+        evaluate_sets,
+        format_table,
+        parse_set_spec,
+        read_labelled,
+        shared_set_specs,
+    )
+
+    if labelled_set or shared is not None:
+        try:
+            specs = [parse_set_spec(spec) for spec in labelled_set or []]
+            if shared is not None:
+                specs = shared_set_specs(shared) + specs
+            if texts is not None or labels is not None:
+                if texts is None or labels is None:
+                    raise LabelledDataError("--texts and --labels go together")
+                specs.insert(0, ("texts", texts, labels))
+            names = [name for name, _, _ in specs]
+            if len(set(names)) < len(names):
+                raise LabelledDataError(f"set names must differ: {', '.join(names)}")
+            sets = [(name, *read_labelled(t, g)) for name, t, g in specs]
+        except (LabelledDataError, OSError) as error:
+            errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        results = evaluate_sets(_classifier(), sets)
+        if as_json:
+            print(json.dumps(results))
+        else:
+            console.print(format_table(results), highlight=False, soft_wrap=True)
+        return
 
     if corrections:
         from sqlmodel import Session
@@ -48,7 +88,7 @@ def evaluate_command(
             raise typer.Exit(1)
     else:
         if texts is None or labels is None:
-            errors.print("harken: give --texts and --labels, or --corrections")
+            errors.print("harken: give --texts and --labels, --set NAME=TEXTS:LABELS, --shared DIR or --corrections")
             raise typer.Exit(2)
         try:
             text_list, gold = read_labelled(texts, labels)
