@@ -208,6 +208,56 @@ def soup_command(
         console.print("installed as the default model; run `harken sentiment build-default`")
 
 
+@app.command("refit-head")
+def refit_head_command(
+    data: Annotated[Path, typer.Option("--data", help="Directory with train_text/labels.txt and val_*.txt.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the model and metrics go.")],
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="NAME=TEXTS:LABELS, labelled tweets to train on too (scored out-of-fold)."),
+    ] = None,
+    held_out: Annotated[
+        list[str] | None, typer.Option("--held-out", help="NAME=TEXTS:LABELS, a set only to score on.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory (default: the default model).")]
+    = None,
+    class_weighting: Annotated[str, typer.Option(help="inverse, sqrt or none.")] = "inverse",
+    extra_weight: Annotated[float, typer.Option(help="How much each extra tweet counts beside a training tweet.")]
+    = 1.0,
+    folds: Annotated[int, typer.Option(help="Folds for the out-of-fold figures on extra sets.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the fold split.")] = 0,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Keep embeddings here to retry options fast.")]
+    = None,
+    install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
+    = False,
+) -> None:
+    """Refit the classification head on frozen encoder features (seconds once embedded), extra sets included."""
+    from listener.sentiment.evaluation import LabelledDataError, format_table, parse_set_spec, read_labelled
+    from listener.sentiment.head import HeadFitError, HeadOptions, refit
+    from listener.sentiment.training import TrainingDataError
+
+    options = HeadOptions(class_weighting=class_weighting, extra_weight=extra_weight, folds=folds, seed=seed)
+    try:
+        extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra or [])]
+        held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]
+        metrics = refit(data, out, options, extras=extras, held_out=held, model_dir=model,
+                        cache_dir=cache, progress=console.print)
+    except (LabelledDataError, TrainingDataError, HeadFitError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for when in ("before", "after"):
+        rows = [{"set": name + (" (out-of-fold)" if figures.get("out_of_fold") else ""), **figures}
+                for name, figures in metrics[when].items()]
+        console.print(f"{when}:")
+        console.print(format_table(rows), highlight=False, soft_wrap=True)
+    console.print(f"model written to {out / 'model'}")
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out / "model", metrics_path=out / "metrics.json")
+        console.print("installed as the default model; run `harken sentiment build-default`")
+
+
 @app.command("build-default")
 def build_default_command(
     force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,
