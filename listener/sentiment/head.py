@@ -14,6 +14,7 @@ The head that ships is then fitted on all of it, with the same options.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -194,6 +195,20 @@ def save_with_head(model: Any, head: tuple[np.ndarray, np.ndarray], out_dir: Pat
     return out_dir
 
 
+def encoder_fingerprint(model: Any) -> str:
+    """A hash of the encoder's weights: cached embeddings are only reused for the same encoder."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.bert.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def features_key(fingerprint: str, texts: Sequence[str]) -> str:
+    """The cache file name of ``texts`` embedded by the encoder with ``fingerprint``."""
+    return hashlib.sha256((fingerprint + "\n" + "\n".join(texts)).encode()).hexdigest()[:20]
+
+
 def refit(
     data_dir: Path,
     out_dir: Path,
@@ -213,7 +228,6 @@ def refit(
     ``out_dir/metrics.json``. With ``cache_dir``, embeddings are kept there, keyed
     by the model's weights and the texts, so trying other options costs seconds.
     """
-    import hashlib
     import json
     import shutil
 
@@ -233,16 +247,10 @@ def refit(
     if not tokenizer_path.is_file():
         tokenizer_path = base_model_dir() / "tokenizer.json"
     normalise = bool(getattr(model.config, "harken_normalise", True))
-    model_key = hashlib.sha256()
-    for name, tensor in sorted(model.bert.state_dict().items()):
-        model_key.update(name.encode())
-        model_key.update(tensor.float().numpy().tobytes()[:4096])
-        model_key.update(str(float(tensor.float().sum())).encode())
+    model_key = encoder_fingerprint(model)
 
     def embedded(name: str, texts: Sequence[str], gold: Sequence[int]) -> LabelledFeatures:
-        key = model_key.copy()
-        key.update("\n".join(texts).encode())
-        cached = Path(cache_dir) / f"{key.hexdigest()[:20]}.npy" if cache_dir else None
+        cached = Path(cache_dir) / f"{features_key(model_key, texts)}.npy" if cache_dir else None
         if cached is not None and cached.is_file():
             features = np.load(cached)
         else:
