@@ -225,6 +225,10 @@ def refit_head_command(
     extra_weight: Annotated[float, typer.Option(help="How much each extra tweet counts beside a training tweet.")]
     = 1.0,
     folds: Annotated[int, typer.Option(help="Folds for the out-of-fold figures on extra sets.")] = 5,
+    train_sample: Annotated[
+        int | None, typer.Option(help="Embed only this many training tweets (seeded sample; default all).")
+    ] = None,
+    l2: Annotated[float, typer.Option(help="Pull of the head's weights back to the model's own head.")] = 1e-4,
     seed: Annotated[int, typer.Option(help="Seed of the fold split.")] = 0,
     cache: Annotated[Path | None, typer.Option("--cache", help="Keep embeddings here to retry options fast.")]
     = None,
@@ -236,7 +240,8 @@ def refit_head_command(
     from listener.sentiment.head import HeadFitError, HeadOptions, refit
     from listener.sentiment.training import TrainingDataError
 
-    options = HeadOptions(class_weighting=class_weighting, extra_weight=extra_weight, folds=folds, seed=seed)
+    options = HeadOptions(class_weighting=class_weighting, extra_weight=extra_weight, folds=folds, seed=seed,
+                          train_sample=train_sample, l2=l2)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra or [])]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]
