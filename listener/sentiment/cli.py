@@ -263,6 +263,35 @@ def refit_head_command(
         console.print("installed as the default model; run `harken sentiment build-default`")
 
 
+@app.command("prior-correct")
+def prior_correct_command(
+    data: Annotated[Path, typer.Option("--data", help="Directory with train_labels.txt (the class shares).")],
+    out: Annotated[Path, typer.Option("--out", help="Where the corrected model goes.")],
+    strength: Annotated[float, typer.Option(help="Share of the class weighting to undo (1: all of it).")] = 0.5,
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory (default: the default model).")]
+    = None,
+    install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
+    = False,
+) -> None:
+    """Add strength x log(training class shares) to the head's bias: calls the common neutral class more often."""
+    from listener.sentiment.head import HeadFitError, prior_correct
+    from listener.sentiment.training import TrainingDataError
+
+    try:
+        shares, shift = prior_correct(data, out, strength, model)
+    except (TrainingDataError, HeadFitError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"class shares {', '.join(f'{s:.4f}' for s in shares)}; bias shifted by "
+                  f"{', '.join(f'{v:+.4f}' for v in shift)}; model written to {out}")
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out)
+        console.print("installed as the default model (metrics.json kept: re-measure it); "
+                      "run `harken sentiment build-default`")
+
+
 @app.command("build-default")
 def build_default_command(
     force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,

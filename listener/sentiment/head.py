@@ -300,3 +300,38 @@ def refit(
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def prior_correct(
+    data_dir: Path, out_dir: Path, strength: float, model_dir: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Save the model (default: Harken's default) with ``strength * log(class shares)`` added to its head's bias.
+
+    Training with inverse-frequency class weights is, for the head, the same as
+    assuming every class equally common; adding ``log(share)`` of the training
+    split's classes undoes that (strength 1), half of it at 0.5. Nothing is
+    fitted: the shares come from ``data_dir``'s training labels. Returns the
+    shares and the added bias; the model is written to ``out_dir``.
+    """
+    import shutil
+
+    from listener.sentiment.default_model.build import TOKENIZER_FILES, base_model_dir, reconstruct
+    from listener.sentiment.modeling import MeanPoolingBertClassifier
+    from listener.sentiment.training import read_split
+
+    _, labels = read_split(data_dir, "train")
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=3)
+    if (counts == 0).any():
+        raise HeadFitError(f"{data_dir}: every class needs training tweets for its share (counts {counts.tolist()})")
+    shares = counts / counts.sum()
+    shift = (strength * np.log(shares)).astype(np.float32)
+    model = reconstruct() if model_dir is None else MeanPoolingBertClassifier.from_pretrained(str(model_dir)).eval()
+    with torch.no_grad():
+        model.classifier.bias += torch.from_numpy(shift)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out_dir))
+    tokenizer_dir = Path(model_dir) if model_dir is not None else base_model_dir()
+    for name in TOKENIZER_FILES:
+        if (tokenizer_dir / name).is_file():
+            shutil.copyfile(tokenizer_dir / name, out_dir / name)
+    return shares, shift

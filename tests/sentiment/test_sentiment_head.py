@@ -77,3 +77,28 @@ def test_refit_saves_a_loadable_model_whose_labels_follow_the_new_head(tiny_mode
 def test_unknown_class_weighting_is_refused_before_any_work(tiny_model: Path, tmp_path: Path) -> None:
     with pytest.raises(HeadFitError, match="'balanced' is not one of inverse, sqrt, none"):
         refit(tmp_path / "no-data", tmp_path / "out", HeadOptions(class_weighting="balanced"), model_dir=tiny_model)
+
+
+def test_prior_correction_shifts_the_bias_by_the_log_class_shares(tiny_model: Path, tmp_path: Path) -> None:
+    from listener.sentiment.head import prior_correct
+    from listener.sentiment.modeling import MeanPoolingBertClassifier
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train_text.txt").write_text("a\nb\nc\nd\ne\n")
+    (data / "train_labels.txt").write_text("0\n1\n1\n1\n2\n")
+    shares, shift = prior_correct(data, tmp_path / "out", 0.5, tiny_model)
+    assert shift.tolist() == pytest.approx((0.5 * np.log([0.2, 0.6, 0.2])).tolist(), abs=1e-6)
+
+    assert shares.tolist() == pytest.approx([0.2, 0.6, 0.2])
+    before = MeanPoolingBertClassifier.from_pretrained(str(tiny_model)).classifier.bias.detach().numpy()
+    after = MeanPoolingBertClassifier.from_pretrained(str(tmp_path / "out")).classifier.bias.detach().numpy()
+    assert after - before == pytest.approx(0.5 * np.log([0.2, 0.6, 0.2]), abs=1e-6)
+    # the commonest class (neutral) gains on every text, so no text leaves it and some may join it
+    labels_before = [p.label for p in load_classifier(str(tiny_model), device="cpu").classify(TEXTS)]
+    labels_after = [p.label for p in load_classifier(str(tmp_path / "out"), device="cpu").classify(TEXTS)]
+    assert all(b != "neutral" or a == "neutral" for a, b in zip(labels_after, labels_before, strict=True))
+
+    (data / "train_labels.txt").write_text("0\n1\n1\n1\n1\n")
+    with pytest.raises(HeadFitError, match="every class needs training tweets"):
+        prior_correct(data, tmp_path / "out2", 0.5, tiny_model)
