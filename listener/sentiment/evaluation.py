@@ -75,3 +75,46 @@ def evaluate(classifier: _Classifier, texts: Sequence[str], gold: Sequence[int])
     result: dict[str, Any] = asdict(score(gold, predicted))
     result["texts_per_second"] = len(texts) / elapsed if elapsed > 0 else float("inf")
     return result
+
+
+SHARED_SETS: dict[str, tuple[str, str]] = {
+    "tweeteval-val": ("tweeteval-sentiment/val_text.txt", "tweeteval-sentiment/val_labels.txt"),
+    "sanders": ("sanders-brand-tweets/text.txt", "sanders-brand-tweets/labels.txt"),
+}
+"""The held-out sets every modelling choice is judged on, as paths under the shared data directory.
+TweetEval's test split is deliberately absent: it is kept for independent evaluation."""
+
+
+def parse_set_spec(spec: str) -> tuple[str, Path, Path]:
+    """``NAME=TEXTS:LABELS`` as its three parts; :class:`LabelledDataError` names what is wrong."""
+    name, equals, paths = spec.partition("=")
+    texts, colon, labels = paths.rpartition(":")
+    if not equals or not colon or not name.strip() or not texts or not labels:
+        raise LabelledDataError(f"--set {spec!r}: expected NAME=TEXTS:LABELS, e.g. brand=tweets.txt:labels.txt")
+    return name.strip(), Path(texts), Path(labels)
+
+
+def shared_set_specs(data_dir: Path) -> list[tuple[str, Path, Path]]:
+    """TweetEval val and the Sanders brand tweets under ``data_dir`` (the shared ``data`` directory)."""
+    return [(name, data_dir / texts, data_dir / labels) for name, (texts, labels) in SHARED_SETS.items()]
+
+
+def evaluate_sets(
+    classifier: _Classifier, sets: Sequence[tuple[str, Sequence[str], Sequence[int]]]
+) -> list[dict[str, Any]]:
+    """:func:`evaluate` on each named set, in order; each result also carries its ``set`` name."""
+    return [{"set": name, **evaluate(classifier, texts, gold)} for name, texts, gold in sets]
+
+
+def format_table(results: Sequence[dict[str, Any]]) -> str:
+    """One line per set: n, macro-recall, accuracy and recall per class, in percent."""
+    width = max([len("set"), *(len(r["set"]) for r in results)])
+    header = f"{'set':<{width}}  {'n':>6}  {'macro-R':>7}  {'acc':>6}  {'R neg':>6}  {'R neu':>6}  {'R pos':>6}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        recalls = [r["per_class_recall"].get(label) for label in LABELS]
+        cells = "  ".join(f"{recall * 100:6.2f}" if recall is not None else f"{'-':>6}" for recall in recalls)
+        lines.append(
+            f"{r['set']:<{width}}  {r['n']:>6}  {r['macro_recall'] * 100:7.2f}  {r['accuracy'] * 100:6.2f}  {cells}"
+        )
+    return "\n".join(lines)

@@ -29,11 +29,51 @@ def evaluate_command(
     texts: Annotated[Path | None, typer.Option("--texts", help="One text per line.")] = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="0/1/2 or negative/neutral/positive, one per line.")]
     = None,
+    labelled_set: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="NAME=TEXTS:LABELS, a labelled set to score; repeat for several (one table)."),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option("--shared", help="The shared data directory: adds its TweetEval val and Sanders sets."),
+    ] = None,
     corrections: Annotated[bool, typer.Option("--corrections", help="Score on staff-corrected mentions.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object, or a list for several sets).")]
+    = False,
 ) -> None:
-    """Macro-averaged recall, accuracy, per-class recall, count and texts per second."""
-    from listener.sentiment.evaluation import LabelledDataError, evaluate, read_labelled
+    """Macro-averaged recall, accuracy, per-class recall, count and texts per second; one table for several sets."""
+    from listener.sentiment.evaluation import (
+        LabelledDataError,
+        evaluate,
+        evaluate_sets,
+        format_table,
+        parse_set_spec,
+        read_labelled,
+        shared_set_specs,
+    )
+
+    if labelled_set or shared is not None:
+        try:
+            specs = [parse_set_spec(spec) for spec in labelled_set or []]
+            if shared is not None:
+                specs = shared_set_specs(shared) + specs
+            if texts is not None or labels is not None:
+                if texts is None or labels is None:
+                    raise LabelledDataError("--texts and --labels go together")
+                specs.insert(0, ("texts", texts, labels))
+            names = [name for name, _, _ in specs]
+            if len(set(names)) < len(names):
+                raise LabelledDataError(f"set names must differ: {', '.join(names)}")
+            sets = [(name, *read_labelled(t, g)) for name, t, g in specs]
+        except (LabelledDataError, OSError) as error:
+            errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        results = evaluate_sets(_classifier(), sets)
+        if as_json:
+            print(json.dumps(results))
+        else:
+            console.print(format_table(results), highlight=False, soft_wrap=True)
+        return
 
     if corrections:
         from sqlmodel import Session
@@ -47,7 +87,7 @@ def evaluate_command(
             raise typer.Exit(1)
     else:
         if texts is None or labels is None:
-            errors.print("harken: give --texts and --labels, or --corrections")
+            errors.print("harken: give --texts and --labels, --set NAME=TEXTS:LABELS, --shared DIR or --corrections")
             raise typer.Exit(2)
         try:
             text_list, gold = read_labelled(texts, labels)
@@ -162,6 +202,90 @@ def soup_command(
 
         make_delta(out, metrics_path=metrics_path)
         console.print("installed as the default model; run `harken sentiment build-default`")
+
+
+@app.command("refit-head")
+def refit_head_command(
+    data: Annotated[Path, typer.Option("--data", help="Directory with train_text/labels.txt and val_*.txt.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the model and metrics go.")],
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="NAME=TEXTS:LABELS, labelled tweets to train on too (scored out-of-fold)."),
+    ] = None,
+    held_out: Annotated[
+        list[str] | None, typer.Option("--held-out", help="NAME=TEXTS:LABELS, a set only to score on.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory (default: the default model).")]
+    = None,
+    class_weighting: Annotated[str, typer.Option(help="inverse, sqrt or none.")] = "inverse",
+    extra_weight: Annotated[float, typer.Option(help="How much each extra tweet counts beside a training tweet.")]
+    = 1.0,
+    folds: Annotated[int, typer.Option(help="Folds for the out-of-fold figures on extra sets.")] = 5,
+    train_sample: Annotated[
+        int | None, typer.Option(help="Embed only this many training tweets (seeded sample; default all).")
+    ] = None,
+    l2: Annotated[float, typer.Option(help="Pull of the head's weights back to the model's own head.")] = 1e-4,
+    seed: Annotated[int, typer.Option(help="Seed of the fold split.")] = 0,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Keep embeddings here to retry options fast.")]
+    = None,
+    install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
+    = False,
+) -> None:
+    """Refit the classification head on frozen encoder features (seconds once embedded), extra sets included."""
+    from listener.sentiment.evaluation import LabelledDataError, format_table, parse_set_spec, read_labelled
+    from listener.sentiment.head import HeadFitError, HeadOptions, refit
+    from listener.sentiment.training import TrainingDataError
+
+    options = HeadOptions(class_weighting=class_weighting, extra_weight=extra_weight, folds=folds, seed=seed,
+                          train_sample=train_sample, l2=l2)
+    try:
+        extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra or [])]
+        held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]
+        metrics = refit(data, out, options, extras=extras, held_out=held, model_dir=model,
+                        cache_dir=cache, progress=console.print)
+    except (LabelledDataError, TrainingDataError, HeadFitError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for when in ("before", "after"):
+        rows = [{"set": name + (" (out-of-fold)" if figures.get("out_of_fold") else ""), **figures}
+                for name, figures in metrics[when].items()]
+        console.print(f"{when}:")
+        console.print(format_table(rows), highlight=False, soft_wrap=True)
+    console.print(f"model written to {out / 'model'}")
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out / "model", metrics_path=out / "metrics.json")
+        console.print("installed as the default model; run `harken sentiment build-default`")
+
+
+@app.command("prior-correct")
+def prior_correct_command(
+    data: Annotated[Path, typer.Option("--data", help="Directory with train_labels.txt (the class shares).")],
+    out: Annotated[Path, typer.Option("--out", help="Where the corrected model goes.")],
+    strength: Annotated[float, typer.Option(help="Share of the class weighting to undo (1: all of it).")] = 0.5,
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory (default: the default model).")]
+    = None,
+    install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
+    = False,
+) -> None:
+    """Add strength x log(training class shares) to the head's bias: calls the common neutral class more often."""
+    from listener.sentiment.head import HeadFitError, prior_correct
+    from listener.sentiment.training import TrainingDataError
+
+    try:
+        shares, shift = prior_correct(data, out, strength, model)
+    except (TrainingDataError, HeadFitError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"class shares {', '.join(f'{s:.4f}' for s in shares)}; bias shifted by "
+                  f"{', '.join(f'{v:+.4f}' for v in shift)}; model written to {out}")
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out)
+        console.print("installed as the default model (metrics.json kept: re-measure it); "
+                      "run `harken sentiment build-default`")
 
 
 @app.command("build-default")

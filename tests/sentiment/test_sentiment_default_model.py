@@ -173,3 +173,19 @@ def test_optimum_loads_the_built_onnx_directory(built: Path) -> None:
     ids = np.array([[101, 7592, 102]], dtype=np.int64)
     logits = model(input_ids=ids, attention_mask=np.ones_like(ids)).logits
     assert np.asarray(logits).shape == (1, 3)
+
+
+def test_int8_results_do_not_depend_on_batch_composition(built: Path) -> None:
+    """A text's probabilities are the same alone, in a sorted batch, or padded beside a long neighbour.
+
+    Dynamic int8 quantisation computed one activation scale over the whole batch
+    tensor, padding included, so a mention's label could change with the mentions
+    classified beside it.
+    """
+    int8 = load_classifier(str(built / "onnx"), batch_size=32)
+    long_neighbour = "the signal keeps dropping and nobody at the store could tell me why " * 3
+    together = int8.probabilities(TEXTS)
+    alone = np.vstack([int8.probabilities([text]) for text in TEXTS])
+    beside_long = np.vstack([int8.probabilities([text, long_neighbour])[0] for text in TEXTS])
+    assert np.abs(together - alone).max() < 1e-5
+    assert np.abs(beside_long - alone).max() < 1e-5

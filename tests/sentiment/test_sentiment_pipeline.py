@@ -187,3 +187,53 @@ def test_installing_a_soup_without_scoring_it_is_refused(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "--install needs --data" in result.stderr
     assert not (tmp_path / "soup").exists()
+
+
+def test_eval_scores_several_sets_in_one_table(tiny_model: Path, tmp_path: Path) -> None:
+    texts = ["I love it", "awful service", "opens at nine", "great", "terrible", "meh"]
+    predicted = [LABELS[p] for p in (LABELS.index(x.label) for x in load_classifier(str(tiny_model)).classify(texts))]
+    wrong = [LABELS[(LABELS.index(p) + 1) % 3] for p in predicted]
+    (tmp_path / "t.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "right.txt").write_text("\n".join(predicted) + "\n")
+    (tmp_path / "wrong.txt").write_text("\n".join(wrong) + "\n")
+    sets = ["--set", f"agrees={tmp_path / 't.txt'}:{tmp_path / 'right.txt'}",
+            "--set", f"disagrees={tmp_path / 't.txt'}:{tmp_path / 'wrong.txt'}"]
+    env = {"HARKEN_SENTIMENT__MODEL": str(tiny_model)}
+
+    as_json = run("sentiment", "eval", *sets, "--json", env=env, cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    figures = json.loads(as_json.stdout)
+    assert [(f["set"], f["n"], f["accuracy"], f["macro_recall"]) for f in figures] == [
+        ("agrees", 6, 1.0, 1.0), ("disagrees", 6, 0.0, 0.0)]
+
+    table = run("sentiment", "eval", *sets, env=env, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split() == ["set", "n", "macro-R", "acc", "R", "neg", "R", "neu", "R", "pos"]
+    agrees, disagrees = lines[2].split(), lines[3].split()
+    assert agrees[:4] == ["agrees", "6", "100.00", "100.00"]
+    assert disagrees[:4] == ["disagrees", "6", "0.00", "0.00"]
+
+
+def test_eval_set_spec_errors_are_one_clear_line(tiny_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "t.txt").write_text("hello\n")
+    env = {"HARKEN_SENTIMENT__MODEL": str(tiny_model)}
+    malformed = run("sentiment", "eval", "--set", "just-a-name", env=env, cwd=tmp_path)
+    assert malformed.returncode == 2 and "NAME=TEXTS:LABELS" in malformed.stderr
+    missing = run("sentiment", "eval", "--set", f"a={tmp_path / 't.txt'}:{tmp_path / 'none.txt'}",
+                  env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "none.txt does not exist" in missing.stderr
+
+
+def test_eval_shared_shorthand_names_tweeteval_val_and_sanders(tiny_model: Path, tmp_path: Path) -> None:
+    from listener.sentiment.evaluation import shared_set_specs
+
+    data = tmp_path / "data"
+    for name, texts_path, labels_path in shared_set_specs(data):
+        texts_path.parent.mkdir(parents=True, exist_ok=True)
+        texts_path.write_text(f"{name} is fine\n{name} is awful\n")
+        labels_path.write_text("1\n0\n")
+    result = run("sentiment", "eval", "--shared", str(data), "--json",
+                 env={"HARKEN_SENTIMENT__MODEL": str(tiny_model)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [(f["set"], f["n"]) for f in json.loads(result.stdout)] == [("tweeteval-val", 2), ("sanders", 2)]
