@@ -77,7 +77,8 @@ def generate(engine: Engine, seed_value: int = 5) -> Generated:
             body = HOSTILE if rng.random() < 0.03 else f"@brand {rng.choice(FILLER)} {phrase}, {rng.choice(FILLER)}"
         else:
             body = f"@brand {rng.choice(PRAISE if label == 'positive' else NEUTRAL)}"
-        platform = rng.choices(["x", "reddit", "mastodon"], [60, 37, 3])[0]
+        # A platform Harken does not know (no package registers it) is counted under "other".
+        platform = rng.choices(["x", "reddit", "myspace"], [60, 37, 3])[0]
         due = None
         if label == "negative" or rng.random() < 0.1:
             due = created + timedelta(hours=rng.choice((1, 4, 12)))
