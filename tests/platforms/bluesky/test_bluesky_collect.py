@@ -216,3 +216,20 @@ def test_a_jetstream_post_without_text_is_quarantined_and_the_stream_goes_on(sim
     with Session(sqlite_engine) as session:
         [row] = session.execute(select(QuarantinedPayload)).scalars().all()
     assert "no text" in row.error and json.loads(row.raw)["rkey"] == "3kaaaaaaaaaaa"
+
+
+def test_an_expired_refresh_token_signs_in_again_with_the_app_password(sim, sqlite_engine, sqlite_url):
+    runner = runner_for(settings_for(sim, sqlite_url), sqlite_url)
+    first_uris = add_mentions(sim, 2)
+    assert runner.run("bluesky:notifications").stored == 2
+    # Months idle: the access token and the refresh token have both expired. The SDK sees the access
+    # token's exp, tries refreshSession, and Bluesky answers ExpiredToken.
+    sim.expire_sessions(refresh_tokens=True)
+    later_uris = add_mentions(sim, 3, start=100)
+
+    summary = runner.run("bluesky:notifications")
+
+    assert (summary.status, summary.stored, summary.error) == ("ok", 3, None)
+    assert stored(sqlite_engine) == sorted(first_uris + later_uris)
+    assert sim.session_creations == 2  # the second sign-in used the app password again
+    assert source_row(sqlite_engine, "bluesky:notifications").consecutive_failures == 0
