@@ -191,6 +191,8 @@ class CollectionRunner:
         self.settings = settings
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.live = False
+        """Set by the scheduler: its runs are live (see ``Collector.live``)."""
 
     def sync_sources(self) -> list[SourceSpec]:
         """Create rows for configured sources, refresh their options, disable the rest."""
@@ -222,7 +224,9 @@ class CollectionRunner:
             client = self._clients.get(source.name)
             if client is None:
                 client = self._clients[source.name] = cls.make_client(section)
-        return cls(spec, section, client)
+        collector = cls(spec, section, client)
+        collector.live = self.live
+        return collector
 
     def run(self, name: str, now: datetime | None = None) -> RunSummary:
         """Run one source once, from its stored cursor. Never raises for platform trouble."""

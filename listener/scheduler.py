@@ -197,6 +197,7 @@ def build_scheduler(
     run`` wakes its processing worker with it).
     """
     specs = runner.sync_sources()
+    runner.live = True  # a streaming source may hold its run open until the next one is due (Collector.live)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=len(specs) + 2)},
         job_defaults={

@@ -102,6 +102,9 @@ class Collector(ABC):
     kind: ClassVar[str]
     platform: ClassVar[str]
     description: ClassVar[str]
+    live: bool = False
+    """True when the scheduler runs the source (the runner sets it): a streaming source may then keep its
+    stream open until just before its next run is due. False for one-off runs (``collect --once``)."""
 
     def __init__(self, spec: SourceSpec, section: Any, client: Any) -> None:
         self.spec = spec
