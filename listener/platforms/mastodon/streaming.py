@@ -107,8 +107,9 @@ def open_stream(start: Callable[[QueueListener], Any], name: str) -> OpenStream 
     while getattr(handle, "connection", None) is None and handle.is_alive() and time.monotonic() < waited_until:
         time.sleep(0.02)
     if getattr(handle, "connection", None) is None or listener.aborted is not None or not handle.is_alive():
+        answered = getattr(handle, "connection", None) is not None
         handle.close()
-        reason = listener.aborted or ("no answer" if getattr(handle, "connection", None) is None else "it closed at once")
+        reason = listener.aborted or ("it closed at once" if answered else "no answer")
         log.warning("%s: the stream did not open (%s); polling", name, reason)
         return None
     return OpenStream(handle, listener)
