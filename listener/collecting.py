@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from listener.platforms.collector import (
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
+    never,
 )
 from listener.processing import is_connection_error
 from listener.settings import Settings
@@ -191,8 +192,8 @@ class CollectionRunner:
         self.settings = settings
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.live = False
-        """Set by the scheduler: its runs are live (see ``Collector.live``)."""
+        self.live: Callable[[], bool] = never
+        """Set by the scheduler: True while it is running (see ``Collector.live``)."""
 
     def sync_sources(self) -> list[SourceSpec]:
         """Create rows for configured sources, refresh their options, disable the rest."""

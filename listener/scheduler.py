@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
@@ -197,7 +198,6 @@ def build_scheduler(
     run`` wakes its processing worker with it).
     """
     specs = runner.sync_sources()
-    runner.live = True  # a streaming source may hold its run open until the next one is due (Collector.live)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=len(specs) + 2)},
         job_defaults={
@@ -207,6 +207,9 @@ def build_scheduler(
         },
         timezone=UTC,
     )
+    # Scheduled runs are live until shutdown: a streaming source holds its run open until the next one is
+    # due, and ends it within a moment once shutdown() has marked the scheduler stopped (Collector.live).
+    runner.live = lambda: scheduler.state != STATE_STOPPED
     now = datetime.now(UTC)
     collect = _CollectJob(runner, SourceLocks(runner.engine), on_collected)
     for spec in specs:

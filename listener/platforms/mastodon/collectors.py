@@ -117,7 +117,7 @@ class MastodonCollector(Collector):
 
     def check(self, cursor: dict[str, Any]) -> Iterator[Page]:
         window = min(self.max_stream_seconds, self.spec.interval_seconds - self.stream_gap_seconds)
-        if not (self.live and self.section.streaming) or window <= 0:
+        if not (self.section.streaming and self.live()) or window <= 0:
             yield from self._poll(cursor)
             return
         yield from self._stream_and_poll(cursor, time.monotonic() + window)
@@ -137,11 +137,12 @@ class MastodonCollector(Collector):
                     yield page
                 if stream is None:
                     return  # polled; the next run tries the stream again
-                yield from streaming.stream_pages(stream, state, until, self._wanted, self._read, _plain, self.kind)
+                yield from streaming.stream_pages(stream, state, until, self.live, self._wanted, self._read, _plain,
+                                                  self.kind)
             finally:
                 if stream is not None:
                     stream.close()
-            if time.monotonic() >= until:
+            if time.monotonic() >= until or not self.live():
                 return
             drops = 0 if time.monotonic() - stream.opened_at >= streaming.HEALTHY_STREAM_SECONDS else drops + 1
             delay = min(streaming.MAX_BACKOFF_SECONDS, streaming.BACKOFF_SECONDS * 2 ** (drops - 1 if drops else 0))
@@ -149,7 +150,7 @@ class MastodonCollector(Collector):
                 return  # the next run polls what the stream missed
             log.warning("%s: the stream dropped; reopening in %.1fs, then polling for what it missed",
                         self.spec.name, delay)
-            time.sleep(delay)
+            streaming.pause(delay, self.live)
 
     def _poll(self, cursor: dict[str, Any]) -> Iterator[Page]:
         bad_bodies: list[QuarantinedItem] = []

@@ -93,6 +93,13 @@ class OpenStream:
         self.handle.close()
 
 
+def pause(seconds: float, live: Callable[[], bool]) -> None:
+    """Sleep ``seconds``, waking early when ``live()`` turns False."""
+    until = time.monotonic() + seconds
+    while live() and time.monotonic() < until:
+        time.sleep(min(0.2, max(0.0, until - time.monotonic())))
+
+
 def open_stream(start: Callable[[QueueListener], Any], name: str) -> OpenStream | None:
     """Start a stream with ``start(listener)`` and wait until the server has answered 200 (from then on every
     new status reaches it); None when it failed or did not answer in time."""
@@ -119,15 +126,17 @@ def stream_pages(
     stream: OpenStream,
     cursor: dict[str, Any],
     until: float,
+    live: Callable[[], bool],
     wanted: Callable[[str, dict[str, Any]], bool],
     read: Callable[[dict[str, Any]], CollectedMention],
     plain: Callable[[Any], Any],
     kind: str,
 ) -> Iterator[Page]:
     """Pages of streamed items (``wanted`` ones, ``read`` into mentions) with ``cursor`` unchanged, until the
-    monotonic time ``until`` or the stream drops (then every item it delivered has been yielded)."""
+    monotonic time ``until``, the stream drops (then every item it delivered has been yielded) or ``live()``
+    turns False (the scheduler is shutting down)."""
     events = stream.listener.events
-    while time.monotonic() < until:
+    while time.monotonic() < until and live():
         batch: list[tuple[str, Any]] = []
         try:
             batch.append(events.get(timeout=max(0.0, min(0.5, until - time.monotonic()))))

@@ -44,7 +44,7 @@ def runner_for(sim: MastodonSimulator, url: str, live: bool = True) -> Collectio
                              mastodon={"hashtags": ["LumenDown"], "streaming": True, "interval_seconds": 60})
     runner = CollectionRunner(make_engine(url), settings)
     runner.sync_sources()
-    runner.live = live  # as the scheduler sets it
+    runner.live = (lambda: True) if live else (lambda: False)  # as the scheduler sets it, and the default
     return runner
 
 
@@ -96,7 +96,7 @@ def test_a_mention_posted_while_streaming_is_stored_at_once_and_polling_later_ke
     assert not thread.is_alive() and results[0].status == "ok" and results[0].stored == 2
     wait_for(lambda: sim.open_streams() == 0, "the stream closed at the end of the run")
 
-    runner.live = False  # e.g. `harken collect --once`: polls only, and finds the streamed status stored
+    runner.live = lambda: False  # e.g. `harken collect --once`: polls only, and finds the streamed status stored
     again = runner.run("mastodon:mentions")
     assert (again.stored, again.duplicates) == (0, 1)
     assert stored(sqlite_engine) == sorted([earlier, posted])
@@ -152,3 +152,19 @@ def test_a_one_off_run_polls_without_opening_a_stream(sim: MastodonSimulator, sq
     summary = runner_for(sim, sqlite_url, live=False).run("mastodon:mentions")
     assert (summary.status, summary.stored) == ("ok", 1) and stored(sqlite_engine) == [posted]
     assert not [r for r in sim.requests if r.path.startswith("/api/v1/streaming")]
+
+
+def test_a_streaming_run_ends_promptly_when_the_scheduler_shuts_down(
+        sim: MastodonSimulator, sqlite_engine: Engine, sqlite_url: str) -> None:
+    runner = runner_for(sim, sqlite_url)
+    scheduler_running = threading.Event()
+    scheduler_running.set()
+    runner.live = scheduler_running.is_set
+    thread, results = in_background(runner, "mastodon:mentions")
+    wait_for(lambda: sim.open_streams() == 1, "the stream")
+
+    scheduler_running.clear()  # what shutdown() does first: the scheduler's state becomes stopped
+
+    thread.join(WAIT_SECONDS)
+    assert not thread.is_alive() and results[0].status == "ok"  # well before its 8 s window ended
+    wait_for(lambda: sim.open_streams() == 0, "the stream closed")
