@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from listener.platforms.base import Platform
-from listener.platforms.mastodon.collectors import MastodonHashtagCollector, MastodonMentionsCollector
+from listener.platforms.mastodon.client import make_mastodon_client
+from listener.platforms.mastodon.collectors import MastodonHashtagCollector, MastodonMentionsCollector, _plain
 from listener.platforms.mastodon.publisher import MastodonPublisher
 from listener.platforms.mastodon.settings import MastodonSettings
 from listener.platforms.mastodon.simulator import MastodonSimulator
@@ -63,10 +64,6 @@ class MastodonPlatform(Platform):
             known = self._limits.get(section.api_base_url)
         if known is not None and known[1] > time.monotonic():
             return known[0]
-        # Imported here: the Mastodon.py client is only needed when an instance is configured.
-        from listener.platforms.mastodon.client import make_mastodon_client
-        from listener.platforms.mastodon.collectors import _plain
-
         try:
             instance = _plain(make_mastodon_client(section, timeout=LIMIT_LOOKUP_TIMEOUT_SECONDS).instance_v2())
             limit, holds_until = instance_limit(instance), float("inf")
