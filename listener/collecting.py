@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from listener.platforms.collector import (
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
+    never,
 )
 from listener.processing import is_connection_error
 from listener.settings import Settings
@@ -191,6 +192,8 @@ class CollectionRunner:
         self.settings = settings
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.live: Callable[[], bool] = never
+        """Set by the scheduler: True while it is running (see ``Collector.live``)."""
 
     def sync_sources(self) -> list[SourceSpec]:
         """Create rows for configured sources, refresh their options, disable the rest."""
@@ -222,7 +225,9 @@ class CollectionRunner:
             client = self._clients.get(source.name)
             if client is None:
                 client = self._clients[source.name] = cls.make_client(section)
-        return cls(spec, section, client)
+        collector = cls(spec, section, client)
+        collector.live = self.live
+        return collector
 
     def run(self, name: str, now: datetime | None = None) -> RunSummary:
         """Run one source once, from its stored cursor. Never raises for platform trouble."""

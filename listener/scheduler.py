@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
@@ -206,6 +207,9 @@ def build_scheduler(
         },
         timezone=UTC,
     )
+    # Scheduled runs are live until shutdown: a streaming source holds its run open until the next one is
+    # due, and ends it within a moment once shutdown() has marked the scheduler stopped (Collector.live).
+    runner.live = lambda: scheduler.state != STATE_STOPPED
     now = datetime.now(UTC)
     collect = _CollectJob(runner, SourceLocks(runner.engine), on_collected)
     for spec in specs:

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from listener.errors import HarkenError
-from listener.platforms import get_platform, platform_names
+from listener.platforms import get_platform, platform_names, reply_limit
 from listener.settings import Settings
 from responders.context import TIERS, MentionContext
 
@@ -404,7 +404,9 @@ class BoundReplyRule:
     def name(self) -> str:
         return self.rule.name
 
-    def evaluate(self, context: MentionContext, values: Mapping[str, str | None]) -> Outcome:
+    def evaluate(self, context: MentionContext, values: Mapping[str, str | None],
+                 settings: Settings | None = None) -> Outcome:
+        """The rule's candidates for this mention; with ``settings``, within the limit where the brand posts."""
         outcome = Outcome(self.name)
         failed = [condition.explain() for condition in self.conditions if not condition.matches(context)]
         if failed:
@@ -417,8 +419,7 @@ class BoundReplyRule:
                 names = ", ".join("{" + name + "}" for name in missing)
                 outcome.skipped.append(f"template {index + 1}: no value for {names}")
                 continue
-            platform = get_platform(context.platform)
-            length, limit = platform.reply_length(text), platform.reply_limit
+            length, limit = get_platform(context.platform).reply_length(text), reply_limit(context.platform, settings)
             if length > limit:
                 outcome.skipped.append(f"template {index + 1}: {length} characters, over {context.platform}'s {limit}")
                 continue
@@ -502,13 +503,14 @@ def load_reply_rules(path: Path) -> list[BoundReplyRule]:
 
 
 def suggest_from_rules(
-    rules: Sequence[BoundReplyRule], context: MentionContext, values: Mapping[str, str | None]
+    rules: Sequence[BoundReplyRule], context: MentionContext, values: Mapping[str, str | None],
+    settings: Settings | None = None,
 ) -> list[Candidate]:
     """Every candidate of every rule that fires, best first, each text once."""
     seen: set[str] = set()
     candidates: list[Candidate] = []
     for rule in rules:
-        for candidate in rule.evaluate(context, values).candidates:
+        for candidate in rule.evaluate(context, values, settings).candidates:
             if candidate.text not in seen:
                 seen.add(candidate.text)
                 candidates.append(candidate)

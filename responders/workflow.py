@@ -109,11 +109,11 @@ def _mention(session: Session, reply: Reply) -> Mention:
     return mention
 
 
-def _clean(text: str, platform: str) -> str:
+def _clean(text: str, platform: str, settings: Settings | None) -> str:
     text = text.strip()
     if not text:
         raise EmptyReply("a reply needs some text")
-    check_fits(platform, text)
+    check_fits(platform, text, settings)  # with settings: the limit where the brand posts (an instance's own)
     return text
 
 
@@ -141,10 +141,10 @@ def _snapshot(reply: Reply, *fields: str) -> dict[str, Any]:
 
 
 def create_draft(session: Session, mention: Mention, text: str, by: StaffUser,
-                 suggestion_id: int | None = None) -> Reply:
+                 suggestion_id: int | None = None, settings: Settings | None = None) -> Reply:
     """An agent (or approver, or admin) drafts a reply, from scratch or from a suggestion."""
     require(by, Action.DRAFT)
-    text = _clean(text, mention.platform)
+    text = _clean(text, mention.platform, settings)
     if suggestion_id is not None:
         suggestion = session.get(Suggestion, suggestion_id)
         if suggestion is None or suggestion.mention_id != mention.id:
@@ -169,10 +169,10 @@ def create_draft(session: Session, mention: Mention, text: str, by: StaffUser,
     return reply
 
 
-def revise(session: Session, reply: Reply, text: str, by: StaffUser) -> Reply:
+def revise(session: Session, reply: Reply, text: str, by: StaffUser, settings: Settings | None = None) -> Reply:
     """Change a draft's text before it is submitted."""
     require(by, Action.DRAFT)
-    text = _clean(text, _mention(session, reply).platform)
+    text = _clean(text, _mention(session, reply).platform, settings)
     before = _snapshot(reply, "text")
     _move(session, reply, "revise", (DRAFT,), DRAFT, text=text)
     audit.record(session, by, "reply.revise", reply, before, _snapshot(reply, "text"))
@@ -183,7 +183,7 @@ def submit(session: Session, settings: Settings, reply: Reply, by: StaffUser) ->
     """Send a draft for approval; decides whether it is high risk and how many approvers it needs."""
     require(by, Action.SUBMIT)
     mention = _mention(session, reply)
-    _clean(reply.text, mention.platform)
+    _clean(reply.text, mention.platform, settings)
     high_risk = is_high_risk(context_for(session, mention, settings), settings)
     required = 2 if high_risk and settings.replies.two_approvers_for_high_risk else 1
     before = _snapshot(reply)
@@ -194,13 +194,13 @@ def submit(session: Session, settings: Settings, reply: Reply, by: StaffUser) ->
     return reply
 
 
-def edit(session: Session, reply: Reply, text: str, by: StaffUser) -> Reply:
+def edit(session: Session, reply: Reply, text: str, by: StaffUser, settings: Settings | None = None) -> Reply:
     """An approver changes a pending reply's text; the submitted text stays in ``original_text``.
 
     The edit is a new revision: approvals given to the old text no longer count.
     """
     require(by, Action.EDIT)
-    text = _clean(text, _mention(session, reply).platform)
+    text = _clean(text, _mention(session, reply).platform, settings)
     if text == reply.text:
         return reply
     before = _snapshot(reply, "text", "revision")
@@ -230,7 +230,7 @@ def approve(session: Session, settings: Settings, reply: Reply, by: StaffUser, e
     if not settings.replies.allow_self_approval and by.id in (reply.created_by_id, reply.submitted_by_id):
         raise SelfApproval(f"{by.email} drafted or submitted reply {reply.id}: someone else must approve it")
     if edit_text is not None:
-        edit(session, reply, edit_text, by)
+        edit(session, reply, edit_text, by, settings)
     given = approvals(session, reply)
     if any(approval.approver_id == by.id for approval in given):
         raise DuplicateApproval(f"{by.email} has already approved reply {reply.id}: the next approval must be "

@@ -88,17 +88,20 @@ def reply_length(name: str, text: str) -> int:
     return get_platform(name).reply_length(text)
 
 
-def reply_limit(name: str) -> int:
-    return get_platform(name).reply_limit
+def reply_limit(name: str, settings: object | None = None) -> int:
+    """Platform ``name``'s reply limit; with ``settings``, the limit where the configured account posts
+    (a Mastodon instance's own), else the platform's usual one."""
+    platform = get_platform(name)
+    return platform.reply_limit if settings is None else platform.limit_for(platform.settings_of(settings))
 
 
-def fits(name: str, text: str) -> bool:
-    return get_platform(name).fits(text)
+def fits(name: str, text: str, settings: object | None = None) -> bool:
+    return get_platform(name).fits(text, reply_limit(name, settings))
 
 
-def check_fits(name: str, text: str) -> None:
-    """Raise :class:`ReplyTooLong` when ``text`` is over platform ``name``'s limit."""
-    get_platform(name).check_fits(text)
+def check_fits(name: str, text: str, settings: object | None = None) -> None:
+    """Raise :class:`ReplyTooLong` when ``text`` is over platform ``name``'s limit (see :func:`reply_limit`)."""
+    get_platform(name).check_fits(text, reply_limit(name, settings))
 
 
 def display_handle(name: str, handle: str | None) -> str:

@@ -71,14 +71,20 @@ class Platform:
         """The length the platform counts for ``text`` (never less than its own count)."""
         return len(text)
 
-    def fits(self, text: str) -> bool:
-        return self.reply_length(text) <= self.reply_limit
+    def limit_for(self, section: Any) -> int:
+        """The reply limit where this section's account posts: ``reply_limit`` unless the platform's
+        servers each set their own (a Mastodon instance), in which case the platform asks and caches it."""
+        return self.reply_limit
 
-    def check_fits(self, text: str) -> None:
-        """Raise :class:`ReplyTooLong` when ``text`` is over the limit."""
+    def fits(self, text: str, limit: int | None = None) -> bool:
+        return self.reply_length(text) <= (self.reply_limit if limit is None else limit)
+
+    def check_fits(self, text: str, limit: int | None = None) -> None:
+        """Raise :class:`ReplyTooLong` when ``text`` is over ``limit`` (the platform's ``reply_limit`` if None)."""
+        limit = self.reply_limit if limit is None else limit
         length = self.reply_length(text)
-        if length > self.reply_limit:
-            raise ReplyTooLong(self.name, length, self.reply_limit, self.length_unit)
+        if length > limit:
+            raise ReplyTooLong(self.name, length, limit, self.length_unit)
 
     def display_handle(self, handle: str) -> str:
         """The handle as the platform writes it: ``@alice``, ``u/alice``."""

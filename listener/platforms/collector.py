@@ -11,7 +11,7 @@ loses nothing (the cursor only moves with the mentions) and duplicates nothing
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -98,6 +98,10 @@ class SourceMisconfigured(CollectorError):
     """The source cannot run as configured (bad credentials, unknown account...)."""
 
 
+def never() -> bool:
+    return False
+
+
 class Collector(ABC):
     """Base class. Subclasses set the class attributes and implement :meth:`check`."""
 
@@ -106,6 +110,10 @@ class Collector(ABC):
     description: ClassVar[str]
 
     def __init__(self, spec: SourceSpec, section: Any, client: Any) -> None:
+        self.live: Callable[[], bool] = never
+        """Whether the run is a scheduled one that may go on (the runner sets it; it turns False when the
+        scheduler shuts down): a streaming source then keeps reading until just before its next run is
+        due, instead of stopping once it has caught up. Always False for one-off runs (``collect --once``)."""
         self.spec = spec
         # The platform's own settings section ([x], [reddit]...): a collector needs nothing else.
         self.section = section

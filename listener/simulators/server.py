@@ -15,7 +15,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +82,8 @@ class SimResponse:
     payload: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    stream: Iterator[bytes] | None = None
+    """A long-lived body (server-sent events): each chunk is written as it comes, then the connection closes."""
 
     def body_bytes(self) -> bytes:
         if self.raw is not None:
@@ -139,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             raw_query=parts.query,
         )
         response = self.server.simulator._answer(request)
+        if response.stream is not None:
+            self._send_stream(response)
+            return
         data = response.body_bytes()
         try:
             self.send_response(response.status)
@@ -155,6 +160,26 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             # The client gave up (a test killed it mid-request): nothing to answer.
             self.close_connection = True
+
+    def _send_stream(self, response: SimResponse) -> None:
+        """Headers, then each chunk as the simulator produces it; no length: the body ends when the connection does."""
+        assert response.stream is not None
+        self.close_connection = True
+        try:
+            self.send_response(response.status)
+            for name, value in {"Content-Type": "text/event-stream", **response.headers}.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in response.stream:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client went away: the stream ends
+        finally:
+            close = getattr(response.stream, "close", None)
+            if close is not None:
+                close()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

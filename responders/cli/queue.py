@@ -173,7 +173,7 @@ def queue_draft(
             if chosen is None:
                 raise workflow.WorkflowError(f"mention {mention_id} has no suggestion of rank {suggestion}")
             text, suggestion_id = chosen.text, chosen.id
-        reply = workflow.create_draft(session, mention, text or "", user, suggestion_id)
+        reply = workflow.create_draft(session, mention, text or "", user, suggestion_id, settings)
         if submit_now:
             workflow.submit(session, settings, reply, user)
     console.print(f"Reply {reply.id} is {reply.state}.")
@@ -182,9 +182,10 @@ def queue_draft(
 @queue_app.command("revise")
 def queue_revise(reply_id: int, actor: ActingAs, text: Annotated[str, typer.Option("--text")]) -> None:
     """Change a draft's text."""
-    _, engine = ready()
+    settings, engine = ready()
     with acting(engine, actor) as (session, user):
-        reply = workflow.revise(session, workflow.get_reply(session, reply_id), text, user)  # type: ignore[arg-type]
+        reply = workflow.revise(session, workflow.get_reply(session, reply_id), text, user,  # type: ignore[arg-type]
+                                settings)
     console.print(f"Reply {reply.id} revised.")
 
 

@@ -92,15 +92,17 @@ def dictated_text(text: str, mention_text: str) -> list[str]:
     return found
 
 
-def shorten(text: str, platform: str) -> str | None:
-    """``text`` within the platform's limit (as the platform counts it) by dropping whole sentences from the end."""
-    if reply_length(platform, text) <= reply_limit(platform):
+def shorten(text: str, platform: str, limit: int | None = None) -> str | None:
+    """``text`` within ``limit`` (the platform's usual limit if None), as the platform counts it, by dropping
+    whole sentences from the end."""
+    limit = reply_limit(platform) if limit is None else limit
+    if reply_length(platform, text) <= limit:
         return text
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
     while len(sentences) > 1:
         sentences.pop()
         candidate = " ".join(sentences)
-        if reply_length(platform, candidate) <= reply_limit(platform):
+        if reply_length(platform, candidate) <= limit:
             return candidate
     return None
 
@@ -133,8 +135,8 @@ def check_draft(answer: str | None, grounding: Grounding, brand_handles: Iterabl
             problems.append(f"written in {written}, the mention is in {wanted}")
     if problems:
         return Checked(None, problems)
-    short = shorten(text, grounding.platform)
+    short = shorten(text, grounding.platform, grounding.limit)
     if short is None:
-        limit = reply_limit(grounding.platform)
+        limit = reply_limit(grounding.platform) if grounding.limit is None else grounding.limit
         return Checked(None, [f"over {grounding.platform}'s limit of {limit} and cannot be shortened"])
     return Checked(short, [], shortened=short != text)

@@ -84,6 +84,7 @@ class Grounding:
     data: dict[str, Any]
     other_people: set[str] = field(default_factory=set)
     praise: bool = False  # thanks or praise with no stated fault: the draft must not troubleshoot
+    limit: int | None = None  # the reply limit where the brand posts (None: the platform's usual one)
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -114,9 +115,10 @@ def build_grounding(session: Session, mention: Mention, context: MentionContext,
              for link in knowledge.links]
     if ticket:
         links.append(f"This customer's ticket: {ticket}")
+    limit = reply_limit(context.platform, settings)
     system = INSTRUCTIONS.format(
         brand=settings.brand.name, language=mention.language or "the same language",
-        limit=reply_limit(context.platform), platform=get_platform(context.platform).title,
+        limit=limit, platform=get_platform(context.platform).title,
         voice=voice or "- plain and friendly",
         policies=_lines([f"{p.topic}: {p.text}" for p in knowledge.policies]),
         links=_lines(links),
@@ -143,6 +145,7 @@ def build_grounding(session: Session, mention: Mention, context: MentionContext,
         mention_id=mention.id, platform=context.platform, mention_text=mention.text,  # type: ignore[arg-type]
         language=mention.language, author_handle=context.handle, allowed_links=knowledge.allowed_links
         | ({ticket} if ticket else set()), system=system, data=data, other_people=thread_people,
+        limit=limit,
     )
     _fit(grounding, settings.drafts.max_input_chars)
     return grounding

@@ -80,7 +80,7 @@ class RetrievalSource(SuggestionSource):
                     continue
                 template = scrub_past_reply(match.past.template, self.brand_handles)
                 text = render(template, batch.values[mention.id]) if template else None  # type: ignore[index]
-                if text and fits(mention.platform, text):
+                if text and fits(mention.platform, text, self.settings):
                     found.setdefault(mention.id, []).append(Proposal(  # type: ignore[arg-type]
                         text, match.score, SIMILAR, similar_mention_id=match.past.mention_id))
         return found

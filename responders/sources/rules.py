@@ -14,6 +14,7 @@ class RuleSource(SuggestionSource):
     description = "Every template of every reply rule that fires, filled in and within the platform's limit."
 
     def __init__(self, settings: Settings, rules: Sequence[BoundReplyRule] | None = None) -> None:
+        self.settings = settings
         self.rules = list(rules) if rules is not None else load_reply_rules(settings.replies.rules_path)
 
     def propose(self, batch: Batch) -> dict[int, list[Proposal]]:
@@ -22,6 +23,6 @@ class RuleSource(SuggestionSource):
             context = batch.contexts[mention.id]  # type: ignore[index]
             found[mention.id] = [  # type: ignore[index]
                 Proposal(c.text, c.score, RULE, rule=c.rule)
-                for c in suggest_from_rules(self.rules, context, batch.values[mention.id])  # type: ignore[index]
+                for c in suggest_from_rules(self.rules, context, batch.values[mention.id], self.settings)  # type: ignore[index]
             ]
         return found

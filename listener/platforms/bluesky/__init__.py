@@ -59,11 +59,12 @@ class BlueskyPlatform(Platform):
     def reply_length(self, text: str) -> int:
         return post_length(text)
 
-    def fits(self, text: str) -> bool:
-        return post_length(text) <= MAX_POST_GRAPHEMES and len(text.encode("utf-8")) <= MAX_POST_BYTES
+    def fits(self, text: str, limit: int | None = None) -> bool:
+        graphemes = MAX_POST_GRAPHEMES if limit is None else limit
+        return post_length(text) <= graphemes and len(text.encode("utf-8")) <= MAX_POST_BYTES
 
-    def check_fits(self, text: str) -> None:
-        super().check_fits(text)
+    def check_fits(self, text: str, limit: int | None = None) -> None:
+        super().check_fits(text, limit)
         size = len(text.encode("utf-8"))
         if size > MAX_POST_BYTES:  # 300 family emoji are 300 graphemes but over 5,000 bytes
             raise ReplyTooLong(self.name, size, MAX_POST_BYTES, "UTF-8 bytes")

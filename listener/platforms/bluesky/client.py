@@ -3,21 +3,37 @@
 Answers are handed on as plain JSON dicts (``by_alias``: the wire's own camelCase
 names), so that the payload readers see what Bluesky sent whichever SDK models
 parsed it.  The SDK refreshes the session itself (``refreshSession``) shortly before
-the access token expires.
+the access token expires.  When the refresh token has itself expired (or was revoked),
+Bluesky answers ``ExpiredToken``/``InvalidToken``: the client then signs in again with
+the app password and repeats the call once, rather than failing the source as if it
+were misconfigured (the app password is still good; only the session went stale).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from atproto import Client, models
+from atproto_client import exceptions as sdk_errors
 from atproto_client.request import Request
 
 from listener.platforms.bluesky.settings import BlueskySettings
 
 REQUEST_TIMEOUT_SECONDS = 20.0
 PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles takes at most 25 actors
+STALE_SESSION_ERRORS = ("ExpiredToken", "InvalidToken")
+"""XRPC errors that mean the session (access and refresh token) is no longer good."""
+
+T = TypeVar("T")
+
+
+def is_stale_session(error: BaseException) -> bool:
+    """Whether ``error`` is Bluesky refusing the session's tokens (not the app password)."""
+    if not isinstance(error, sdk_errors.RequestErrorBase):
+        return False
+    content = getattr(getattr(error, "response", None), "content", None)
+    return getattr(content, "error", None) in STALE_SESSION_ERRORS
 
 
 def as_dict(model: Any) -> dict[str, Any]:
@@ -40,6 +56,18 @@ class BlueskyClient:
             self.sdk.login(self.section.handle, self.section.app_password.get_secret_value())
             self._signed_in = True
 
+    def _as_brand(self, call: Callable[[], T]) -> T:
+        """Run ``call`` signed in; when the session's tokens went stale, sign in afresh and run it once more."""
+        self.sign_in()
+        try:
+            return call()
+        except sdk_errors.RequestErrorBase as error:
+            if not is_stale_session(error):
+                raise
+        self._signed_in = False
+        self.sign_in()
+        return call()
+
     @property
     def did(self) -> str:
         self.sign_in()
@@ -48,19 +76,18 @@ class BlueskyClient:
         return str(self.sdk.me.did)
 
     def list_notifications(self, reasons: Iterable[str], limit: int, cursor: str | None) -> dict[str, Any]:
-        self.sign_in()
         params: dict[str, Any] = {"limit": limit, "reasons": list(reasons)}
         if cursor:
             params["cursor"] = cursor
-        return as_dict(self.sdk.app.bsky.notification.list_notifications(params=params))
+        return as_dict(self._as_brand(lambda: self.sdk.app.bsky.notification.list_notifications(params=params)))
 
     def get_profiles(self, actors: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Detailed profiles by DID (actors Bluesky does not know are left out)."""
-        self.sign_in()
         wanted = list(dict.fromkeys(actors))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), PROFILES_PER_CALL):
-            answer = self.sdk.app.bsky.actor.get_profiles(params={"actors": wanted[start:start + PROFILES_PER_CALL]})
+            actors_now = wanted[start:start + PROFILES_PER_CALL]
+            answer = self._as_brand(lambda a=actors_now: self.sdk.app.bsky.actor.get_profiles(params={"actors": a}))
             for profile in as_dict(answer).get("profiles", []):
                 if isinstance(profile, dict) and isinstance(profile.get("did"), str):
                     found[profile["did"]] = profile
@@ -75,18 +102,18 @@ class BlueskyClient:
         return next((did for did, profile in profiles.items() if profile.get("handle") == handle), None)
 
     def get_post_thread(self, uri: str, depth: int = 1) -> dict[str, Any]:
-        self.sign_in()
-        return as_dict(self.sdk.app.bsky.feed.get_post_thread(params={"uri": uri, "depth": depth, "parentHeight": 0}))
+        params = {"uri": uri, "depth": depth, "parentHeight": 0}
+        return as_dict(self._as_brand(lambda: self.sdk.app.bsky.feed.get_post_thread(params=params)))
 
     def send_reply(self, text: str, root: tuple[str, str], parent: tuple[str, str],
                    facets: list[dict[str, Any]]) -> dict[str, Any]:
-        self.sign_in()
         reply_to = models.AppBskyFeedPost.ReplyRef(
             root=models.ComAtprotoRepoStrongRef.Main(uri=root[0], cid=root[1]),
             parent=models.ComAtprotoRepoStrongRef.Main(uri=parent[0], cid=parent[1]),
         )
         facet_models = [models.AppBskyRichtextFacet.Main.model_validate(facet) for facet in facets] or None
-        return as_dict(self.sdk.send_post(text, reply_to=reply_to, facets=facet_models))
+        # A stale session is refused before anything is written, so running the post again cannot double it.
+        return as_dict(self._as_brand(lambda: self.sdk.send_post(text, reply_to=reply_to, facets=facet_models)))
 
 
 def make_bluesky_client(section: BlueskySettings) -> BlueskyClient:

@@ -10,10 +10,19 @@ exactly like the X collectors: a walk cut short resumes where it stopped, and
 ``JetstreamClient`` from the stored ``seq`` (the server replays from it), matches each
 new post against the keywords and hashtags locally, and stores the cursor with every
 page, so a restart (even after kill -9) resumes where it stopped: no post is lost and
-a post delivered twice is stored once (by AT-URI).  One run reads the stream until it
-has been idle for a moment or ``max_run_seconds`` passed; the scheduler starts the
-next run ``interval_seconds`` later, and the SDK reconnects (with back-off) when the
-socket drops mid-run.
+a post delivered twice is stored once (by AT-URI).  The SDK reconnects (with back-off)
+when the socket drops mid-run.
+
+Under the scheduler (``Collector.live``) it is a long-running source: a run keeps the
+stream open until ``live_gap_seconds`` before the next run is due, so a matching post
+is stored seconds after it is made, not up to ``interval_seconds`` later; the next run
+(which the scheduler starts on time, and so restarts the consumer if the last one
+died) resumes from the stored ``seq``, and the server replays what was sent in between.
+The consumer thus lives inside scheduled runs rather than beside the scheduler: the
+scheduler's own job, lock and back-off stay the one mechanism that runs, restarts and
+pauses every source, and a shutdown ends the run within ``idle_seconds``.
+A one-off run (``collect --once``) reads until the stream has been idle for
+``idle_seconds`` (it has caught up) or ``max_run_seconds`` passed.
 """
 
 from __future__ import annotations
@@ -248,6 +257,9 @@ class BlueskyJetstreamCollector(Collector):
     idle_seconds: ClassVar[float] = 2.0
     """A run ends once the stream has sent nothing for this long (it has caught up)."""
     max_run_seconds: ClassVar[float] = 50.0
+    live_gap_seconds: ClassVar[float] = 5.0
+    """A scheduled run ends this long before the next one is due, so the scheduler never finds it running."""
+    max_live_seconds: ClassVar[float] = 600.0
     batch_size: ClassVar[int] = 500
     """Events per page: the cursor is stored with each page."""
 
@@ -270,20 +282,24 @@ class BlueskyJetstreamCollector(Collector):
         # run reads the last interval's posts (a microsecond time: Jetstream reads a cursor >= 1e15 as
         # one), not the network's whole retained history.
         start = seq + 1 if isinstance(seq, int) else int((time.time() - self.spec.interval_seconds) * 1_000_000)
+        live_window = min(self.max_live_seconds, self.spec.interval_seconds - self.live_gap_seconds)
+        live = live_window > 0 and self.live()
         client, events, thread = self.client.open(start)
         started = time.monotonic()
         delivered = 0
         try:
             ever_connected = False
-            while time.monotonic() - started < self.max_run_seconds:
+            while time.monotonic() - started < (live_window if live else self.max_run_seconds):
+                if live and not self.live():
+                    break  # the scheduler is shutting down; the next start resumes from the stored seq
                 batch = self._drain(events)
                 # The SDK's socket (private, but the only sign): None while it reconnects after a drop.
                 connected = getattr(client, "_client", None) is not None
                 ever_connected = ever_connected or connected or bool(batch)
                 if not batch:
-                    if connected:
+                    if connected and not live:
                         break  # caught up: the stream is idle
-                    continue  # reconnecting (with back-off): wait for it within this run
+                    continue  # live, or reconnecting (with back-off): keep reading within this run
                 delivered += len(batch)
                 mentions, quarantined, last_seq = self._read(batch, matcher)
                 if last_seq is not None:

@@ -395,11 +395,12 @@ class BlueskySimulator(SimulatorServer):
         with self._lock:
             self._stream_drops.append(_StreamDrop(events))
 
-    def expire_sessions(self) -> None:
-        """Make every access token expired now, as after a long idle (refresh tokens stay valid)."""
+    def expire_sessions(self, refresh_tokens: bool = False) -> None:
+        """Make every access token expired now, as after a long idle (refresh tokens stay valid unless
+        ``refresh_tokens``: then they expire too, as after months idle or a revoked app password session)."""
         with self._lock:
             for session in self._sessions.values():
-                if session.kind == "access":
+                if session.kind == "access" or refresh_tokens:
                     session.expires = time.time() - 1
 
     def post(self, uri: str) -> dict[str, Any]:

@@ -5,6 +5,10 @@ cursor, oldest first in pages of up to 40, and the cursor moves to the newest id
 each stored page.  A run cut short (or killed) resumes from the last stored page;
 nothing is skipped and nothing is stored twice.  A 429 raises :class:`RateLimited`
 with the reset Mastodon announced (``X-RateLimit-Reset``), pausing only that source.
+
+With ``[mastodon] streaming = true`` a scheduled run also reads the user or hashtag
+stream until just before the next run is due, on the same cursors: see
+:mod:`listener.platforms.mastodon.streaming` for how the two fit together.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from listener.platforms.collector import (
     SourceSpec,
     SourceUnavailable,
 )
+from listener.platforms.mastodon import streaming
 from listener.platforms.mastodon.client import make_mastodon_client
 from listener.platforms.mastodon.payloads import PLATFORM, UnreadableStatus, notification_to_mention, status_to_mention
 from listener.platforms.mastodon.settings import MastodonSettings
@@ -62,6 +67,10 @@ class MastodonCollector(Collector):
     """Shared forward paging, retries and error mapping."""
 
     platform: ClassVar[str] = PLATFORM
+    stream_gap_seconds: ClassVar[float] = 5.0
+    """A streaming run ends this long before the next one is due, so the scheduler never finds it running."""
+    max_stream_seconds: ClassVar[float] = 600.0
+    """A streaming run ends after this long at most (the next run picks up changed settings)."""
 
     @classmethod
     def make_client(cls, section: MastodonSettings) -> Mastodon:
@@ -99,7 +108,51 @@ class MastodonCollector(Collector):
                 time.sleep(delay)
                 attempt += 1
 
+    def _start_stream(self, client: Mastodon, listener: streaming.QueueListener) -> Any:
+        raise NotImplementedError
+
+    def _wanted(self, event: str, item: dict[str, Any]) -> bool:
+        """Whether a streamed event (``update``, ``notification``...) is one this source stores."""
+        raise NotImplementedError
+
     def check(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        window = min(self.max_stream_seconds, self.spec.interval_seconds - self.stream_gap_seconds)
+        if not (self.section.streaming and self.live()) or window <= 0:
+            yield from self._poll(cursor)
+            return
+        yield from self._stream_and_poll(cursor, time.monotonic() + window)
+
+    def _stream_and_poll(self, cursor: dict[str, Any], until: float) -> Iterator[Page]:
+        """Open the stream, poll, read the stream until ``until``; after a drop back off and do it again."""
+        # Its own client: the stream's thread and this one's polling do not share a requests session.
+        stream_client = make_mastodon_client(self.section)
+        state = dict(cursor)
+        drops = 0
+        while True:
+            stream = streaming.open_stream(lambda listener: self._start_stream(stream_client, listener),
+                                           self.spec.name)
+            try:
+                for page in self._poll(state):
+                    state = page.cursor
+                    yield page
+                if stream is None:
+                    return  # polled; the next run tries the stream again
+                yield from streaming.stream_pages(stream, state, until, self.live, self._wanted, self._read, _plain,
+                                                  self.kind)
+            finally:
+                if stream is not None:
+                    stream.close()
+            if time.monotonic() >= until or not self.live():
+                return
+            drops = 0 if time.monotonic() - stream.opened_at >= streaming.HEALTHY_STREAM_SECONDS else drops + 1
+            delay = min(streaming.MAX_BACKOFF_SECONDS, streaming.BACKOFF_SECONDS * 2 ** (drops - 1 if drops else 0))
+            if time.monotonic() + delay >= until:
+                return  # the next run polls what the stream missed
+            log.warning("%s: the stream dropped; reopening in %.1fs, then polling for what it missed",
+                        self.spec.name, delay)
+            streaming.pause(delay, self.live)
+
+    def _poll(self, cursor: dict[str, Any]) -> Iterator[Page]:
         bad_bodies: list[QuarantinedItem] = []
         min_id = str(cursor.get("min_id") or "0")  # "0": from the oldest the server still lists
         for _ in range(MAX_PAGES_PER_RUN):
@@ -149,6 +202,15 @@ class MastodonMentionsCollector(MastodonCollector):
     def _read(self, item: Any) -> CollectedMention:
         return notification_to_mention(item)
 
+    def _start_stream(self, client: Mastodon, listener: streaming.QueueListener) -> Any:
+        return client.stream_user(listener, run_async=True, reconnect_async=False,
+                                  reconnect_async_wait_sec=streaming.RECONNECT_WAIT_SECONDS,
+                                  timeout=streaming.READ_TIMEOUT_SECONDS)
+
+    def _wanted(self, event: str, item: dict[str, Any]) -> bool:
+        # The user stream also carries the brand's home timeline: only mentions are this source's.
+        return event == "notification" and item.get("type") == "mention"
+
 
 class MastodonHashtagCollector(MastodonCollector):
     """Public statuses with one configured hashtag (``/api/v1/timelines/tag/:tag``)."""
@@ -170,5 +232,13 @@ class MastodonHashtagCollector(MastodonCollector):
 
     def _read(self, item: Any) -> CollectedMention:
         return status_to_mention(item)
+
+    def _start_stream(self, client: Mastodon, listener: streaming.QueueListener) -> Any:
+        return client.stream_hashtag(self.spec.options["hashtag"], listener, run_async=True, reconnect_async=False,
+                                     reconnect_async_wait_sec=streaming.RECONNECT_WAIT_SECONDS,
+                                     timeout=streaming.READ_TIMEOUT_SECONDS)
+
+    def _wanted(self, event: str, item: dict[str, Any]) -> bool:
+        return event == "update"
 
 

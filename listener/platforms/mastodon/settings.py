@@ -15,7 +15,8 @@ class MastodonSettings(Section):
     hashtags: list[str] = Field(default_factory=list)
     interval_seconds: int = Field(default=60, gt=0)
     streaming: bool = False
-    """Reserved for the streaming API; collection polls (the same cursors) either way."""
+    """Scheduled runs also read the user and hashtag streams (new statuses in a second or two); polling stays
+    the fallback and keeps the cursors (listener/platforms/mastodon/streaming.py)."""
 
     @field_validator("api_base_url")
     @classmethod

@@ -13,17 +13,28 @@ instance's limit, every URL counted as 23 characters, ``@user@domain`` counted a
 
 A status's ``content`` is HTML as Mastodon renders it: paragraphs, ``<br />``, links
 with invisible spans, ``h-card`` mentions and hashtag links.
+
+Streaming (server-sent events, as Mastodon.py reads them): ``/api/v1/streaming/user``
+sends ``event: notification`` for each new mention of the brand (the user stream also
+carries home-timeline updates, which Harken does not need and the simulator leaves
+out), and ``/api/v1/streaming/hashtag?tag=`` sends ``event: update`` for each new
+public status with the tag; a ``:thump`` heartbeat comment goes out every second.  Like
+Mastodon's, a stream only carries what happens while it is open.
+:meth:`MastodonSimulator.drop_streams` cuts the open streams (the fault of a restarted
+streaming server); a :class:`Fault` on ``/api/v1/streaming`` refuses new ones.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import json
 import math
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,6 +160,18 @@ class _Window:
     used: int = 0
 
 
+@dataclass(eq=False)
+class _Stream:
+    """One open streaming connection: ``tag`` None is the brand's user stream."""
+
+    tag: str | None
+    events: queue.Queue[tuple[str, dict[str, Any]]] = field(default_factory=queue.Queue)
+    drop_after: int | None = None  # events still to send before the connection is cut (None: never)
+
+
+HEARTBEAT_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class _Route:
     method: str
@@ -199,6 +222,7 @@ class MastodonSimulator(SimulatorServer):
         self._sequence = itertools.count(1)
         self._last_id = 0
         self._routes = self._build_routes()
+        self._streams: set[_Stream] = set()
         self.brand_id = self.add_account(
             brand_username, brand_name, followers=8_300,
             bio=f"Official {brand_name} account. Support 8am-10pm ET.",
@@ -284,6 +308,19 @@ class MastodonSimulator(SimulatorServer):
         with self._lock:
             return [self._status_wire(s) for s in self._statuses.values() if s.account_id == self.brand_id]
 
+    def drop_streams(self, after_events: int = 0) -> None:
+        """Cut every open stream once it has sent ``after_events`` more events (0: now), as a restarted
+        streaming server does; clients must reconnect, and what was published meanwhile is not replayed."""
+        with self._lock:
+            for stream in self._streams:
+                stream.drop_after = after_events
+                stream.events.put(("", {}))  # wake the connection so that a drop "now" happens now
+
+    def open_streams(self) -> int:
+        """How many streaming connections are open."""
+        with self._lock:
+            return len(self._streams)
+
     # -- state helpers -------------------------------------------------------------------------------
 
     def _account_id(self, acct: str) -> str:
@@ -322,6 +359,14 @@ class MastodonSimulator(SimulatorServer):
         if account_id != self.brand_id and mentions_brand:
             self._notifications.append(_Notification(self._next_id(moment), "mention", account_id, status.id,
                                                      moment))
+            for stream in self._streams:
+                if stream.tag is None:
+                    stream.events.put(("notification", self._notification_wire(self._notifications[-1])))
+        if visibility == "public":
+            tags = {match.group(1).lower() for match in _HASHTAG.finditer(text)}
+            for stream in self._streams:
+                if stream.tag is not None and stream.tag in tags:
+                    stream.events.put(("update", self._status_wire(status)))
         return status
 
     def _mentioned(self, text: str) -> list[_Account]:
@@ -432,6 +477,8 @@ class MastodonSimulator(SimulatorServer):
             route("GET", r"^/api/v1/statuses/(\d+)/context$", self._context),
             route("GET", r"^/api/v1/statuses/(\d+)$", self._get_status),
             route("POST", r"^/api/v1/statuses$", self._post_status),
+            route("GET", r"^/api/v1/streaming/user$", self._stream_user),
+            route("GET", r"^/api/v1/streaming/hashtag$", self._stream_hashtag),
         ]
 
     def handle(self, request: SimRequest) -> SimResponse:
@@ -574,6 +621,46 @@ class MastodonSimulator(SimulatorServer):
         items.sort(key=lambda status: status.number)
         page, headers = self._page(request, items, 20, 40, {})
         return SimResponse(200, [self._status_wire(s) for s in page], headers)
+
+    def _stream_user(self, request: SimRequest, token: str, groups: Sequence[str]) -> SimResponse:
+        return self._open_stream(None)
+
+    def _stream_hashtag(self, request: SimRequest, token: str, groups: Sequence[str]) -> SimResponse:
+        tag = (request.query.get("tag") or "").lower()
+        if not tag:
+            raise HttpError(400, {"error": "Missing tag name parameter"})
+        return self._open_stream(tag)
+
+    def _open_stream(self, tag: str | None) -> SimResponse:
+        # Registered now (under the lock, before the answer's headers go out): a client that has its
+        # 200 is sure to get every event published afterwards.
+        stream = _Stream(tag)
+        self._streams.add(stream)
+        return SimResponse(200, headers={"Content-Type": "text/event-stream"}, stream=self._stream_body(stream))
+
+    def _stream_body(self, stream: _Stream) -> Iterator[bytes]:
+        try:
+            yield b":)\n"
+            while not self._stopping.is_set():
+                try:
+                    name, payload = stream.events.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    yield b":thump\n"
+                    continue
+                with self._lock:
+                    if stream.drop_after is not None and stream.drop_after <= 0:
+                        return
+                if not name:
+                    continue  # only a wake-up
+                yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+                with self._lock:
+                    if stream.drop_after is not None:
+                        stream.drop_after -= 1
+                        if stream.drop_after <= 0:
+                            return
+        finally:
+            with self._lock:
+                self._streams.discard(stream)
 
     def _visible_status(self, status_id: str) -> _Status:
         status = self._statuses.get(status_id)

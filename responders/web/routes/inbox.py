@@ -209,7 +209,7 @@ def send_for_approval(request: Request, mention_id: RecordId, db: SessionDep, se
                       text: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None) -> Response:
     """Draft and submit in one action: the reply goes to the approval queue."""
     mention = _get_mention(db, mention_id)
-    reply = workflow.create_draft(db, mention, text, user, suggestion_id)
+    reply = workflow.create_draft(db, mention, text, user, suggestion_id, settings)
     workflow.submit(db, settings, reply, user)
     db.commit()
     return after_post(request, f"/mentions/{mention_id}", to=f"/mentions/{mention_id}")
@@ -299,7 +299,7 @@ def api_reply(mention_id: RecordId, draft: ReplyDraft, db: SessionDep, settings:
               user: Drafter) -> dict[str, Any]:
     """Draft a reply and submit it for approval, in one call."""
     mention = _get_mention(db, mention_id)
-    reply = workflow.create_draft(db, mention, draft.text, user, draft.suggestion_id)
+    reply = workflow.create_draft(db, mention, draft.text, user, draft.suggestion_id, settings)
     workflow.submit(db, settings, reply, user)
     db.commit()
     return reply_json(reply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -216,3 +217,53 @@ def test_a_jetstream_post_without_text_is_quarantined_and_the_stream_goes_on(sim
     with Session(sqlite_engine) as session:
         [row] = session.execute(select(QuarantinedPayload)).scalars().all()
     assert "no text" in row.error and json.loads(row.raw)["rkey"] == "3kaaaaaaaaaaa"
+
+
+def test_an_expired_refresh_token_signs_in_again_with_the_app_password(sim, sqlite_engine, sqlite_url):
+    runner = runner_for(settings_for(sim, sqlite_url), sqlite_url)
+    first_uris = add_mentions(sim, 2)
+    assert runner.run("bluesky:notifications").stored == 2
+    # Months idle: the access token and the refresh token have both expired. The SDK sees the access
+    # token's exp, tries refreshSession, and Bluesky answers ExpiredToken.
+    sim.expire_sessions(refresh_tokens=True)
+    later_uris = add_mentions(sim, 3, start=100)
+
+    summary = runner.run("bluesky:notifications")
+
+    assert (summary.status, summary.stored, summary.error) == ("ok", 3, None)
+    assert stored(sqlite_engine) == sorted(first_uris + later_uris)
+    assert sim.session_creations == 2  # the second sign-in used the app password again
+    assert source_row(sqlite_engine, "bluesky:notifications").consecutive_failures == 0
+
+
+def test_a_scheduled_jetstream_run_keeps_reading_past_idle_and_stores_new_posts_as_they_come(
+        sim, sqlite_engine, sqlite_url, monkeypatch):
+    from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector
+
+    monkeypatch.setattr(BlueskyJetstreamCollector, "idle_seconds", 0.3)  # a one-off run would stop after 0.3 s quiet
+    expected = matching_and_noise(sim, 6)
+    runner = runner_for(settings_for(sim, sqlite_url, interval_seconds=60), sqlite_url)
+    scheduler_running = threading.Event()
+    scheduler_running.set()
+    runner.live = scheduler_running.is_set  # as build_scheduler sets it
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(runner.run("bluesky:jetstream")), daemon=True)
+    thread.start()
+    wait_until(lambda: set(stored(sqlite_engine)) == expected, "the replayed posts")
+    time.sleep(1.0)  # quiet for longer than idle_seconds: the run goes on
+
+    later = sim.add_post("Lumen Mobile support fixed it in minutes", "chatter.bsky.social")["uri"]
+    wait_until(lambda: later in stored(sqlite_engine), "the new post")
+
+    assert thread.is_alive() and len(sim.stream_cursors) == 1  # the same consumer, still reading
+    assert source_row(sqlite_engine, "bluesky:jetstream").cursor["seq"] == sim.last_seq
+    scheduler_running.clear()  # shutdown: the run ends within idle_seconds, well before its 55 s window
+    thread.join(10)
+    assert not thread.is_alive() and results[0].status == "ok" and results[0].stored == len(expected) + 1
+
+
+def wait_until(condition: Any, what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds}s for {what}"
+        time.sleep(0.02)
