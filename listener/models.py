@@ -233,6 +233,9 @@ class Mention(SQLModel, table=True):
         Index("ix_mentions_open", *(sql_text(column) for column in OPEN_MENTION_ORDER),
               "status", "platform", "sentiment_label", "priority_level", "assignee_id",
               sqlite_where=sql_text(OPEN_MENTION_CONDITION), postgresql_where=sql_text(OPEN_MENTION_CONDITION)),
+        # Every mention in the queue's order (the inbox over every status, migration 0011): as ix_mentions_open.
+        Index("ix_mentions_order", *(sql_text(column) for column in OPEN_MENTION_ORDER),
+              "status", "platform", "sentiment_label", "priority_level", "assignee_id"),
         # A profile's mentions newest first (its timeline) and their sentiment by date (its trend), read from
         # the index alone; also every lookup by profile (merges, the digest's customers).
         Index("ix_mentions_profile_timeline", "profile_id", "created_at", "sentiment_label"),
