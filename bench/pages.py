@@ -385,7 +385,7 @@ def former_search(session: Session, wanted: Any, me: StaffUser | None = None, li
             inbox._handle_like(needle),
         ))
     page = ids.order_by(*inbox.queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
-    items = inbox._items(session.execute(inbox._rows(page).order_by(*inbox.queue_order(Mention))))
+    items = inbox._items(session.execute(inbox._rows(page).order_by(*inbox.queue_order(inbox.ROW_MENTIONS))))
     return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
 
 

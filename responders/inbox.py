@@ -48,6 +48,9 @@ both cost the same: a few tens of milliseconds at a million mentions."""
 WIDE_RANGE = 5000
 """A view over other statuses than the open ones whose date range holds at least this many mentions walks the
 index of every mention in the queue's order; a narrower range reads its mentions by date and sorts them."""
+ROW_MENTIONS = not_indexed(Mention, "row_mentions")
+"""The mentions of a page, read on SQLite by id: with ix_mentions_order there, SQLite would rather walk every
+mention in that order and look each up in the page than read the page's few rows and sort them."""
 EMPTY = literal_column("''")
 """The empty string written into the SQL, so that ``coalesce(title, '')`` matches the trigram indexes' expressions
 on PostgreSQL even in a prepared statement."""
@@ -196,7 +199,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
                 ids = ids.where(m.id.in_(candidates))
             ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
     page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
-    items = _items(session.execute(_rows(page).order_by(*queue_order(Mention))))
+    items = _items(session.execute(_rows(page).order_by(*queue_order(ROW_MENTIONS))))
     return InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
 
 
@@ -267,16 +270,17 @@ def _rows(page: Any = None) -> Select[Any]:
     (one at most: ``ux_replies_one_open_per_mention``) rather than every open reply.
     """
     assignee = aliased(StaffUser)
-    statement = select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
+    mention = ROW_MENTIONS
+    statement = select(mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
                        Reply.id, Reply.state)  # type: ignore[call-overload]
     if page is not None:
-        statement = statement.select_from(page).join(Mention, Mention.id == page.c.id)
+        statement = statement.select_from(page).join(mention, mention.id == page.c.id)
     return (
         statement
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
-        .outerjoin(assignee, assignee.id == Mention.assignee_id)
-        .outerjoin(Reply, and_(Reply.mention_id == Mention.id, Reply.state.in_(OPEN_STATES)))  # type: ignore[attr-defined]
+        .outerjoin(Author, Author.id == mention.author_id)
+        .outerjoin(CustomerProfile, CustomerProfile.id == mention.profile_id)
+        .outerjoin(assignee, assignee.id == mention.assignee_id)
+        .outerjoin(Reply, and_(Reply.mention_id == mention.id, Reply.state.in_(OPEN_STATES)))  # type: ignore[attr-defined]
     )
 
 
@@ -291,7 +295,7 @@ def _items(rows: Any) -> list[QueueItem]:
 
 def items_by_ids(session: Session, ids: Sequence[int]) -> list[QueueItem]:
     """Inbox rows for these mentions (for re-rendering one row after an action)."""
-    return _items(session.execute(_rows().where(Mention.id.in_(list(ids)))))  # type: ignore[union-attr]
+    return _items(session.execute(_rows().where(ROW_MENTIONS.id.in_(list(ids)))))
 
 
 def mentions_by_ids(session: Session, ids: Sequence[int]) -> list[Mention]:
