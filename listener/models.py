@@ -325,6 +325,8 @@ class StaffUser(SQLModel, table=True):
     password_hash: str | None = None
     active: bool = True
     created_at: datetime = _time(default_factory=utcnow)
+    # An IANA name (Europe/Ljubljana) for the times the web app shows them; None: the team's ([digest] timezone).
+    timezone: str | None = None
 
 
 class Suggestion(SQLModel, table=True):

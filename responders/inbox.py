@@ -12,7 +12,7 @@ instead of counting every match (a count over 100,000 rows costs more than the p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from listener.db import indexed_by, not_indexed
+from listener.db import indexed_by, not_indexed, utcnow
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.platforms import platform_names
 from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
@@ -75,6 +75,7 @@ class InboxFilter:
     until: date | datetime | None = None
     text: str | None = None
     source: str | None = None  # a source's name, e.g. "x:search:brand" (the alerts link per source)
+    overdue: bool = False  # only mentions whose SLA due time has passed
 
     def check(self) -> InboxFilter:
         for status in self.statuses:
@@ -127,6 +128,12 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     the status index and sort them.
     """
     wanted.check()
+    asked = wanted
+    if wanted.overdue:  # overdue: still owed an answer, so only the open statuses asked for
+        owed = tuple(status for status in wanted.statuses if status in OPEN)
+        if not owed:
+            return InboxPage([], offset, limit, False, asked)
+        wanted = replace(wanted, statuses=owed)
     words = (wanted.text or "").strip().lower()
     handles = _contains(words[1:]) if words.startswith("@") else None
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -138,7 +145,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             select(Author.id).where(_handle_like(handles)).limit(FEW_AUTHORS + 1)  # type: ignore[arg-type]
         ).scalars())
         if not found:
-            return InboxPage([], offset, limit, False, wanted)
+            return InboxPage([], offset, limit, False, asked)
         authors = found if len(found) <= FEW_AUTHORS else None
     # Plain words: the authors whose handle holds them (when few), and on SQLite the mentions the full-text
     # index finds (when few: see MANY_MATCHES). PostgreSQL finds them itself through its trigram indexes.
@@ -184,6 +191,8 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         ids = ids.where(m.created_at < _end(wanted.until))
     if wanted.source:
         ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
+    if wanted.overdue:  # checked in the index of open mentions, which holds sla_due_at
+        ids = ids.where(m.sla_due_at < utcnow())
     if authors is not None:  # an author: search handles only
         ids = ids.where(m.author_id.in_(authors))
     elif handles is not None:
@@ -200,7 +209,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
     page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
     items = _items(session.execute(_rows(page).order_by(*queue_order(ROW_MENTIONS))))
-    return InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+    return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
 
 def queue_order(mention: Any) -> list[Any]:

@@ -54,13 +54,15 @@ def inbox_filter(
     until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
     q: Annotated[str | None, Query(description="words in the mention, or @handle")] = None,
     source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
+    overdue: Annotated[bool, Query(description="only mentions past their SLA due time")] = False,
 ) -> InboxFilter:
     """The inbox's filters from the query string, as the page's form and the API send them."""
     statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
     if "all" in statuses:
         statuses = STATUSES
     return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
-                       _day(since, "since"), _day(until, "until"), q or None, source or None).check()
+                       _day(since, "since"), _day(until, "until"), q or None, source or None,
+                       overdue=overdue).check()
 
 
 # After the permission parameter in a route, so that a stranger's bad filter is a 401, not a 409.
