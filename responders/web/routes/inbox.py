@@ -158,9 +158,10 @@ def _one_item(db: Session, mention_id: int) -> QueueItem:
 
 
 @router.post("/inbox/bulk")
-def bulk(request: Request, db: SessionDep, user: Triager, ids: Annotated[list[int], Form()],
+def bulk(request: Request, db: SessionDep, user: Triager,
+         ids: Annotated[list[int] | None, Form()] = None,  # none ticked: apply_bulk says so, not a bare 422
          status: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "") -> Response:
-    apply_bulk(db, user, ids, status or None, assignee or None)
+    apply_bulk(db, user, ids or [], status or None, assignee or None)
     db.commit()
     if request.headers.get("hx-request"):
         response = Response(status_code=204)
