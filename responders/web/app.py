@@ -30,6 +30,7 @@ from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, PermissionDenied, can
 from responders.staff import StaffError
 from responders.triage import TriageError
+from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
 from responders.web.deps import NotSignedIn
 from responders.web.reply_length import reply_length
@@ -97,6 +98,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["handle"] = display_handle
     env.globals["reply_length"] = reply_length  # the reply boxes' counters, first drawn with their text's count
     install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
+    env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)

@@ -73,31 +73,37 @@ def _submitted(live: LiveSite, mention_id: int, role: str, text: str) -> int:
         return reply.id  # type: ignore[return-value]
 
 
-def test_a_refused_approval_shows_in_its_card_and_keeps_the_edit(browser: Any, live: LiveSite) -> None:
-    own_mention, other_mention = _unanswered(live, 2)
+def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: Any, live: LiveSite) -> None:
+    own_mention, first_mention, second_mention = _unanswered(live, 3)
     own = _submitted(live, own_mention, "approver", "Our reply, drafted by the approver.")
-    other = _submitted(live, other_mention, "agent", "Sorry about that, please DM us.")
+    first = _submitted(live, first_mention, "agent", "Sorry about that, please DM us.")
+    second = _submitted(live, second_mention, "agent", "Thanks, we are looking into it.")
     page = _signed_in(browser, live, "approver")
     page.goto("/queue")
+    # Approval is offered only where it can count: not on the approver's own reply.
+    expect(page.locator(f"#reply-{own}").get_by_role("button", name="Approve and send")).to_have_count(0)
+    expect(page.locator(f"#reply-{own}")).to_contain_text("You wrote this reply: someone else approves it.")
 
-    card = page.locator(f"#reply-{own}")
+    # Meanwhile (another tab, another person) the first reply is rejected and the second approved.
+    with Session(live.engine) as session:
+        approver = find_user(session, TEAM["approver"])
+        workflow.reject(session, workflow.get_reply(session, first), approver, "tone is wrong")
+        workflow.approve(session, live.settings, workflow.get_reply(session, second), approver)
+        session.commit()
+
+    card = page.locator(f"#reply-{first}")
     card.locator("textarea").fill("Edited words the approver typed")
     card.get_by_role("button", name="Approve and send").click()
-    expect(card.locator(".inline-error")).to_contain_text("someone else must approve it")
+    expect(card.locator(".inline-error")).to_contain_text("approve")
     expect(card.locator("textarea")).to_have_value("Edited words the approver typed")
     expect(page.locator("#flash")).to_have_text("")
 
-    # Someone rejects the other reply meanwhile; approving it from this older page is refused in its own card,
-    # and the first card's message is still there.
-    with Session(live.engine) as session:
-        workflow.reject(session, workflow.get_reply(session, other), find_user(session, TEAM["approver"]),
-                        "tone is wrong")
-        session.commit()
-    other_card = page.locator(f"#reply-{other}")
-    other_card.get_by_role("button", name="Approve and send").click()
-    expect(other_card.locator(".inline-error")).to_be_visible()
-    expect(other_card.locator(".inline-error")).not_to_be_empty()
-    expect(card.locator(".inline-error")).to_contain_text("someone else must approve it")
+    other = page.locator(f"#reply-{second}")
+    other.get_by_label("Reason for rejecting").fill("too casual for this customer")
+    other.get_by_role("button", name="Reject").click()
+    expect(other.locator(".inline-error")).to_contain_text("reject")
+    expect(other.get_by_label("Reason for rejecting")).to_have_value("too casual for this customer")
+    expect(card.locator(".inline-error")).to_contain_text("approve")  # the first message is still there
     screenshot(page, "queue-errors-1440")
     page.context.close()
 
@@ -130,3 +136,51 @@ def test_a_reply_refused_on_the_mention_page_keeps_the_draft(browser: Any, live:
     expect(page.locator("#reply-text-own")).to_have_value(draft)
     expect(page).to_have_url(re.compile(rf"/mentions/{mention_id}$"))
     page.context.close()
+
+
+def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_an_edit_voids_it(
+        browser: Any, live: LiveSite) -> None:
+    from listener.models import StaffUser
+    from responders.web.security import set_password
+
+    (mention_id,) = _unanswered(live, 1)
+    reply_id = _submitted(live, mention_id, "agent", "We are sorry: a refund is on its way.")
+    with Session(live.engine) as session:
+        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
+        session.add(dana)
+        session.flush()
+        set_password(session, dana, PASSWORD, "system:test")
+        reply = workflow.get_reply(session, reply_id)
+        reply.required_approvals = 2
+        session.add(reply)
+        workflow.approve(session, live.settings, reply, find_user(session, TEAM["approver"]))  # Pat: 1 of 2
+        session.commit()
+    TEAM["dana"] = "dana@lumen.test"
+    try:
+        pat = _signed_in(browser, live, "approver")
+        pat.goto("/queue")
+        card = pat.locator(f"#reply-{reply_id}")
+        expect(card.locator("ul.approvals")).to_contain_text("Pat approved revision 1")
+        expect(card).to_contain_text("1 of 2 approvals given (Pat).")
+        expect(card.get_by_role("button", name="Approve and send")).to_have_count(0)  # would not count twice
+        expect(card).to_contain_text("You have approved this text")
+
+        dana_page = _signed_in(browser, live, "dana")
+        dana_page.goto("/queue")
+        card = dana_page.locator(f"#reply-{reply_id}")
+        warning = card.locator(".voids-warning")
+        expect(warning).to_be_hidden()
+        card.locator("textarea").fill("We are sorry: your refund was sent today.")
+        expect(warning).to_be_visible()
+        expect(warning).to_have_text("Saving an edit voids Pat's approval of this text: the edited reply needs "
+                                     "that approval again.")
+        card.get_by_role("button", name="Approve and send").click()
+        card = dana_page.locator(f"#reply-{reply_id}")
+        expect(card.locator("ul.approvals")).to_contain_text("(voided: the text was edited after)")
+        expect(card.locator("ul.approvals")).to_contain_text("Dana approved revision 2")
+        expect(card).to_contain_text("1 of 2 approvals given (Dana).")
+        screenshot(dana_page, "queue-approval-panel-1440")
+        pat.context.close()
+        dana_page.context.close()
+    finally:
+        TEAM.pop("dana", None)

@@ -90,3 +90,15 @@
     }
   }, true);
 })();
+
+// A queue card whose text has approvals: while the box holds an edit, say before it is saved whose approval the
+// edit voids (the <p data-voids-for> the card is drawn with, hidden until then).
+(function () {
+  "use strict";
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (!area.id) { return; }
+    var warning = document.querySelector('[data-voids-for="' + area.id + '"]');
+    if (warning) { warning.hidden = area.value === area.defaultValue; }
+  });
+})();
