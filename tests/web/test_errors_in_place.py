@@ -184,3 +184,23 @@ def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_a
         dana_page.context.close()
     finally:
         TEAM.pop("dana", None)
+
+
+def test_main_pages_at_1440_and_390_pixels_load_without_console_errors(browser: Any, live: LiveSite) -> None:
+    """Screenshots of each main page at both widths (tests/artifacts/); a CSP violation would be a console error."""
+    (mention_id,) = _unanswered(live, 1)
+    for width in (1440, 390):
+        page = _signed_in(browser, live, "admin")
+        page.set_viewport_size({"width": width, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message, errors=errors: errors.append(message.text)
+                if message.type == "error" else None)
+        for name, path in (("inbox", "/inbox"), ("inbox-overdue", "/inbox?overdue=true&status=all"),
+                           ("queue", "/queue"), ("mention", f"/mentions/{mention_id}"), ("profiles", "/profiles"),
+                           ("digest", "/digest"), ("admin", "/admin"), ("account", "/account")):
+            response = page.goto(path)
+            assert response is not None and response.status == 200, path
+            page.wait_for_load_state("networkidle")
+            screenshot(page, f"{name}-{width}")
+        assert not errors, errors
+        page.context.close()
