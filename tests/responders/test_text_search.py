@@ -185,3 +185,39 @@ def test_the_migration_indexes_the_mentions_already_stored(sqlite_url: str) -> N
     _fts_in_step(engine)
     assert len(_found(engine, "about tofu")) == 1
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_without_the_right_to_install_pg_trgm_the_migration_warns_and_search_still_works() -> None:
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_SERVER
+
+    name, role = f"harken_plain_{uuid.uuid4().hex[:8]}", f"harken_plain_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{POSTGRES_SERVER}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))  # owned by the server's admin, not by the role
+    owner = create_engine(f"{POSTGRES_SERVER}/{name}", isolation_level="AUTOCOMMIT")
+    with owner.connect() as connection:
+        connection.execute(text(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"'))
+    owner.dispose()
+    url = make_url(f"{POSTGRES_SERVER}/{name}").set(username=role).render_as_string(hide_password=False)
+    try:
+        with pytest.warns(UserWarning, match="pg_trgm could not be installed"):
+            migrate(url)
+        engine = make_engine(url)
+        with Session(engine) as session:
+            session.add(Mention(platform="x", external_id="p1", kind="post", text="Still findable by a scan",
+                                url="https://x.test/p1", created_at=T0, raw="{}", status="new"))
+            session.commit()
+        assert len(_found(engine, "findable")) == 1
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()

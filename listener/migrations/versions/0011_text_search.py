@@ -8,7 +8,7 @@ mention of the period. This adds:
   the trigram tokenizer over the mentions' ``text`` and ``title`` and the authors'
   ``handle``, filled from the existing rows and kept in step by triggers on
   insert, update and delete;
-- PostgreSQL: the pg_trgm extension and trigram GIN indexes on ``lower(text)``,
+- PostgreSQL: the pg_trgm extension (where the role may install it) and trigram GIN indexes on ``lower(text)``,
   ``lower(coalesce(title, ''))`` and the authors' ``lower(coalesce(handle, ''))``
   (they serve ``LIKE '%words%'`` as the inbox writes it);
 - ``ix_mentions_order``: every mention in the queue's order (as ``ix_mentions_open``
@@ -21,6 +21,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06 03:00:00
 """
+import warnings
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -69,7 +70,6 @@ SQLITE_DOWN = (
     "DROP TABLE IF EXISTS mentions_fts",
 )
 POSTGRES_UP = (
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ix_mentions_text_trgm ON mentions USING gin (lower(text) gin_trgm_ops)",
     "CREATE INDEX ix_mentions_title_trgm ON mentions USING gin (lower(coalesce(title, '')) gin_trgm_ops)",
     "CREATE INDEX ix_authors_handle_trgm ON authors USING gin (lower(coalesce(handle, '')) gin_trgm_ops)",
@@ -81,6 +81,23 @@ POSTGRES_DOWN = (
 )
 
 
+def _trigrams_available() -> bool:
+    """Whether pg_trgm is (or can be) installed: creating an extension needs a privilege that a database's
+    owner may lack. Without it the search still works, by scanning (as before this migration), and says so."""
+    bind = op.get_bind()
+    if bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
+        return True
+    try:
+        with bind.begin_nested():
+            bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        return True
+    except sa.exc.DBAPIError as error:
+        warnings.warn(f"pg_trgm could not be installed ({error.orig}): text search scans the mentions; "
+                      "run CREATE EXTENSION pg_trgm as a superuser and migrate again (downgrade to 0010 first)",
+                      stacklevel=1)
+        return False
+
+
 def upgrade() -> None:
     op.create_index(
         'ix_mentions_order', 'mentions',
@@ -89,7 +106,13 @@ def upgrade() -> None:
         unique=False,
     )
     dialect = op.get_bind().dialect.name
-    for statement in SQLITE_UP if dialect == 'sqlite' else POSTGRES_UP if dialect == 'postgresql' else ():
+    if dialect == 'sqlite':
+        statements: tuple[str, ...] = SQLITE_UP
+    elif dialect == 'postgresql' and _trigrams_available():
+        statements = POSTGRES_UP
+    else:
+        statements = ()
+    for statement in statements:
         op.execute(statement)
 
 
