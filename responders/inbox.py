@@ -76,6 +76,7 @@ class InboxFilter:
     text: str | None = None
     source: str | None = None  # a source's name, e.g. "x:search:brand" (the alerts link per source)
     overdue: bool = False  # only mentions whose SLA due time has passed
+    after_id: int | None = None  # only mentions stored after this one (the inbox's "N new" bar)
 
     def check(self) -> InboxFilter:
         for status in self.statuses:
@@ -151,15 +152,17 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     # index finds (when few: see MANY_MATCHES). PostgreSQL finds them itself through its trigram indexes.
     text_authors: list[int] | None = None
     candidates: Any = None
+    newer = wanted.after_id is not None  # a few rows past an id: read by id, never through another index
     if words and handles is None:
         text_authors = _authors_containing(session, words, sqlite)
-        if sqlite and indexable(words) and text_authors is not None:
+        if sqlite and indexable(words) and text_authors is not None and not newer:
             candidates = _few_matches(session, words, text_authors)
     open_only = (bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
-                 and candidates is None)
-    wide = sqlite and not open_only and authors is None and candidates is None and _wide(session, wanted)
+                 and candidates is None and not newer)
+    wide = (sqlite and not open_only and authors is None and candidates is None and not newer
+            and _wide(session, wanted))
     m = (OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None
-         else MATCHED_MENTIONS if candidates is not None else ALL_MENTIONS if wide else Mention)
+         else MATCHED_MENTIONS if candidates is not None or newer else ALL_MENTIONS if wide else Mention)
     ids = select(m.id)
     if open_only and sqlite:
         # The index's own condition, word for word: SQLite sees that a partial index applies only so.
@@ -193,6 +196,8 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
     if wanted.overdue:  # checked in the index of open mentions, which holds sla_due_at
         ids = ids.where(m.sla_due_at < utcnow())
+    if newer:
+        ids = ids.where(m.id > wanted.after_id)
     if authors is not None:  # an author: search handles only
         ids = ids.where(m.author_id.in_(authors))
     elif handles is not None:

@@ -98,6 +98,13 @@ def _staff(db: Session) -> list[StaffUser]:
     return list(db.execute(select(StaffUser).where(StaffUser.active).order_by(StaffUser.name)).scalars())  # type: ignore[arg-type]
 
 
+def _newest_id(db: Session) -> int:
+    """The highest mention id when the page was drawn: the "N new" bar counts what comes after it."""
+    from responders.web.routes.live import newest_mention_id
+
+    return newest_mention_id(db)
+
+
 def _without_offset(request: Request) -> str:
     """The page's query string without its offset, ending in ``&`` when not empty (for the pager's links)."""
     kept = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
@@ -119,7 +126,8 @@ def inbox_page(
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
                "platforms": platform_names(), "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
-               "query": request.url.query, "base_query": _without_offset(request)}
+               "query": request.url.query, "base_query": _without_offset(request),
+               "newest_id": _newest_id(db)}
     if request.headers.get("hx-target") == "inbox-results":
         return page(request, "_inbox_results.html", context)
     return page(request, "inbox.html", context)
