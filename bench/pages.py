@@ -32,8 +32,8 @@ reply and sorts every match). The digest page is served from a snapshot
 with no snapshot (every stored one deleted before each request, outside the
 timing): the compute, its store and the page. ``compute_digest`` alone is printed
 too. A second baseline, for the pages that the inbox's search serves: its query as it was
-before migration 0011 (copied below: a LIKE over every text; a view over every status
-sorting every mention of the period) on the schema of 0010 (without the trigram index
+before migration 0012 (copied below: a LIKE over every text; a view over every status
+sorting every mention of the period) on the schema of 0011 (without the trigram index
 of the text and ``ix_mentions_order``); the report gives its ratio and whether each
 page's p95 is within 100 ms. ``--only TEXT`` measures only the pages whose name contains TEXT (e.g.
 ``--only digest``; the downgrade for the legacy baseline is skipped when none of
@@ -84,8 +84,8 @@ P95_TARGET_MS = 100.0
 BASELINE_REVISION = "0007"
 """The baseline's schema: before migrations 0008 (ix_mentions_open, ix_replies_updated) and 0009
 (ix_mentions_profile_timeline in place of ix_mentions_profile_id)."""
-FORMER_REVISION = "0010"
-"""The second baseline's schema: before migration 0011 (the trigram index of the text, ix_mentions_order)."""
+FORMER_REVISION = "0011"
+"""The second baseline's schema: before migration 0012 (the trigram index of the text, ix_mentions_order)."""
 
 
 @dataclass(frozen=True)
@@ -319,12 +319,12 @@ def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first:
     return queue_routes.as_cards(db, db.execute(statement.limit(limit)).all())
 
 
-# -- the inbox's query before migration 0011, for the second baseline --------------------------------
+# -- the inbox's query before migration 0012, for the second baseline --------------------------------
 
 
 def former_search(session: Session, wanted: Any, me: StaffUser | None = None, limit: int = 50,
                   offset: int = 0) -> Any:
-    """responders.inbox.search before migration 0011: a LIKE over every text, every status sorted."""
+    """responders.inbox.search before migration 0012: a LIKE over every text, every status sorted."""
     from responders import inbox
     from responders.triage import OPEN, STATUSES
     wanted.check()
@@ -497,7 +497,7 @@ def time_compute_digest(engine: Engine, settings: Any, warmup: int, runs: int) -
 
 
 Result = tuple[str, PageCase, Timing, Timing | None, Timing | None]
-"""database, page, timing, baseline (before 0008, or cold), the inbox's query before 0011"""
+"""database, page, timing, baseline (before 0008, or cold), the inbox's query before 0012"""
 
 
 def bench(db: Database, args: argparse.Namespace) -> list[Result]:
@@ -527,7 +527,7 @@ def bench(db: Database, args: argparse.Namespace) -> list[Result]:
         timing = measure(clients[case.role], timer, case.path, args.warmup, args.runs)
         results.append((db.label, case, timing, None, None))
         print(f"  {case.name}: {timing.median_ms:.1f} ms (status {timing.status})", flush=True)
-    # Baselines: the inbox's query before migration 0011 on its schema (0010); the former queries on the
+    # Baselines: the inbox's query before migration 0012 on its schema (0011); the former queries on the
     # schema without the indexes of 0008 (0007); then compute_digest alone.
     baselines: dict[str, Timing] = {}
     formers: dict[str, Timing] = {}
@@ -537,7 +537,7 @@ def bench(db: Database, args: argparse.Namespace) -> list[Result]:
                 for case in page_cases:
                     if case.baseline == "legacy" and uses_inbox_search(case):
                         formers[case.name] = measure(clients[case.role], timer, case.path, 1, args.baseline_runs)
-                        print(f"  before 0011 {case.name}: {formers[case.name].median_ms:.1f} ms", flush=True)
+                        print(f"  before 0012 {case.name}: {formers[case.name].median_ms:.1f} ms", flush=True)
             engine.dispose()
             downgrade(db.url, BASELINE_REVISION)
             with legacy_queries():
@@ -565,9 +565,9 @@ def report(n: int, previous: int, results: list[Result], args: argparse.Namespac
           f"median and p95 of {args.runs} requests after {args.warmup} warm-ups; baseline median of "
           f"{args.baseline_runs} (the queries and schema before migration 0008; digest: "
           "the same page cold, with no snapshot) and, for the inbox, the median of its query and schema before "
-          f"migration 0011; every page's p95 should be <= {P95_TARGET_MS:.0f} ms:")
+          f"migration 0012; every page's p95 should be <= {P95_TARGET_MS:.0f} ms:")
     print(f"  {'database':<11} {'page':<46} {'median':>9} {'p95':>9} {'baseline':>10} {'ratio':>7} "
-          f"{'pre-0011':>10} {'ratio':>7}  target")
+          f"{'pre-0012':>10} {'ratio':>7}  target")
     for label, case, timing, baseline, former in results:
         base = f"{baseline.median_ms:8.1f}ms" if baseline else f"{'-':>10}"
         ratio = f"{baseline.median_ms / timing.median_ms:6.1f}x" if baseline else f"{'-':>7}"

@@ -8,20 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
 from listener.logs import configure_logging
 from listener.platforms import platform_names
+from listener.safe_text import mask_url_password
 from listener.settings import Settings, SettingsError, load_settings
+from listener.terminal import SafeConsole
 
 app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)
 export_app = typer.Typer(help="Export collected data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-console = Console()
-errors = Console(stderr=True)
+console = SafeConsole()  # strips control characters: printed text comes from strangers
+errors = SafeConsole(stderr=True)
 
 
 def get_settings() -> Settings:
@@ -29,15 +31,27 @@ def get_settings() -> Settings:
     try:
         settings = load_settings()
     except SettingsError as error:
-        errors.print(f"[red]harken: {error}[/red]", highlight=False, soft_wrap=True)
+        errors.print(f"harken: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     configure_logging(settings.logging.level, settings.secrets)
     return settings
 
 
+def database_error_line(error: DBAPIError, url: str | None = None) -> str:
+    """One line for a database that cannot be opened or reached: the driver's reason, no traceback."""
+    reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
+    where = f" at {mask_url_password(url)}" if url else ""
+    return mask_url_password(f"harken: cannot open the database{where}: {reason}")
+
+
 def ready_engine(settings: Settings):
-    """An engine on a migrated database."""
-    migrate(settings.database.url)
+    """An engine on a migrated database; a database that cannot be reached stops with one line."""
+    try:
+        migrate(settings.database.url)
+    except (OperationalError, InterfaceError) as error:
+        errors.print(database_error_line(error, settings.database.url), style="red", markup=False,
+                     highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     return make_engine(settings.database.url, settings.database.echo)
 
 
@@ -59,7 +73,8 @@ def init() -> None:
     settings = get_settings()
     engine = ready_engine(settings)
     specs = CollectionRunner(engine, settings).sync_sources()
-    console.print(f"Database ready at {settings.database.url}; {len(specs)} source(s) configured.")
+    console.print(f"Database ready at {mask_url_password(settings.database.url)}; {len(specs)} source(s) configured.",
+                  markup=False)
     for spec in specs:
         console.print(f"  {spec.name}  every {spec.interval_seconds}s")
 
@@ -78,7 +93,7 @@ def collect(
     runner = CollectionRunner(engine, settings)
     if not runner.sync_sources():
         sections = " or ".join(f"[{name}]" for name in platform_names())
-        errors.print(f"No sources configured: enable {sections} in your settings (see README).")
+        errors.print(f"No sources configured: enable {sections} in your settings (see README).", markup=False)
         raise typer.Exit(1)
     with console.status("Collecting..."):
         summaries = runner.run_all()

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.models import Author, Mention
+from listener.safe_text import spreadsheet_cell
 
 EXPORT_FIELDS = (
     "platform",
@@ -68,7 +69,8 @@ def export_mentions(engine: Engine, out: TextIO, fmt: str) -> int:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for record in iter_mention_records(engine):
-            writer.writerow(record)
+            # Mention text and handles are strangers' words: no cell may start a spreadsheet formula.
+            writer.writerow({name: spreadsheet_cell(value) for name, value in record.items()})
             count += 1
     else:
         raise ValueError(f"unknown export format {fmt!r}: use jsonl or csv")

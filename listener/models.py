@@ -233,7 +233,7 @@ class Mention(SQLModel, table=True):
         Index("ix_mentions_open", *(sql_text(column) for column in OPEN_MENTION_ORDER),
               "status", "platform", "sentiment_label", "priority_level", "assignee_id",
               sqlite_where=sql_text(OPEN_MENTION_CONDITION), postgresql_where=sql_text(OPEN_MENTION_CONDITION)),
-        # Every mention in the queue's order (the inbox over every status, migration 0011): as ix_mentions_open.
+        # Every mention in the queue's order (the inbox over every status, migration 0012): as ix_mentions_open.
         Index("ix_mentions_order", *(sql_text(column) for column in OPEN_MENTION_ORDER),
               "status", "platform", "sentiment_label", "priority_level", "assignee_id"),
         # A profile's mentions newest first (its timeline) and their sentiment by date (its trend), read from
@@ -340,7 +340,7 @@ class Suggestion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mentions.id", index=True)
     text: str = Field(sa_type=Text)
-    origin: str  # rule, similar
+    origin: str  # rule, similar, draft: the suggestion source (responders.sources) that made it
     rank: int = 0
     # Higher is better; rule scores and cosine similarities share one scale (responders.suggestions).
     score: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
@@ -348,6 +348,28 @@ class Suggestion(SQLModel, table=True):
     rule: str | None = None
     similar_mention_id: int | None = _named_fk("mentions.id", "fk_suggestions_similar_mention_id")
     created_at: datetime = _time(default_factory=utcnow)
+    # A draft's model, as the endpoint named it: a person sees that a model wrote it, and which one.
+    model: str | None = None
+
+
+class DraftRequest(SQLModel, table=True):
+    """A mention waiting for (or given) a model-written draft, made in the background (responders.drafts).
+
+    Processing only records the request, so the queue never waits on the model; the
+    drafts job answers it. ``detail`` says why there is no draft (endpoint down, too
+    slow, an answer that failed a check), for the notice on the mention page.
+    """
+
+    __tablename__ = "draft_requests"
+    __table_args__ = (Index("ix_draft_requests_state", "state", "mention_id"),)
+
+    mention_id: int = Field(foreign_key="mentions.id", primary_key=True)
+    state: str = "pending"  # pending, drafted, rejected (failed a check), failed (the endpoint did not answer)
+    attempts: int = 0
+    model: str | None = None
+    detail: str | None = Field(default=None, sa_type=Text)
+    requested_at: datetime = _time(default_factory=utcnow)
+    attempted_at: datetime | None = _time(default=None)
 
 
 OPEN_REPLY_CONDITION = "state IN ('draft', 'pending_approval', 'approved', 'sending', 'failed')"

@@ -2,7 +2,7 @@
 
 The inbox finds mentions whose text, title or author's handle contains the typed
 words (a case-insensitive substring, as ``LIKE '%words%'``). Scanning a million
-texts for a word takes most of a second, so migration 0011 adds an index that
+texts for a word takes most of a second, so migration 0012 adds an index that
 answers "which mentions contain this substring" directly:
 
 - SQLite: ``mentions_fts`` and ``authors_fts``, FTS5 tables with the trigram
@@ -33,7 +33,7 @@ MIN_INDEXED_LENGTH = 3
 
 
 def is_search_object(name: str | None) -> bool:
-    """Whether ``name`` is one of the search index's own tables or indexes (not in the models: see migration 0011)."""
+    """Whether ``name`` is one of the search index's own tables or indexes (not in the models: see migration 0012)."""
     if not name:
         return False
     return name in POSTGRES_INDEXES or any(name == table or name.startswith(table + "_") for table in FTS_TABLES)
@@ -55,7 +55,7 @@ def indexable(words: str) -> bool:
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's ``include_name``: compare the models' tables and indexes, not the search index of migration 0011.
+    """Alembic's ``include_name``: compare the models' tables and indexes, not the search index of migration 0012.
 
     The FTS5 table (and its shadow tables) and the trigram indexes have no model (an
     FTS5 virtual table and a GIN index with an operator class are not ordinary

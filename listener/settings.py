@@ -8,24 +8,32 @@ logs, and the defaults file holds none.
 
 from __future__ import annotations
 
+import json
 import os
 import string
 import tomllib
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvironmentParseError
 
 from listener.platforms import Platform, all_platforms
-from listener.sections import Section, http_url
+from listener.safe_text import mask_url_password
+from listener.sections import LONGEST_DURATION, Section, http_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULTS_FILE = CONFIG_DIR / "harken.toml"
 CONFIG_ENV = "HARKEN_CONFIG"
+ENV_PREFIX = "HARKEN_"
+# HARKEN_ names that are not settings but are read on purpose: the user's file, the PostgreSQL servers of the
+# tests (tests/conftest.py) and of the benchmarks (bench/pipeline.py). A new one must be added here.
+OTHER_ENV_NAMES = frozenset({CONFIG_ENV, "HARKEN_TEST_POSTGRES", "HARKEN_BENCH_POSTGRES"})
 
 
 class SettingsError(Exception):
@@ -116,6 +124,8 @@ class TriageSettings(Section):
             raise ValueError(f"needs exactly the levels {', '.join(PRIORITY_LEVELS)}")
         if any(minutes <= 0 for minutes in value.values()):
             raise ValueError("every SLA must be a positive number of minutes")
+        if any(timedelta(minutes=minutes) > LONGEST_DURATION for minutes in value.values()):
+            raise ValueError(f"every SLA must be at most {LONGEST_DURATION.days} days")
         return value
 
     @property
@@ -151,6 +161,36 @@ class RepliesSettings(Section):
     @property
     def rules_path(self) -> Path:
         return _config_file(self.rules_file, "reply-rules.toml")
+
+
+class DraftsSettings(Section):
+    """Reply drafts from the team's own OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM); off by default."""
+
+    enabled: bool = False
+    base_url: str = "http://localhost:11434/v1"
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    # The drafts job gives up on an answer after this long; the rule and retrieval suggestions stand.
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    # The grounding (mention, thread, profile, voice guide, knowledge, past replies) is cut to this size.
+    max_input_chars: int = Field(default=6000, ge=2000)
+    # Emails, phone numbers and order numbers are replaced before anything leaves the process.
+    redact: bool = True
+    voice_file: str = ""
+    knowledge_file: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return http_url(value)
+
+    @property
+    def voice_path(self) -> Path:
+        return _config_file(self.voice_file, "brand-voice.md")
+
+    @property
+    def knowledge_path(self) -> Path:
+        return _config_file(self.knowledge_file, "knowledge.toml")
 
 
 class SenderSettings(Section):
@@ -312,6 +352,12 @@ class _TomlSource(PydanticBaseSettingsSource):
                 return tomllib.load(handle)
         except FileNotFoundError:
             raise SettingsError(f"{CONFIG_ENV}: {self.path} does not exist") from None
+        except IsADirectoryError:
+            raise SettingsError(f"{CONFIG_ENV}: {self.path} is a directory, not a TOML file") from None
+        except OSError as error:
+            raise SettingsError(f"{CONFIG_ENV}: {self.path} cannot be read: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise SettingsError(f"{self.path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{self.path}: not valid TOML: {error}") from None
 
@@ -330,6 +376,7 @@ class CoreSettings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     replies: RepliesSettings = Field(default_factory=RepliesSettings)
+    drafts: DraftsSettings = Field(default_factory=DraftsSettings)
     sender: SenderSettings = Field(default_factory=SenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
@@ -376,7 +423,46 @@ def _describe(error: ValidationError) -> str:
         message = f"{message} (got {first['input']!r})"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"setting {location}: {message}{suffix}"
+    # A rejected database URL is quoted back: never with its password.
+    return mask_url_password(f"setting {location}: {message}{suffix}")
+
+
+def _check_environment_names() -> None:
+    """Refuse a HARKEN_ name that is no setting: a misspelt section would otherwise be ignored silently."""
+    sections = set(settings_class().model_fields)
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in OTHER_ENV_NAMES:
+            continue
+        section = upper.removeprefix(ENV_PREFIX).partition("__")[0].lower()
+        if section not in sections:
+            raise SettingsError(
+                f"environment variable {name}: not a known setting (misspelt?); settings are "
+                f"HARKEN_<SECTION>__<KEY> with a section among {', '.join(sorted(sections))}"
+            )
+
+
+def _bad_json_variable() -> str:
+    """Which environment variable holding a list or table is not valid JSON (pydantic-settings does not say)."""
+    for name in sorted(os.environ):
+        section, _, key = name.upper().removeprefix(ENV_PREFIX).partition("__")
+        if not name.upper().startswith(ENV_PREFIX) or not key:
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError:
+            value = os.environ[name].strip()
+            if value.startswith(("[", "{")) or _is_collection(section.lower(), key.lower()):
+                return name
+    return "a HARKEN_ variable"
+
+
+def _is_collection(section: str, key: str) -> bool:
+    field = settings_class().model_fields.get(section)
+    model = field.annotation if field else None
+    fields = getattr(model, "model_fields", {})
+    origin = getattr(fields[key].annotation, "__origin__", None) if key in fields else None
+    return origin in (list, dict)
 
 
 def _with_platform_sections(base: type[CoreSettings], platforms: Iterable[Platform]) -> type[CoreSettings]:
@@ -404,7 +490,13 @@ def settings_class() -> type[CoreSettings]:
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings, raising :class:`SettingsError` with one clear line."""
+    _check_environment_names()
     try:
         return settings_class()(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    except EnvironmentParseError:
+        raise SettingsError(
+            f"environment variable {_bad_json_variable()}: not valid JSON (a list is written "
+            '["a", "b"], a table {"key": "value"})'
+        ) from None

@@ -7,7 +7,8 @@ PostgreSQL, so no other code path can rewrite history either. Managers and
 admins read it (``harken audit export``).
 
 Actors are staff users (recorded by email) or the system's own workers, named
-``system:<worker>`` (``system:triage``, ``system:sender``, ``system:config``).
+``system:<worker>`` (``system:triage``, ``system:sender``, ``system:config``,
+``system:drafts``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from sqlmodel import Session, SQLModel
 
 from listener.db import utcnow
 from listener.models import AuditEvent, StaffUser
+from listener.safe_text import spreadsheet_cell
 
 SYSTEM_TRIAGE = "system:triage"
 SYSTEM_SENDER = "system:sender"
 SYSTEM_CONFIG = "system:config"
+SYSTEM_DRAFTS = "system:drafts"
 
 _OBJECT_TYPES = {"mentions": "mention", "replies": "reply", "staff_users": "staff_user", "suggestions": "suggestion"}
 EXPORT_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "before", "after")
@@ -141,7 +144,9 @@ def export(engine: Engine, handle: TextIO, fmt: str = "jsonl", since: datetime |
         if writer is None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
-            writer.writerow({**row, "before": json.dumps(row["before"], ensure_ascii=False),
-                             "after": json.dumps(row["after"], ensure_ascii=False)})
+            cells = {**row, "before": json.dumps(row["before"], ensure_ascii=False),
+                     "after": json.dumps(row["after"], ensure_ascii=False)}
+            # Actors and object ids can hold outside text: no cell may start a spreadsheet formula.
+            writer.writerow({name: spreadsheet_cell(value) for name, value in cells.items()})
         count += 1
     return count

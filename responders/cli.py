@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.cli import app, console, ready_engine, summary_table
+from listener.cli import app, console, errors, ready_engine, summary_table
 from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
@@ -226,6 +226,9 @@ def add_responder_jobs(scheduler, engine, settings) -> None:
                                                           timezone=UTC),
                       args=[engine, settings], id="refresh-priorities", name="refresh priorities of open mentions",
                       executor="responders")
+    from responders.drafts.job import add_draft_jobs
+
+    add_draft_jobs(scheduler, engine, settings)
 
 
 def _print_queue(engine) -> None:
@@ -275,7 +278,16 @@ _add_digest_commands()
 
 
 def main() -> None:
-    app()
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from listener.cli import database_error_line
+
+    try:
+        app()
+    except (OperationalError, InterfaceError) as error:
+        # The long-running commands open the database themselves: one line for them too, not a traceback.
+        errors.print(database_error_line(error), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

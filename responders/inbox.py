@@ -26,6 +26,7 @@ from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Men
 from listener.platforms import platform_names
 from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
 from listener.settings import PRIORITY_LEVELS
+from responders.days import out_of_range
 from responders.queue import QueueItem
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
@@ -88,6 +89,10 @@ class InboxFilter:
             raise InvalidFilter(f"unknown sentiment {self.sentiment!r}: one of {', '.join(SENTIMENTS)}")
         if self.priority_level and self.priority_level not in PRIORITY_LEVELS:
             raise InvalidFilter(f"unknown priority {self.priority_level!r}: one of {', '.join(PRIORITY_LEVELS)}")
+        for name, moment in (("since", self.since), ("until", self.until)):
+            reason = out_of_range(moment if not isinstance(moment, datetime) else moment.date()) if moment else None
+            if reason is not None:
+                raise InvalidFilter(f"{name}: {reason}")
         if self.since and self.until and _start(self.since) >= _end(self.until):
             raise InvalidFilter("the date range ends before it starts")
         return self

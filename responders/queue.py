@@ -14,7 +14,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.models import AuditEvent, Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from listener.models import (
+    AuditEvent,
+    Author,
+    CustomerProfile,
+    DraftRequest,
+    Mention,
+    Reply,
+    ReplyApproval,
+    StaffUser,
+    Suggestion,
+)
+from responders.drafts.notice import draft_notice
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
 from responders.workflow import STATES
 
@@ -89,6 +100,8 @@ class MentionDetail:
     replies: list[Reply]
     approvals: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # reply id -> (revision, email)
     history: list[AuditEvent] = field(default_factory=list)
+    # Why there is no model draft (endpoint down, slow, discarded by a check), shown above the suggestions.
+    draft_notice: str | None = None
 
 
 def mention_detail(session: Session, mention_id: int) -> MentionDetail:
@@ -127,4 +140,5 @@ def mention_detail(session: Session, mention_id: int) -> MentionDetail:
         replies=replies,
         approvals=approvals,
         history=history,
+        draft_notice=draft_notice(session.get(DraftRequest, mention_id)),
     )

@@ -151,7 +151,8 @@ def queue_show(mention_id: int) -> None:
         for column in ("rank", "score", "origin", "text"):
             table.add_column(column)
         for s in detail.suggestions:
-            origin = f"rule {s.rule}" if s.origin == "rule" else f"like mention {s.similar_mention_id}"
+            origin = (f"rule {s.rule}" if s.origin == "rule" else f"draft by model {s.model}" if s.origin == "draft"
+                      else f"like mention {s.similar_mention_id}")
             table.add_row(str(s.rank), f"{s.score:.2f}", origin, Text(s.text))
         console.print(table)
     for reply in detail.replies:

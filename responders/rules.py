@@ -177,6 +177,22 @@ class IntentIs(Condition):
         return " or ".join(test.explain() for test in self.tests)
 
 
+class IntentIsNot(Condition):
+    key = "not_intents"
+    description = ("The text matches none of these intents: praise that also states a problem (\"love the update, "
+                   "my phone freezes\") is not thanked.")
+
+    def __init__(self, names: Sequence[str], intents: Mapping[str, Sequence[str]]) -> None:
+        self.names = list(names)
+        self.tests = [MentionsAny(intents[name], label=name) for name in names]
+
+    def matches(self, context: MentionContext) -> bool:
+        return not any(test.matches(context) for test in self.tests)
+
+    def explain(self) -> str:
+        return "none of: " + " or ".join(test.explain() for test in self.tests)
+
+
 class TextMatches(Condition):
     key = "pattern"
     description = "The text matches this regular expression (Python syntax; use (?i) to ignore case)."
@@ -217,7 +233,7 @@ class IsRetweet(_Flag):
 
 CONDITIONS: tuple[type[Condition], ...] = (
     PlatformIs, KindIs, SentimentIs, ConfidenceAtLeast, TierIs, FollowersAtLeast, MentionsAny, IntentIs,
-    TextMatches, OwnAccount, IsRetweet,
+    IntentIsNot, TextMatches, OwnAccount, IsRetweet,
 )
 """Every condition a rule's ``when`` table may use (``harken queue rules`` lists them)."""
 
@@ -235,6 +251,7 @@ class When(BaseModel):
     min_followers: int | None = Field(default=None, ge=0)
     keywords: list[str] | None = None
     intents: list[str] | None = None
+    not_intents: list[str] | None = None
     pattern: str | None = None
     own_account: bool | None = None
     retweet: bool | None = None
@@ -272,11 +289,11 @@ class When(BaseModel):
             value = getattr(self, condition.key)
             if value is None:
                 continue
-            if condition is IntentIs:
+            if condition is IntentIs or condition is IntentIsNot:
                 unknown = [name for name in value if name not in intents]
                 if unknown:
                     raise ValueError(f"unknown intent(s) {', '.join(unknown)}: define them under [intents]")
-                found.append(IntentIs(value, intents))
+                found.append(condition(value, intents))  # type: ignore[call-arg]
             else:
                 found.append(condition(value))  # type: ignore[call-arg]
         return found

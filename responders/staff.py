@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from listener.models import StaffUser
+from listener.models import StaffUser, WebSession
 from responders import audit
 from responders.roles import Action, Role, parse_role, require
 
@@ -102,6 +102,9 @@ def set_active(session: Session, user: StaffUser, active: bool, by: StaffUser) -
         _keep_an_admin(session, user)
     before = {"active": user.active}
     user.active = active
+    if not active:
+        # Ended for good: switching the account on again must not bring back a browser left signed in.
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))  # type: ignore[arg-type]
     audit.record(session, by, "user.activate" if active else "user.deactivate", user, before, {"active": active})
     return user
 

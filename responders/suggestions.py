@@ -1,41 +1,41 @@
-"""Reply suggestions: several ranked alternatives per mention, from rules and from past replies.
+"""Reply suggestions: several ranked alternatives per mention, composed from the suggestion sources.
 
 The processing step runs after triage. For each new mention that is not ignored it
-collects the candidates of every reply rule that fires (``responders.rules``) and,
-when ``[replies] similar_replies`` is on and the team has approved replies before,
-the past replies to the most similar mentions (``responders.similar``). Candidates
-share one score scale (a rule's ``score``; a past reply's cosine similarity), the
+asks every foreground source (``responders.sources``: the reply rules, the team's
+past replies to similar mentions) for proposals. Proposals share one score scale
+(a rule's ``score``; a past reply's cosine similarity; a draft's fixed score), the
 same text is kept once, and the best ``[replies] max_suggestions`` are stored in
-``suggestions`` with their origin (``rule`` or ``similar``), rank (1 is best), score
-and where they came from. A mention that has suggestions already keeps them.
+``suggestions`` with their origin (the source: ``rule``, ``similar`` or ``draft``),
+rank (1 is best), score and where they came from. A mention that has suggestions
+already keeps them.
+
+Background sources (model drafts) are never waited for here: the step records a
+``draft_requests`` row, and the drafts job later ranks the draft among the stored
+suggestions with :func:`insert_ranked`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.models import Mention, Suggestion
-from listener.platforms import fits
+from listener.models import DraftRequest, Mention, Suggestion
 from listener.settings import Settings
 from responders.context import build_contexts
-from responders.rules import BoundReplyRule, load_reply_rules, placeholder_values, render, suggest_from_rules
-from responders.similar import Encoder, SimilarIndex, ensure_embeddings, get_encoder
+from responders.rules import BoundReplyRule, placeholder_values
+from responders.similar import Encoder, get_encoder
+from responders.sources import DRAFT, RULE, SIMILAR, Batch, Proposal, SuggestionSource, default_sources
 from responders.triage import IGNORED
 
-RULE, SIMILAR = "rule", "similar"
+__all__ = ["DRAFT", "RULE", "SIMILAR", "Proposal", "SuggestionStep", "insert_ranked", "make_batch"]
 
 
-@dataclass(frozen=True)
-class Proposal:
-    text: str
-    score: float
-    origin: str
-    rule: str | None = None
-    similar_mention_id: int | None = None
+def make_batch(session: Session, mentions: Sequence[Mention], settings: Settings) -> Batch:
+    contexts = build_contexts(session, mentions, settings)
+    values = {m.id: placeholder_values(contexts[m.id], settings) for m in mentions}  # type: ignore[index]
+    return Batch(session, mentions, contexts, values)  # type: ignore[arg-type]
 
 
 class SuggestionStep:
@@ -48,10 +48,11 @@ class SuggestionStep:
         settings: Settings,
         rules: Sequence[BoundReplyRule] | None = None,
         encoder_factory: Callable[[], Encoder] = get_encoder,
+        sources: Sequence[SuggestionSource] | None = None,
     ) -> None:
         self.settings = settings
-        self.rules = list(rules) if rules is not None else load_reply_rules(settings.replies.rules_path)
-        self.encoder_factory = encoder_factory
+        self.sources = list(sources) if sources is not None else default_sources(
+            settings, rules=rules, encoder_factory=encoder_factory)
 
     def process(self, session: Session, mentions: Sequence[Mention]) -> None:
         todo = [m for m in mentions if m.status != IGNORED and m.id is not None]
@@ -63,42 +64,57 @@ class SuggestionStep:
         todo = [m for m in todo if m.id not in have]
         for mention, proposals in self.propose(session, todo).items():
             for rank, proposal in enumerate(proposals, start=1):
-                session.add(Suggestion(
-                    mention_id=mention, text=proposal.text, origin=proposal.origin, rank=rank,
-                    score=proposal.score, rule=proposal.rule, similar_mention_id=proposal.similar_mention_id,
-                ))
+                session.add(_row(mention, rank, proposal))
+        if any(source.background and source.working() for source in self.sources):
+            requested = set(session.execute(
+                select(DraftRequest.mention_id).where(DraftRequest.mention_id.in_([m.id for m in todo]))  # type: ignore[attr-defined]
+            ).scalars())
+            for mention in todo:
+                if mention.id not in requested:
+                    session.add(DraftRequest(mention_id=mention.id))  # type: ignore[arg-type]
         session.flush()
 
     def propose(self, session: Session, mentions: Sequence[Mention]) -> dict[int, list[Proposal]]:
-        """The ranked alternatives for each mention (by id), not stored."""
-        contexts = build_contexts(session, mentions, self.settings)
-        found: dict[int, list[Proposal]] = {}
-        values = {m.id: placeholder_values(contexts[m.id], self.settings) for m in mentions}  # type: ignore[index]
-        for mention in mentions:
-            found[mention.id] = [  # type: ignore[index]
-                Proposal(c.text, c.score, RULE, rule=c.rule)
-                for c in suggest_from_rules(self.rules, contexts[mention.id], values[mention.id])  # type: ignore[index]
-            ]
-        if self.settings.replies.similar_replies and mentions:
-            self._add_similar(session, mentions, values, found)
+        """The ranked alternatives of the foreground sources for each mention (by id), not stored."""
+        batch = make_batch(session, mentions, self.settings)
+        found: dict[int, list[Proposal]] = {m.id: [] for m in mentions}  # type: ignore[misc]
+        for source in self.sources:
+            if source.background or not mentions:
+                continue
+            for mention_id, proposals in source.propose(batch).items():
+                found[mention_id].extend(proposals)
         return {mention_id: _rank(proposals, self.settings.replies.max_suggestions)
                 for mention_id, proposals in found.items()}
 
 
-    def _add_similar(self, session: Session, mentions: Sequence[Mention],
-                     values: dict[int | None, dict[str, str | None]], found: dict[int, list[Proposal]]) -> None:
-        index = SimilarIndex.build(session, self.settings, self.encoder_factory)
-        if index is None:
-            return
-        vectors = ensure_embeddings(session, mentions, self.encoder_factory())
-        for mention in mentions:
-            matches = index.query(vectors[mention.id], k=self.settings.replies.max_suggestions,  # type: ignore[index]
-                                  min_score=self.settings.replies.similar_min_score, exclude_mention_id=mention.id)
-            for match in matches:
-                text = render(match.past.template, values[mention.id])
-                if text and fits(mention.platform, text):
-                    found[mention.id].append(Proposal(  # type: ignore[index]
-                        text, match.score, SIMILAR, similar_mention_id=match.past.mention_id))
+def _row(mention_id: int, rank: int, proposal: Proposal) -> Suggestion:
+    return Suggestion(mention_id=mention_id, text=proposal.text, origin=proposal.origin, rank=rank,
+                      score=proposal.score, rule=proposal.rule, similar_mention_id=proposal.similar_mention_id,
+                      model=proposal.model)
+
+
+def insert_ranked(session: Session, mention_id: int, proposal: Proposal) -> Suggestion | None:
+    """Store a background source's proposal at its place among the mention's stored suggestions.
+
+    The ones ranked below it move down one (none is deleted: a reply may have been
+    drafted from it), so a mention may then hold ``max_suggestions`` plus one. None
+    when the same text is stored already.
+    """
+    stored = list(session.execute(
+        select(Suggestion).where(Suggestion.mention_id == mention_id).order_by(Suggestion.rank.desc())  # type: ignore[attr-defined]
+    ).scalars())
+    if any(s.text == proposal.text for s in stored):
+        return None
+    rank = 1 + sum(1 for s in stored if s.score >= proposal.score)
+    # Lowest first, one at a time: the (mention, rank) index is unique at every step.
+    for suggestion in stored:
+        if suggestion.rank >= rank:
+            suggestion.rank += 1
+            session.flush()
+    row = _row(mention_id, rank, proposal)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _rank(proposals: list[Proposal], limit: int) -> list[Proposal]:

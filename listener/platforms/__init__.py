@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from listener.platforms import reddit, x
+from listener.platforms import bluesky, mastodon, reddit, x
 from listener.platforms.base import Platform, ReplyTooLong
 from listener.platforms.collector import Collector, SourceSpec
 from listener.platforms.publisher import Publisher, PublisherUnavailable
 
-_PACKAGES = (x, reddit)
+_PACKAGES = (x, reddit, bluesky, mastodon)
 
 _REGISTRY: dict[str, Platform] = {package.PLATFORM.name: package.PLATFORM for package in _PACKAGES}
 

@@ -24,7 +24,8 @@ By = Annotated[str, typer.Option("--by", help="Who does this (recorded).")]
 MapOption = Annotated[
     str | None, typer.Option("--map", help='File column = Harken field, e.g. "Email=emails,Customer ID=crm_id".')
 ]
-MappingFile = Annotated[Path | None, typer.Option("--mapping", help="TOML file with a [columns] table.")]
+# Help text is Rich markup: an unescaped "[columns]" would be read as a style and vanish.
+MappingFile = Annotated[Path | None, typer.Option("--mapping", help="TOML file with a \\[columns] table.")]
 
 
 def _fail(error: Exception, code: int = 1) -> NoReturn:

@@ -42,6 +42,7 @@ from listener.profiles.suggestions import (
     record_suggestions,
     suggest_links,
 )
+from listener.safe_text import spreadsheet_cell, unguard_spreadsheet_cell
 
 PROFILE_FIELDS: tuple[str, ...] = ("crm_id", "display_name", "emails", "company", "tier", "tags", "notes")
 
@@ -57,8 +58,6 @@ def csv_fields() -> tuple[str, ...]:
 SEPARATOR = ";"
 _SPLIT_EMAILS = re.compile(r"[;,\s]+")  # an email holds no comma or space
 _SPLIT_HANDLES = re.compile(r"[;,]")
-# A cell starting like a formula is run by spreadsheets: export guards it with a quote, import removes it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 500
 
 
@@ -182,14 +181,8 @@ def _decode(data: bytes) -> str:
 
 
 def _cell(value: str) -> str:
-    value = value.replace("\x00", "").strip()
-    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_START:
-        value = value[1:]
-    return value
-
-
-def _guard(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    # An exported cell was guarded against spreadsheets running it as a formula: the guard comes off here.
+    return unguard_spreadsheet_cell(value.replace("\x00", "").strip())
 
 
 def read_records(
@@ -560,6 +553,6 @@ def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | Non
                 SEPARATOR.join(p.tags), p.notes or "",
                 *(SEPARATOR.join(handles[(p.id, platform)]) for platform in handle_fields().values()),  # type: ignore[index]
             ]
-            writer.writerow([_guard(cell) for cell in cells])
+            writer.writerow([spreadsheet_cell(cell) for cell in cells])
             count += 1
         last_id = profiles[-1].id  # type: ignore[assignment]

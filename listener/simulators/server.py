@@ -53,6 +53,7 @@ class SimRequest:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes = b""
+    raw_query: str = ""  # the query string as sent, for parameters that repeat (``types[]=a&types[]=b``)
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON raises :class:`HttpError` 400."""
@@ -135,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=query,
             headers={key: value for key, value in self.headers.items()},
             body=body,
+            raw_query=parts.query,
         )
         response = self.server.simulator._answer(request)
         data = response.body_bytes()

@@ -52,6 +52,7 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from listener.links import http_url
 from listener.models import Alert, Mention, Source
 from listener.settings import AlertSettings, Settings
 from responders.digests.terms import excerpt, rank_terms, stop_words_for
@@ -272,7 +273,7 @@ def _explain(
         "terms": [{"term": t.term, "mentions": t.mentions, "mention_ids": t.mention_ids, "related": t.related}
                   for t in terms],
         "mention_ids": [r[0] for r in rows[:MAX_IDS]],
-        "examples": [{"id": r[0], "url": r[2], "excerpt": excerpt(r[1]), "platform": r[3],
+        "examples": [{"id": r[0], "url": http_url(r[2]), "excerpt": excerpt(r[1]), "platform": r[3],
                       "created_at": r[4].isoformat()} for r in rows[:EXAMPLES]],
         "sources": by_source,
         "covers": covers,

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from listener.cli import console, errors, get_settings, ready_engine
+from listener.safe_text import redact_urls, terminal_text
 from responders.digests.errors import DigestError, NotConfigured
 
 alerts_app = typer.Typer(help="Spike alerts on negative mentions: check now, list the alerts raised.",
@@ -42,7 +43,7 @@ def digest(
 ) -> None:
     """The sentiment digest of a period: printed as text; written as HTML; sent by email and webhook.
 
-    Periods are calendar days and weeks in the [digest] time zone. Exits 1 when a delivery failed.
+    Periods are calendar days and weeks in the \\[digest] time zone. Exits 1 when a delivery failed.
     """
     from responders.digests.dispatch import build_digest, send_digest
     from responders.digests.periods import resolve_period
@@ -68,7 +69,7 @@ def digest(
         message = render_digest(result)
     if result.empty:
         console.print(Text(f"No mentions in {chosen.label}."), style="yellow")
-    typer.echo(message.text)
+    typer.echo(terminal_text(message.text))  # terms and names in it come from mentions
     if out is not None:
         out.write_text(render_digest(result, inline_images=True).html, encoding="utf-8")
         console.print(Text(f"HTML written to {out}"))
@@ -107,11 +108,13 @@ def _print_deliveries(engine) -> None:  # type: ignore[no-untyped-def]
     for row in rows:
         colour = {"sent": "green", "failed": "red"}.get(row.status, "yellow")
         table.add_row(str(row.id), f"{row.created_at:%Y-%m-%d %H:%M}", Text(_reference(row.kind, row.reference)),
-                      row.channel, Text(row.target), Text(row.status, style=colour), str(row.attempts))
+                      row.channel, Text(redact_urls(row.target)), Text(row.status, style=colour), str(row.attempts))
     console.print(table)
     for row in rows:
         if row.last_error:
-            console.print(Text(f"  {row.id}: {row.last_error}", style="red" if row.status == "failed" else ""),
+            # Rows stored before URLs were redacted on the way in are redacted on the way out.
+            console.print(Text(f"  {row.id}: {redact_urls(row.last_error)}",
+                               style="red" if row.status == "failed" else ""),
                           soft_wrap=True)
     failed = [row for row in rows if row.status == "failed"]
     if failed:

@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import Delivery
+from listener.safe_text import redact_url, redact_urls
 from listener.settings import Settings
 from responders.digests.errors import DeliveryError
 from responders.digests.render import Message
@@ -198,8 +199,7 @@ class WebhookNotifier(Notifier):
 
     @property
     def target(self) -> str:
-        parts = urlsplit(self._url)
-        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+        return redact_url(self._url)
 
     def validate(self) -> list[str]:
         if urlsplit(self._url).scheme not in ("http", "https") or not urlsplit(self._url).netloc:
@@ -207,9 +207,7 @@ class WebhookNotifier(Notifier):
         return []
 
     def _safe(self, text: str) -> str:
-        path = urlsplit(self._url).path
-        text = text.replace(self._url, self.target)
-        return text.replace(path, "/…") if len(path) > 1 else text
+        return redact_urls(text, self._url)
 
     def send(self, message: Message) -> str | None:
         try:
@@ -264,7 +262,8 @@ def _attempt(engine: Engine, delivery_id: int, notifier: Notifier, message: Mess
         if error is None:
             row.status, row.sent_at, row.last_error = "sent", utcnow(), note
         else:
-            row.last_error = error
+            # Whatever a notifier raised, no URL is stored whole: its path and query may be a token.
+            row.last_error = redact_urls(error)
         session.add(row)
         session.commit()
         return row

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from listener.links import http_url
 from listener.models import Alert
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.terms import excerpt
@@ -89,9 +89,7 @@ def duration(seconds: float | None) -> str:
 
 def safe_url(url: str | None) -> str:
     """The URL if it is http(s), else empty: a ``javascript:`` link from a payload never becomes a link."""
-    if not url:
-        return ""
-    return url if urlsplit(url).scheme in ("http", "https") else ""
+    return http_url(url) or ""
 
 
 def slack_escape(text: str) -> str:

@@ -62,6 +62,9 @@ class Served:
     from_snapshot: bool
 
 
+MAX_CUSTOM_SNAPSHOTS = 50
+"""Snapshots of chosen ranges kept at most (the newest); every distinct range used to be kept until it aged."""
+
 DASHBOARD_KINDS = ("day", "week", "month")
 """The complete periods the dashboard's picker offers, besides the last :data:`DASHBOARD_DAYS` days."""
 DASHBOARD_DAYS = 30
@@ -119,7 +122,11 @@ def load_snapshot(engine: Engine, settings: Settings, period: Period, *, now: da
 
 
 def store_snapshot(engine: Engine, settings: Settings, digest: Digest) -> None:
-    """Insert or replace the snapshot of ``digest.period``, keeping the later computation on a race."""
+    """Insert or replace the snapshot of ``digest.period``, keeping the later computation on a race.
+
+    Chosen ranges ("custom") are as many as people can type: only the newest
+    :data:`MAX_CUSTOM_SNAPSHOTS` of them stay, so the table cannot grow without bound.
+    """
     values = _key(digest.period, settings) | {"data": digest.as_dict(), "computed_at": digest.generated_at}
     table = DigestSnapshot.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -131,6 +138,12 @@ def store_snapshot(engine: Engine, settings: Settings, digest: Digest) -> None:
     )
     with engine.begin() as connection:
         connection.execute(statement)
+        if digest.period.kind == "custom":
+            custom = DigestSnapshot.period_kind == "custom"
+            newest = (select(DigestSnapshot.id).where(custom)
+                      .order_by(DigestSnapshot.computed_at.desc(), DigestSnapshot.id.desc())  # type: ignore[attr-defined,union-attr]
+                      .limit(MAX_CUSTOM_SNAPSHOTS))
+            connection.execute(delete(DigestSnapshot).where(custom, DigestSnapshot.id.not_in(newest)))  # type: ignore[union-attr]
 
 
 def current_digest(engine: Engine, settings: Settings, period: Period, *, refresh: bool = False,

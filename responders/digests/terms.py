@@ -36,6 +36,7 @@ from datetime import datetime
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
+from listener.links import http_url
 from listener.models import Mention
 from responders.digests.periods import Bucket
 
@@ -78,7 +79,7 @@ class MentionRef:
     """A mention behind a driver or an alert: enough to show it and link to it."""
 
     id: int
-    url: str
+    url: str | None  # None when the stored URL is not http(s): never a link
     excerpt: str
     platform: str
     created_at: datetime
@@ -337,7 +338,7 @@ def negative_drivers(
     by_id = {r[0]: r for r in rows}
     for driver in drivers:
         driver.examples = [
-            MentionRef(i, by_id[i][2], excerpt(by_id[i][1]), by_id[i][3], by_id[i][4])
+            MentionRef(i, http_url(by_id[i][2]), excerpt(by_id[i][1]), by_id[i][3], by_id[i][4])
             for i in driver.mention_ids[:EXAMPLES]
         ]
     return DriverSet(drivers, sum(negative_counts), len(rows), len(before), len(background))

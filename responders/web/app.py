@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from listener.platforms import display_handle
@@ -32,7 +33,8 @@ from responders.staff import StaffError
 from responders.triage import TriageError
 from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
-from responders.web.deps import NotSignedIn
+from responders.web.deps import LARGEST_ID, NotSignedIn
+from responders.web.openapi import api_schema
 from responders.web.reply_length import reply_length
 from responders.workflow import WorkflowError
 
@@ -128,6 +130,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    app.openapi = lambda: api_schema(app)  # type: ignore[method-assign]
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, error: NotSignedIn) -> Response:
@@ -158,6 +161,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 return _error(request, 404, str(error).strip("'\""))
             return _error(request, 409, str(error))
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, error: Exception) -> Response:
+        # SQLite cannot bind an integer of 2**63 or more; PostgreSQL refuses one beyond its column
+        # (ids are 32-bit there) or a text with a NUL byte. Bad input, said plainly: never a 500.
+        return _error(request, 422, out_of_range(request, error))
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
@@ -168,6 +178,24 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return _error(request, 422, message)
 
     return app
+
+
+def out_of_range(request: Request, error: Exception) -> str:
+    """What to tell the client when the database refused a value: the parameters that look to blame."""
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0] if isinstance(error, DataError) else ""
+    if reason and "out of range" not in reason:
+        return f"a value in the request cannot be stored: {reason}"
+    suspects = [f"{name}={value}"
+                for name, value in [*request.path_params.items(), *request.query_params.multi_items()]
+                if _beyond_ids(value)]
+    where = ", ".join(suspects) if suspects else "a number in the request"
+    return f"{where}: out of range: ids and offsets are whole numbers from 0 to {LARGEST_ID}"
+
+
+def _beyond_ids(value: Any) -> bool:
+    digits = str(value).strip().lstrip("+-").lstrip("0")
+    # Compared by length first: Python will not even parse an integer of more than 4,300 digits.
+    return digits.isdigit() and (len(digits) > len(str(LARGEST_ID)) or int(digits) > LARGEST_ID)
 
 
 def jsonable_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -192,11 +220,24 @@ def page(request: Request, template: str, context: dict[str, Any], status_code: 
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: never a way to send the browser elsewhere.
+
+    A browser reads ``//host/x`` and ``/\\host/x`` as another site, and drops tabs and line breaks
+    from a URL before reading it (so ``/\t/host`` is ``//host``): none of those is a local path.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    return target
+
+
 def back(request: Request, fallback: str) -> RedirectResponse:
     """After a plain (script-less) form post: back to the page it came from, if ours."""
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = referer[len(origin):] if referer.startswith(origin + "/") else fallback
+    target = local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
     return RedirectResponse(target or fallback, status_code=303)
 
 

@@ -10,8 +10,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def web(
-        host: Annotated[str | None, typer.Option(help="Address to listen on (default: [web] host).")] = None,
-        port: Annotated[int | None, typer.Option(help="Port (default: [web] port).")] = None,
+        host: Annotated[str | None, typer.Option(help="Address to listen on (default: \\[web] host).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default: \\[web] port).")] = None,
     ) -> None:
         """Serve the staff web app and its JSON API (OpenAPI docs at /api/docs)."""
         import uvicorn

@@ -8,7 +8,10 @@ check happen here, once:
   token (``X-CSRF-Token`` header, as HTMX sends it, or the ``csrf_token`` form field): 403;
 - a role that may not take the route's action (``responders.roles``): 403.
 
-Bearer tokens need no CSRF token: a browser never attaches them by itself.
+Bearer tokens need no CSRF token: a browser never attaches them by itself. A token an
+admin made for someone else acts as that admin (the audit names who really acted),
+limited to what both roles allow, and never approves or edits a reply: approving
+stays with approvers, through sessions and tokens they made themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from pydantic import Field
 from sqlmodel import Session
 
 from listener.models import StaffUser
@@ -42,6 +46,13 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+LARGEST_ID = 2**31 - 1
+"""No record's id goes beyond this: PostgreSQL's ids are 32-bit integers (SQLite's go further, but
+cannot bind 2**63). A larger id or offset is refused as invalid, never sent to the database."""
+RecordId = Annotated[int, Path(ge=1, le=LARGEST_ID)]
+Offset = Annotated[int, Query(ge=0, le=LARGEST_ID)]
+BodyId = Annotated[int, Field(ge=1, le=LARGEST_ID)]
+
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -54,15 +65,17 @@ class Actor:
     via: str  # "session" or "token"
     csrf_token: str | None = None
     session_id: int | None = None
+    # The admin who made this token for ``user``: the one who really acts through it.
+    made_by: StaffUser | None = None
 
 
 async def current_actor(request: Request, db: SessionDep, settings: SettingsDep) -> Actor:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        user = security.user_for_token(db, authorization[7:].strip())
-        if user is None:
+        holder = security.token_holder(db, authorization[7:].strip())
+        if holder is None:
             raise NotSignedIn("unknown or revoked API token")
-        request.state.actor = Actor(user, "token")
+        request.state.actor = Actor(holder.user, "token", made_by=holder.made_by)
         return request.state.actor
     cookie = request.cookies.get(SESSION_COOKIE)
     current = security.session_for(db, settings.web, cookie) if cookie else None
@@ -83,6 +96,10 @@ async def current_actor(request: Request, db: SessionDep, settings: SettingsDep)
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
+DELEGATED_NEVER = frozenset({Action.APPROVE, Action.EDIT})
+"""What a token made for someone else never does, whoever made it: approving is the approver's own act."""
+
+
 class Permission:
     """The dependency that lets a route through only for roles allowed to take ``action``.
 
@@ -93,11 +110,16 @@ class Permission:
         self.action = action
 
     def __call__(self, actor: ActorDep) -> StaffUser:
+        doing = self.action.value.replace("_", " ")
         if not can(actor.user, self.action):
             roles = ", ".join(role.value for role in roles_allowed(self.action)) or "no role"
-            raise HTTPException(403, f"{actor.user.role} may not {self.action.value.replace('_', ' ')} "
-                                     f"(allowed: {roles})")
-        return actor.user
+            raise HTTPException(403, f"{actor.user.role} may not {doing} (allowed: {roles})")
+        if actor.made_by is None:
+            return actor.user
+        if self.action in DELEGATED_NEVER or not can(actor.made_by, self.action):
+            raise HTTPException(403, f"this token was made by {actor.made_by.email} for {actor.user.email}: it may "
+                                     f"not {doing}; {actor.user.email} can make their own token for that")
+        return actor.made_by
 
 
 def allowed(action: Action) -> Any:

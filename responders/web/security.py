@@ -13,13 +13,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from listener.db import utcnow
+from listener.db import UTCDateTime, utcnow
 from listener.models import ApiToken, SignInFailure, StaffUser, WebSession
 from listener.settings import WebSettings
 from responders import audit
@@ -94,19 +96,53 @@ def _throttle_wait(session: Session, settings: WebSettings, email: str, address:
     return max(waits, default=0)
 
 
+def _lock_key(kind: str, value: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit number) for one account or one address."""
+    digest = hashlib.sha256(f"harken:sign-in:{kind}:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _count_attempt(session: Session, settings: WebSettings, email: str, address: str, now: datetime) -> bool:
+    """Count this attempt as a failure before its password is checked, or refuse it: one atomic step.
+
+    Read first and write after the (slow) password check, parallel attempts would all read
+    the same count and all be checked. Here the limit check and the insert are one
+    statement, which SQLite runs holding its single write lock; on PostgreSQL it runs
+    holding transaction locks on the account and the address, so the next attempt's count
+    includes this one. A right password deletes the row again. Commits.
+    """
+    session.commit()  # start from a fresh transaction: SQLite then takes the newest snapshot with its write lock
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted({_lock_key("email", email), _lock_key("address", address)}):  # one order: no deadlock
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    since = now - timedelta(minutes=settings.sign_in_window_minutes)
+
+    def failures(column: Any, value: str) -> Any:
+        return (select(func.count()).select_from(SignInFailure)
+                .where(column == value, SignInFailure.at >= since).scalar_subquery())
+
+    allowed = select(literal(email), literal(address), literal(now, UTCDateTime)).where(
+        failures(SignInFailure.email, email) < settings.sign_in_max_failures,
+        failures(SignInFailure.address, address) < settings.sign_in_max_failures * 4,
+    )
+    counted = session.execute(
+        insert(SignInFailure).from_select(["email", "address", "at"], allowed)  # type: ignore[arg-type]
+        .returning(SignInFailure.id)
+    ).first()
+    session.commit()
+    return counted is not None
+
+
 def sign_in(session: Session, settings: WebSettings, email: str, password: str, address: str) -> SignedIn:
     """Check the password and open a session; raises :class:`SignInError` or :class:`SignInThrottled`."""
     now = utcnow()
     email = email.strip().lower()
-    wait = _throttle_wait(session, settings, email, address, now)
-    if wait:
-        raise SignInThrottled(wait)
+    if not _count_attempt(session, settings, email, address, now):
+        raise SignInThrottled(max(_throttle_wait(session, settings, email, address, now), 1))
     user = session.execute(select(StaffUser).where(StaffUser.email == email)).scalar_one_or_none()
     stored = user.password_hash if user is not None else None
     if user is None or not user.active or not _verify(stored, password):
-        session.add(SignInFailure(email=email, address=address, at=now))
-        session.commit()
-        raise SignInError("Wrong email or password.")
+        raise SignInError("Wrong email or password.")  # the attempt is already counted
     if _hasher.check_needs_rehash(stored or ""):
         user.password_hash = _hasher.hash(password)
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))  # type: ignore[arg-type]
@@ -168,12 +204,19 @@ class NewToken:
 
 
 def create_token(session: Session, name: str, for_email: str, by: StaffUser) -> NewToken:
-    """An API token acting as the staff user ``for_email`` (an admin creates it)."""
-    require(by, Action.MANAGE_USERS)
+    """An API token for the staff user ``for_email``, made by ``by``.
+
+    Anyone active may make a token for themselves: it has their role. Only an admin may make
+    one for someone else, and such a token stays the admin's: it acts as the admin, limited to
+    what both may do, and never approves or edits a reply (see :func:`token_holder`).
+    """
+    require(by, Action.READ)
     name = name.strip()
     if not name:
         raise ValueError("a token needs a name that says what uses it")
     user = find_user(session, normal_email(for_email))
+    if user.id != by.id:
+        require(by, Action.MANAGE_USERS)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, prefix=secret[:10], token_hash=_digest(secret), user_id=user.id,  # type: ignore[arg-type]
                      created_by_id=by.id)
@@ -194,18 +237,32 @@ def revoke_token(session: Session, token_id: int, by: StaffUser) -> ApiToken:
     return token
 
 
-def user_for_token(session: Session, secret: str) -> StaffUser | None:
-    """The active user behind a bearer token, or None (unknown, revoked, or user inactive)."""
+@dataclass(frozen=True)
+class TokenHolder:
+    """Whom a bearer token is for, and who made it when that was someone else (an admin)."""
+
+    user: StaffUser
+    made_by: StaffUser | None = None
+
+
+def token_holder(session: Session, secret: str) -> TokenHolder | None:
+    """Who is behind a bearer token, or None (unknown, revoked, or its user or maker inactive)."""
+    maker = aliased(StaffUser)
     row = session.execute(
-        select(ApiToken, StaffUser)
+        select(ApiToken, StaffUser, maker)
         .join(StaffUser, StaffUser.id == ApiToken.user_id)
+        .outerjoin(maker, maker.id == ApiToken.created_by_id)
         .where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).first()
     if row is None or not row[1].active:
         return None
-    token, user = row
+    token, user, made_by = row
+    if made_by is not None and made_by.id == user.id:
+        made_by = None
+    if made_by is not None and not made_by.active:
+        return None  # the admin who really acts through it has left
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))  # type: ignore[arg-type]
         session.commit()
-    return user
+    return TokenHolder(user, made_by)

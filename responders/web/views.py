@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from listener.links import http_url
 from listener.models import Author, Mention, Reply, Suggestion
 from listener.profiles.timeline import profile_timeline
 from responders.audit import jsonable
@@ -16,7 +17,7 @@ from responders.workflow import OPEN_STATES
 
 
 def queue_item_json(item: QueueItem) -> dict[str, Any]:
-    return jsonable(asdict(item))
+    return jsonable(asdict(item) | {"url": http_url(item.url)})
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -24,19 +25,20 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 
 def suggestion_json(suggestion: Suggestion) -> dict[str, Any]:
-    return jsonable(suggestion.model_dump(include={"id", "text", "origin", "rank", "score", "rule"}))
+    return jsonable(suggestion.model_dump(include={"id", "text", "origin", "rank", "score", "rule", "model"}))
 
 
 def detail_json(detail: MentionDetail) -> dict[str, Any]:
     mention = detail.mention
     return jsonable({
-        "mention": mention.model_dump(exclude={"raw"}),
+        "mention": mention.model_dump(exclude={"raw"}) | {"url": http_url(mention.url)},
         "author": detail.author.model_dump(exclude={"raw"}) if detail.author else None,
         "profile": detail.profile.model_dump() if detail.profile else None,
         "assignee": detail.assignee.email if detail.assignee else None,
         "suggestions": [suggestion_json(s) for s in detail.suggestions],
         "replies": [reply_json(r) for r in detail.replies],
         "history": [event.model_dump() for event in detail.history],
+        "draft_notice": detail.draft_notice,
     })
 
 

@@ -42,7 +42,7 @@ def test_a_failing_webhook_is_retried_and_its_token_never_stored_or_logged(
     settings = settings_for(sqlite_url, digest={"webhook_url": webhook.url, "retry_attempts": 3})
     assert "XOXB-SECRET-TOKEN" not in repr(settings) and webhook.url in settings.secrets
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.INFO, logger="urllib3")  # as listener.clients.configure_logging holds it
+    caplog.set_level(logging.INFO, logger="urllib3")  # as listener.logs.configure_logging holds it
     engine = make_engine(sqlite_url)
     _, _, reports = send_digest(engine, settings, week_period(dataset.WEEK, "UTC"), now=dataset.NOW)
     assert [(r.status, r.attempts) for r in reports] == [("sent", 3)]

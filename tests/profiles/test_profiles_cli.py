@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from listener import cli
+from listener.platforms import all_platforms
 from tests.profiles.helpers import author, mention, process, profile_of, store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "customers.sample.csv"
@@ -43,8 +44,10 @@ def test_import_reports_bad_rows_and_export_writes_the_same_format(harken, tmp_p
     out = tmp_path / "export.csv"
     harken("export", "--out", str(out))
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "crm_id,display_name,emails,company,tier,tags,notes,x_handle,reddit_username"
-    assert lines[1] == "C-1,Ann,ann@example.com,,vip,,,,"
+    handles = ",".join(platform.crm_column for platform in all_platforms())  # one column per registered platform
+    assert lines[0] == f"crm_id,display_name,emails,company,tier,tags,notes,{handles}"
+    assert lines[0].startswith("crm_id,display_name,emails,company,tier,tags,notes,x_handle,reddit_username")
+    assert lines[1] == "C-1,Ann,ann@example.com,,vip,," + "," * len(all_platforms())  # no handles: empty cells
     assert out.read_text(encoding="utf-8").endswith(SAMPLE.read_text(encoding="utf-8").split("\n", 1)[1])
     assert "unknown field 'mail'" in harken("import", str(SAMPLE), "--map", "emails=mail", code=2)
 

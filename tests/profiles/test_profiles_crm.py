@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, Identity, LinkSuggestion
+from listener.platforms import all_platforms
 from listener.profiles import (
     ColumnMapping,
     ColumnMappingError,
@@ -137,8 +138,11 @@ def test_a_column_mapping_reads_and_writes_the_crms_own_headers(engine: Engine, 
     with Session(engine) as session:
         out = io.StringIO()
         export_customers(session, out, mapping)
-    header = "Customer ID,Full Name,E-mail,company,tier,tags,notes,x_handle,reddit_username"
+    # One handle column per registered platform, in the registry's order (x_handle, reddit_username, ...).
+    handles = ",".join(platform.crm_column for platform in all_platforms())
+    header = f"Customer ID,Full Name,E-mail,company,tier,tags,notes,{handles}"
     assert out.getvalue().splitlines()[0] == header
+    assert header.startswith("Customer ID,Full Name,E-mail,company,tier,tags,notes,x_handle,reddit_username")
     with pytest.raises(ColumnMappingError, match="unknown field 'mail'"):
         ColumnMapping.parse("E-mail=mail")
     with pytest.raises(ColumnMappingError, match="no display_name column"):

@@ -61,7 +61,7 @@ def test_a_past_approved_reply_is_suggested_for_a_similar_mention(sqlite_engine:
     assert counting.texts == []  # nothing approved yet: the encoder is not even needed
     with Session(sqlite_engine) as session:
         session.add(Reply(mention_id=past.id, state="sent", text="Hi Ana, sorry about the signal. A tower is down "
-                          "near you; it will be back by 6pm.", platform_reply_id="1"))
+                          "near you; engineers are on it.", platform_reply_id="1"))
         session.commit()
 
     similar = add_mention(sqlite_engine, "@lumenmobile no signal on my phone all morning, what is going on",
@@ -78,7 +78,7 @@ def test_a_past_approved_reply_is_suggested_for_a_similar_mention(sqlite_engine:
         stored = session.scalar(select(func.count()).select_from(MentionEmbedding))
     [offered] = suggestions[similar.id]
     assert offered.origin == "similar" and offered.similar_mention_id == past.id and offered.rank == 1
-    assert offered.text == "Hi Bob, sorry about the signal. A tower is down near you; it will be back by 6pm."
+    assert offered.text == "Hi Bob, sorry about the signal. A tower is down near you; engineers are on it."
     assert offered.score >= settings.replies.similar_min_score
     assert suggestions[nameless.id] == []  # the past reply needs a first name this author has not got
     assert suggestions[unrelated.id] == []  # not similar enough

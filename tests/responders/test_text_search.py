@@ -1,4 +1,4 @@
-"""Free-text search through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL, migration 0011).
+"""Free-text search through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL, migration 0012).
 
 The index must change how fast a search is, never what it finds: on a few hundred
 mentions with awkward text (case beyond ASCII, LIKE's and FTS5's own syntax,
@@ -173,7 +173,7 @@ def test_the_index_follows_insert_update_and_delete(engine: Engine) -> None:
 
 
 def test_the_migration_indexes_the_mentions_already_stored(sqlite_url: str) -> None:
-    downgrade(sqlite_url, "0010")
+    downgrade(sqlite_url, "0011")
     engine = make_engine(sqlite_url)
     with Session(engine) as session:
         session.add(Mention(platform="x", external_id="old", kind="post", text="An older complaint about tofu",

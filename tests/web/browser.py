@@ -1,11 +1,15 @@
 """A live Harken for browser tests: simulators, collected and processed demo corpus, web app, sender.
 
-Chromium is Debian's (``apt-get install chromium``), driven by Playwright without any
-browser download. Screenshots go to ``tests/artifacts/`` (ignored by git).
+Chromium is Debian's, driven by Playwright without any browser download; where it is
+missing, :func:`ensure_chromium` installs it with apt-get, so the README's test command
+runs on a fresh machine by itself. Screenshots go to ``tests/artifacts/`` (ignored by git).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,8 +89,31 @@ def live_site(database: Path, x: XSimulator, reddit: RedditSimulator) -> Iterato
     engine.dispose()
 
 
+def ensure_chromium(executable: str = CHROMIUM) -> str:
+    """``executable``, after installing Debian's ``chromium`` package with apt-get if it is missing.
+
+    apt-get runs as is for root and through sudo otherwise; when the package index does
+    not know the package yet, the index is updated and the install tried once more.
+    Anything else is an error that says what to do, not a browser test failing obscurely.
+    """
+    if os.access(executable, os.X_OK):
+        return executable
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if shutil.which("apt-get") is None or (prefix and shutil.which("sudo") is None):
+        raise RuntimeError(f"{executable} is missing and cannot be installed here (no apt-get, or not root and "
+                           "no sudo): install Debian's chromium package, then run the tests again")
+    install = [*prefix, "apt-get", "install", "-y", "-q", "chromium"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, env=env, check=False).returncode != 0:
+        subprocess.run([*prefix, "apt-get", "update", "-q"], env=env, check=False)
+        subprocess.run(install, env=env, check=False)
+    if not os.access(executable, os.X_OK):
+        raise RuntimeError(f"`{' '.join(install)}` did not provide {executable}: install Debian's chromium package")
+    return executable
+
+
 def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=ensure_chromium(), headless=True, args=CHROMIUM_ARGS)
 
 
 def screenshot(page: Any, name: str) -> Path:

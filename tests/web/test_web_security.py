@@ -153,7 +153,8 @@ def test_state_changing_routes_refuse_missing_auth_wrong_role_and_missing_csrf(s
     anonymous = site.client()
     clients = {role: site.client(role) for role in TEAM}
     with Session(site.engine, expire_on_commit=False) as session:
-        tokens = {role: create_token(session, f"test {role}", email, site.team["admin"]).secret
+        # Each made by its own user: a token an admin makes for someone else never approves (test_hardening).
+        tokens = {role: create_token(session, f"test {role}", email, site.team[role]).secret
                   for role, email in TEAM.items()}
         session.commit()
     for method, path, action in _state_changing(site):

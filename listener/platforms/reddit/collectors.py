@@ -62,7 +62,7 @@ def thing_to_mention(child: Any) -> CollectedMention:
     author_id = data.get("author_fullname") or f"name:{author_name}"
     author = CollectedAuthor(platform="reddit", platform_user_id=str(author_id), handle=author_name)
     link = data.get("permalink") or data.get("context") or ""
-    url = REDDIT_WEB + link if isinstance(link, str) and link.startswith("/") else str(link or REDDIT_WEB)
+    url = REDDIT_WEB + link if isinstance(link, str) and link.startswith("/") else _short_link(kind, name, data)
     if kind == "t1":
         body = data.get("body")
         if not isinstance(body, str):
@@ -95,6 +95,15 @@ def thing_to_mention(child: Any) -> CollectedMention:
         author=author,
         conversation_external_id=name,
     )
+
+
+def _short_link(kind: str, name: str, data: dict[str, Any]) -> str:
+    """Reddit's own link to the item, built from its ids: a permalink that is not a path on Reddit
+    (``javascript:…``, another site) is never kept as the mention's URL."""
+    link_id = data.get("link_id")
+    if kind == "t1" and isinstance(link_id, str) and link_id.startswith("t3_") and (link_id[3:] + name[3:]).isalnum():
+        return f"{REDDIT_WEB}/comments/{link_id[3:]}/_/{name[3:]}"
+    return f"{REDDIT_WEB}/comments/{name[3:]}" if kind == "t3" and name[3:].isalnum() else REDDIT_WEB
 
 
 def _reset_at(response: Any) -> datetime:

@@ -1,6 +1,7 @@
 """Running Harken: staff accounts and roles, the sources being collected, API tokens. Page and JSON API.
 
-Everything here needs ``Action.MANAGE_USERS`` (admins). Account changes go
+Everything here needs ``Action.MANAGE_USERS`` (admins), except making an API token
+for oneself, which anyone may (``POST /api/v1/tokens``). Account changes go
 through ``responders.staff`` and ``responders.web.security``, which audit them;
 the last active admin cannot be demoted or switched off, so the app always keeps
 someone who can manage it. A new token's secret is shown once, in the response
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -26,7 +27,7 @@ from responders.audit import jsonable
 from responders.roles import Action, Role
 from responders.staff import UnknownUser, add_user, set_active, set_role
 from responders.web.app import after_post, page
-from responders.web.deps import SessionDep, allowed
+from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, allowed
 from responders.web.security import MIN_PASSWORD_LENGTH, NewToken, create_token, revoke_token, set_password
 
 router = APIRouter(include_in_schema=False)
@@ -137,7 +138,7 @@ def create_user(request: Request, db: SessionDep, user: Admin, email: Annotated[
 
 
 @router.post("/admin/users/{user_id}/role")
-def change_role(request: Request, user_id: int, db: SessionDep, user: Admin,
+def change_role(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                 role: Annotated[str, Form()]) -> Response:
     set_role(db, get_user(db, user_id), role, user)
     db.commit()
@@ -145,7 +146,7 @@ def change_role(request: Request, user_id: int, db: SessionDep, user: Admin,
 
 
 @router.post("/admin/users/{user_id}/active")
-def change_active(request: Request, user_id: int, db: SessionDep, user: Admin,
+def change_active(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                   active: Annotated[bool, Form()]) -> Response:
     set_active(db, get_user(db, user_id), active, user)
     db.commit()
@@ -153,7 +154,7 @@ def change_active(request: Request, user_id: int, db: SessionDep, user: Admin,
 
 
 @router.post("/admin/users/{user_id}/password")
-def reset_password(request: Request, user_id: int, db: SessionDep, user: Admin,
+def reset_password(request: Request, user_id: RecordId, db: SessionDep, user: Admin,
                    password: Annotated[str, Form()]) -> Response:
     set_password(db, get_user(db, user_id), password, user)
     db.commit()
@@ -170,7 +171,7 @@ def new_token(request: Request, db: SessionDep, user: Admin, name: Annotated[str
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke(request: Request, token_id: int, db: SessionDep, user: Admin) -> Response:
+def revoke(request: Request, token_id: RecordId, db: SessionDep, user: Admin) -> Response:
     revoke_token(db, token_id, user)
     db.commit()
     return after_post(request, "/admin")
@@ -201,7 +202,9 @@ class PasswordChange(BaseModel):
 
 class TokenRequest(BaseModel):
     name: str = Field(description="what uses the token, e.g. 'CRM sync'")
-    user: str = Field(description="the email of the staff user the token acts as (with that user's role)")
+    user: str | None = Field(None, description=(
+        "the email of the staff user the token is for (default: yourself, with your role). Only an admin makes "
+        "one for someone else; such a token acts as the admin, within both roles, and never approves or edits"))
 
 
 def user_json(user: StaffUser) -> dict[str, Any]:
@@ -232,14 +235,14 @@ def api_create_user(body: NewUser, db: SessionDep, user: Admin) -> dict[str, Any
 
 
 @api.post("/users/{user_id}/role")
-def api_role(user_id: int, body: RoleChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_role(user_id: RecordId, body: RoleChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     changed = set_role(db, get_user(db, user_id), body.role, user)
     db.commit()
     return user_json(changed)
 
 
 @api.post("/users/{user_id}/active")
-def api_active(user_id: int, body: ActiveChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_active(user_id: RecordId, body: ActiveChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     """Switch an account off (its sessions and tokens stop working at once) or on again."""
     changed = set_active(db, get_user(db, user_id), body.active, user)
     db.commit()
@@ -247,7 +250,7 @@ def api_active(user_id: int, body: ActiveChange, db: SessionDep, user: Admin) ->
 
 
 @api.post("/users/{user_id}/password")
-def api_password(user_id: int, body: PasswordChange, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_password(user_id: RecordId, body: PasswordChange, db: SessionDep, user: Admin) -> dict[str, Any]:
     target = get_user(db, user_id)
     set_password(db, target, body.password, user)
     db.commit()
@@ -267,16 +270,19 @@ def api_tokens(db: SessionDep, user: Admin) -> dict[str, Any]:
 
 
 @api.post("/tokens", status_code=201)
-def api_create_token(body: TokenRequest, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_create_token(body: TokenRequest, db: SessionDep, user: Reader, actor: ActorDep) -> dict[str, Any]:
     """A new token; ``secret`` is in this response only (only its hash is kept)."""
-    created = create_token(db, body.name, body.user, user)
+    if actor.made_by is not None:
+        # Else a token made for someone else could make its admin a token without those limits.
+        raise HTTPException(403, "a token made for someone else cannot make tokens")
+    created = create_token(db, body.name, body.user or user.email, user)
     db.commit()
     owner = get_user(db, created.token.user_id)
     return token_json(created.token, owner.email, user.email) | {"secret": created.secret}
 
 
 @api.post("/tokens/{token_id}/revoke")
-def api_revoke(token_id: int, db: SessionDep, user: Admin) -> dict[str, Any]:
+def api_revoke(token_id: RecordId, db: SessionDep, user: Admin) -> dict[str, Any]:
     token = revoke_token(db, token_id, user)
     db.commit()
     return token_json(token, get_user(db, token.user_id).email)

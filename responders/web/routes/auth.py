@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from responders.web import security
-from responders.web.app import client_address, is_https, page
+from responders.web.app import client_address, is_https, local_path, page
 from responders.web.deps import SESSION_COOKIE, ActorDep, SessionDep, SettingsDep
 
 router = APIRouter(include_in_schema=False)
@@ -24,9 +24,7 @@ SIGNIN_COOKIE = "harken_signin"
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect to somewhere else."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/inbox"
-    return target
+    return local_path(target) or "/inbox"
 
 
 def _signin_page(request: Request, settings, next_path: str, error: str | None = None, email: str = "",

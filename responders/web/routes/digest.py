@@ -31,12 +31,12 @@ from responders.digests.alerts import get_alert, list_alerts
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.dispatch import build_digest
 from responders.digests.errors import PeriodError
-from responders.digests.periods import Period, last_days, resolve_period
+from responders.digests.periods import Period, check_day, last_days, resolve_period
 from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
 from responders.web.app import page
-from responders.web.deps import SettingsDep, allowed
+from responders.web.deps import RecordId, SettingsDep, allowed
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])
@@ -67,6 +67,9 @@ def chosen_period(settings: Settings, kind: str | None, since: date | None, unti
     """
     default = settings.digest.scheduled_period if settings.digest.scheduled_period in ("day", "week", "month") \
         else "week"
+    for day in (since, until):
+        if day is not None:
+            check_day(day)  # before any arithmetic: the day after 9999-12-31 is an overflow, not a 4xx
     if kind == "30days":
         if since is None and until is None:
             return last_days(DASHBOARD_DAYS, settings.digest.timezone, now)
@@ -258,7 +261,7 @@ def alerts_page(request: Request, user: DigestReader, scope: str | None = None) 
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: int, user: DigestReader) -> Response:
+def alert_page(request: Request, alert_id: RecordId, user: DigestReader) -> Response:
     return page(request, "alerts.html", {"nav": "alerts", "alerts": [_alert(_engine(request), alert_id)],
                                          "scope": "", "alert_link": alert_link, "single": True})
 
@@ -279,8 +282,9 @@ def api_digest(
 
     ``period``: the last complete day, week or month, or ``30days`` (default: the
     scheduled digest's); ``since``/``until``: local calendar days, both included,
-    instead. Like the dashboard, it may be a snapshot: ``generated_at`` says when it
-    was computed (at most ``[digest] snapshot_max_age_seconds`` ago).
+    instead, at most 366 days apart, between 1900-01-01 and 2999-12-31 (422 otherwise). Like
+    the dashboard, it may be a snapshot: ``generated_at`` says when it was computed (at most
+    ``[digest] snapshot_max_age_seconds`` ago).
     """
     try:
         chosen = chosen_period(settings, period, since, until)
@@ -302,5 +306,5 @@ def api_alerts(
 
 
 @api.get("/alerts/{alert_id}")
-def api_alert(request: Request, alert_id: int, user: DigestReader) -> dict[str, Any]:
+def api_alert(request: Request, alert_id: RecordId, user: DigestReader) -> dict[str, Any]:
     return alert_data(_alert(_engine(request), alert_id))

@@ -35,13 +35,15 @@ from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
 from responders.web.app import after_post, back, page
-from responders.web.deps import Reader, SessionDep, SettingsDep, Triager, allowed
+from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["mentions"])
 
 Drafter = Annotated[StaffUser, allowed(Action.SUBMIT)]
+# Longer than any post; SQLite refuses a LIKE pattern of 50,000 bytes, and such a search is no search.
+MAX_SEARCH = 1000
 
 
 def inbox_filter(
@@ -52,7 +54,7 @@ def inbox_filter(
     assignee: Annotated[str | None, Query(description="a staff email, `me` or `unassigned`")] = None,
     since: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or after")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
-    q: Annotated[str | None, Query(description="words in the mention, or @handle")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="words in the mention, or @handle")] = None,
     source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
     overdue: Annotated[bool, Query(description="only mentions past their SLA due time")] = False,
 ) -> InboxFilter:
@@ -121,7 +123,7 @@ def inbox_page(
     settings: SettingsDep,
     user: Reader,
     wanted: Wanted,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
@@ -134,7 +136,7 @@ def inbox_page(
 
 
 @router.post("/mentions/{mention_id}/status")
-def change_status(request: Request, mention_id: int, db: SessionDep, user: Triager,
+def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
                   status: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
     mention = _get_mention(db, mention_id)
     set_status(db, mention, status, user, note.strip() or None)
@@ -143,7 +145,7 @@ def change_status(request: Request, mention_id: int, db: SessionDep, user: Triag
 
 
 @router.post("/mentions/{mention_id}/assign")
-def change_assignee(request: Request, mention_id: int, db: SessionDep, user: Triager,
+def change_assignee(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
                     assignee: Annotated[str, Form()] = "") -> Response:
     mention = _get_mention(db, mention_id)
     assign(db, mention, _assignee(db, assignee, user), user)
@@ -184,8 +186,9 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
         raise ValueError("select at least one mention")
     if status is None and assignee is None:
         raise ValueError("choose a status or an assignee for the selected mentions")
+    ids = list(dict.fromkeys(ids))  # a mention selected twice is still one mention, changed once
     mentions = mentions_by_ids(db, ids)
-    if len(mentions) != len(set(ids)):
+    if len(mentions) != len(ids):
         raise MentionNotFound("some selected mentions no longer exist")
     target = _assignee(db, assignee, user) if assignee not in (None, "none") else None
     for mention in mentions:
@@ -197,14 +200,14 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
 
 
 @router.get("/mentions/{mention_id}")
-def mention_page(request: Request, mention_id: int, db: SessionDep, user: Reader) -> Response:
+def mention_page(request: Request, mention_id: RecordId, db: SessionDep, user: Reader) -> Response:
     context = mention_context(db, mention_id)
     context.update({"nav": "inbox", "staff": _staff(db), "statuses": STATUSES, "labels": SENTIMENTS[:3]})
     return page(request, "mention.html", context)
 
 
 @router.post("/mentions/{mention_id}/sentiment")
-def correct_sentiment(request: Request, mention_id: int, db: SessionDep, user: Triager,
+def correct_sentiment(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
                       label: Annotated[str, Form()]) -> Response:
     _get_mention(db, mention_id)
     correct_label(db, mention_id, label, user.email)
@@ -213,7 +216,7 @@ def correct_sentiment(request: Request, mention_id: int, db: SessionDep, user: T
 
 
 @router.post("/mentions/{mention_id}/reply")
-def send_for_approval(request: Request, mention_id: int, db: SessionDep, settings: SettingsDep, user: Drafter,
+def send_for_approval(request: Request, mention_id: RecordId, db: SessionDep, settings: SettingsDep, user: Drafter,
                       text: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None) -> Response:
     """Draft and submit in one action: the reply goes to the approval queue."""
     mention = _get_mention(db, mention_id)
@@ -240,14 +243,14 @@ class SentimentChange(BaseModel):
 
 
 class BulkChange(BaseModel):
-    ids: list[int]
+    ids: list[BodyId]
     status: str | None = None
     assignee: str | None = Field(None, description="a staff email, `me`, or `none` to unassign")
 
 
 class ReplyDraft(BaseModel):
     text: str
-    suggestion_id: int | None = None
+    suggestion_id: BodyId | None = None
 
 
 @api.get("/mentions")
@@ -256,7 +259,7 @@ def api_mentions(
     settings: SettingsDep,
     user: Reader,
     wanted: Wanted,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Mentions matching the filters, most urgent first (the inbox)."""
@@ -266,13 +269,13 @@ def api_mentions(
 
 
 @api.get("/mentions/{mention_id}")
-def api_mention(mention_id: int, db: SessionDep, user: Reader) -> dict[str, Any]:
+def api_mention(mention_id: RecordId, db: SessionDep, user: Reader) -> dict[str, Any]:
     """One mention with its author, profile, suggestions, replies and history."""
     return detail_json(mention_detail(db, mention_id))
 
 
 @api.post("/mentions/{mention_id}/status")
-def api_status(mention_id: int, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
     set_status(db, mention, change.status, user, change.note)
     db.commit()
@@ -280,7 +283,7 @@ def api_status(mention_id: int, change: StatusChange, db: SessionDep, user: Tria
 
 
 @api.post("/mentions/{mention_id}/assign")
-def api_assign(mention_id: int, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+def api_assign(mention_id: RecordId, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
     assign(db, mention, _assignee(db, change.assignee, user), user)
     db.commit()
@@ -288,7 +291,7 @@ def api_assign(mention_id: int, change: AssigneeChange, db: SessionDep, user: Tr
 
 
 @api.post("/mentions/{mention_id}/sentiment")
-def api_sentiment(mention_id: int, change: SentimentChange, db: SessionDep, user: Triager) -> dict[str, Any]:
+def api_sentiment(mention_id: RecordId, change: SentimentChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     _get_mention(db, mention_id)
     correct_label(db, mention_id, change.label, user.email)
     db.commit()
@@ -303,7 +306,7 @@ def api_bulk(change: BulkChange, db: SessionDep, user: Triager) -> dict[str, Any
 
 
 @api.post("/mentions/{mention_id}/replies", status_code=201)
-def api_reply(mention_id: int, draft: ReplyDraft, db: SessionDep, settings: SettingsDep,
+def api_reply(mention_id: RecordId, draft: ReplyDraft, db: SessionDep, settings: SettingsDep,
               user: Drafter) -> dict[str, Any]:
     """Draft a reply and submit it for approval, in one call."""
     mention = _get_mention(db, mention_id)

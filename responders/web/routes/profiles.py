@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from listener.links import http_url
 from listener.models import CustomerProfile, Identity, ProfileMerge, StaffUser
 from listener.profiles.merging import merge_profiles, merges_of, unmerge
 from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
@@ -35,17 +36,19 @@ from responders.audit import jsonable
 from responders.digests.render import COLOURS
 from responders.roles import Action
 from responders.web.app import after_post, page
-from responders.web.deps import Reader, SessionDep, SettingsDep, allowed
+from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, allowed
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["profiles"])
 
 ProfileManager = Annotated[StaffUser, allowed(Action.MANAGE_PROFILES)]
 Bucket = Literal["day", "week", "month"]
+Tier = Literal[TIERS]  # type: ignore[valid-type]  # the API documents the tiers; the page's form also sends ""
 
 TIMELINE_LIMIT = 50
 MAX_TIMELINE_LIMIT = 500
 SUGGESTIONS_SHOWN = 20
+MAX_SEARCH = 1000  # as the inbox's: longer than any name, and short of SQLite's limit on a LIKE pattern
 
 
 # -- what the pages and the API show ----------------------------------------------------------
@@ -148,10 +151,10 @@ def profiles_page(
     db: SessionDep,
     settings: SettingsDep,
     user: Reader,
-    q: str = "",
+    q: Annotated[str, Query(max_length=MAX_SEARCH)] = "",
     tier: str = "",
     customers: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     limit = settings.web.page_size
     found = list_profiles(db, search=q.strip() or None, tier=_tier(tier), include_prospects=not customers,
@@ -167,7 +170,7 @@ def profiles_page(
 @router.get("/profiles/{profile_id}")
 def profile_page(
     request: Request,
-    profile_id: int,
+    profile_id: RecordId,
     db: SessionDep,
     user: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_TIMELINE_LIMIT)] = TIMELINE_LIMIT,
@@ -182,7 +185,7 @@ def profile_page(
 
 
 @router.post("/profiles/suggestions/{suggestion_id}/confirm")
-def confirm(request: Request, suggestion_id: int, db: SessionDep, user: ProfileManager,
+def confirm(request: Request, suggestion_id: RecordId, db: SessionDep, user: ProfileManager,
             survivor_id: Annotated[int | None, Form()] = None) -> Response:
     merge = confirm_suggestion(db, suggestion_id, by=user.email, survivor_id=survivor_id)
     db.commit()
@@ -190,14 +193,14 @@ def confirm(request: Request, suggestion_id: int, db: SessionDep, user: ProfileM
 
 
 @router.post("/profiles/suggestions/{suggestion_id}/dismiss")
-def dismiss(request: Request, suggestion_id: int, db: SessionDep, user: ProfileManager) -> Response:
+def dismiss(request: Request, suggestion_id: RecordId, db: SessionDep, user: ProfileManager) -> Response:
     dismiss_suggestion(db, suggestion_id, by=user.email)
     db.commit()
     return after_post(request, "/profiles")
 
 
 @router.post("/profiles/{profile_id}/merge")
-def merge(request: Request, profile_id: int, db: SessionDep, user: ProfileManager,
+def merge(request: Request, profile_id: RecordId, db: SessionDep, user: ProfileManager,
           into: Annotated[int, Form()]) -> Response:
     """Merge this profile into ``into``; the page goes on to the survivor, where everything now is."""
     done = merge_profiles(db, into, profile_id, by=user.email)
@@ -206,7 +209,7 @@ def merge(request: Request, profile_id: int, db: SessionDep, user: ProfileManage
 
 
 @router.post("/profiles/merges/{merge_id}/undo")
-def undo_merge(request: Request, merge_id: int, db: SessionDep, user: ProfileManager) -> Response:
+def undo_merge(request: Request, merge_id: RecordId, db: SessionDep, user: ProfileManager) -> Response:
     result = unmerge(db, merge_id, by=user.email)
     db.commit()
     return after_post(request, f"/profiles/{result.merge.survivor_id}")
@@ -216,11 +219,11 @@ def undo_merge(request: Request, merge_id: int, db: SessionDep, user: ProfileMan
 
 
 class MergeRequest(BaseModel):
-    into: int = Field(description="the profile that remains; this one's accounts and mentions move to it")
+    into: BodyId = Field(description="the profile that remains; this one's accounts and mentions move to it")
 
 
 class Confirmation(BaseModel):
-    survivor_id: int | None = Field(
+    survivor_id: BodyId | None = Field(
         None, description="which of the pair remains (default: the imported customer, else the older profile)")
 
 
@@ -245,10 +248,10 @@ def merge_json(merge: ProfileMerge) -> dict[str, Any]:
 def api_profiles(
     db: SessionDep,
     user: Reader,
-    q: str | None = None,
-    tier: str | None = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="a name or CRM id")] = None,
+    tier: Tier | None = None,
     customers: Annotated[bool, Query(description="only imported customers, no prospects")] = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Live profiles, newest first: by name or CRM id (``q``), of one tier."""
@@ -260,7 +263,7 @@ def api_profiles(
 
 @api.get("/profiles/{profile_id}")
 def api_profile(
-    profile_id: int,
+    profile_id: RecordId,
     db: SessionDep,
     user: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_TIMELINE_LIMIT, description="timeline entries")] = TIMELINE_LIMIT,
@@ -272,7 +275,7 @@ def api_profile(
         "profile": profile_json(view.profile),
         "merged_into": view.merged_into.id if view.merged_into else None,
         "identities": [jsonable(i.model_dump()) for i in view.identities],
-        "timeline": [jsonable(asdict(entry)) for entry in view.timeline],
+        "timeline": [jsonable(asdict(entry) | {"url": http_url(entry.url)}) for entry in view.timeline],
         "timeline_has_more": view.has_more,
         "trend": [jsonable(asdict(point)) for point in view.trend],
         "suggestions": [suggestion_view_json(s) for s in view.suggestions],
@@ -281,7 +284,7 @@ def api_profile(
 
 
 @api.post("/profile-suggestions/{suggestion_id}/confirm")
-def api_confirm(suggestion_id: int, db: SessionDep, user: ProfileManager,
+def api_confirm(suggestion_id: RecordId, db: SessionDep, user: ProfileManager,
                 body: Confirmation | None = None) -> dict[str, Any]:
     """Confirm a suggested link: the two profiles are merged (undoable)."""
     merge = confirm_suggestion(db, suggestion_id, by=user.email, survivor_id=body.survivor_id if body else None)
@@ -290,7 +293,7 @@ def api_confirm(suggestion_id: int, db: SessionDep, user: ProfileManager,
 
 
 @api.post("/profile-suggestions/{suggestion_id}/dismiss")
-def api_dismiss(suggestion_id: int, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
+def api_dismiss(suggestion_id: RecordId, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
     """Dismiss a suggested link: the pair is never proposed again."""
     suggestion = dismiss_suggestion(db, suggestion_id, by=user.email)
     db.commit()
@@ -298,7 +301,7 @@ def api_dismiss(suggestion_id: int, db: SessionDep, user: ProfileManager) -> dic
 
 
 @api.post("/profiles/{profile_id}/merge")
-def api_merge(profile_id: int, body: MergeRequest, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
+def api_merge(profile_id: RecordId, body: MergeRequest, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
     """Merge this profile into ``into`` (recorded, undoable)."""
     merge = merge_profiles(db, body.into, profile_id, by=user.email)
     db.commit()
@@ -306,7 +309,7 @@ def api_merge(profile_id: int, body: MergeRequest, db: SessionDep, user: Profile
 
 
 @api.post("/profile-merges/{merge_id}/undo")
-def api_undo(merge_id: int, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
+def api_undo(merge_id: RecordId, db: SessionDep, user: ProfileManager) -> dict[str, Any]:
     """Undo a merge; ``kept_later_edits`` names the survivor's fields edited since, which keep their value."""
     result = unmerge(db, merge_id, by=user.email)
     db.commit()

@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from listener.db import indexed_by
+from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
 from responders.web.app import page
 from responders.web.approval_panel import ApprovalLine, approval_lines
-from responders.web.deps import Reader, SessionDep, SettingsDep, allowed
+from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
 from responders.web.views import reply_json, suggestion_json
 
 router = APIRouter(include_in_schema=False)
@@ -149,7 +150,7 @@ def queue_status(request: Request, db: SessionDep, user: Reader) -> Response:
 
 
 @router.post("/replies/{reply_id}/approve")
-def approve(request: Request, reply_id: int, db: SessionDep, settings: SettingsDep, user: Approver,
+def approve(request: Request, reply_id: RecordId, db: SessionDep, settings: SettingsDep, user: Approver,
             text: Annotated[str | None, Form()] = None) -> Response:
     reply = workflow.get_reply(db, reply_id)
     edited = text if text is not None and text.strip() != reply.text else None
@@ -159,7 +160,7 @@ def approve(request: Request, reply_id: int, db: SessionDep, settings: SettingsD
 
 
 @router.post("/replies/{reply_id}/reject")
-def reject(request: Request, reply_id: int, db: SessionDep, user: Rejecter,
+def reject(request: Request, reply_id: RecordId, db: SessionDep, user: Rejecter,
            reason: Annotated[str, Form()] = "") -> Response:
     workflow.reject(db, workflow.get_reply(db, reply_id), user, reason)
     db.commit()
@@ -167,7 +168,7 @@ def reject(request: Request, reply_id: int, db: SessionDep, user: Rejecter,
 
 
 @router.post("/replies/{reply_id}/retry")
-def retry(request: Request, reply_id: int, db: SessionDep, user: Retrier) -> Response:
+def retry(request: Request, reply_id: RecordId, db: SessionDep, user: Retrier) -> Response:
     workflow.retry(db, workflow.get_reply(db, reply_id), user)
     db.commit()
     return _after(request, db, reply_id)
@@ -195,7 +196,7 @@ def api_replies(db: SessionDep, user: Reader,
     if unknown:
         raise ValueError(f"unknown reply state {unknown[0]!r}: one of {', '.join(workflow.STATES)}")
     return {"items": [
-        reply_json(card.reply) | {"mention_text": card.mention.text, "mention_url": card.mention.url,
+        reply_json(card.reply) | {"mention_text": card.mention.text, "mention_url": http_url(card.mention.url),
                                   "approvals": card.approvals,
                                   "alternatives": [suggestion_json(s) for s in card.alternatives]}
         for card in cards(db, states, limit)
@@ -203,7 +204,7 @@ def api_replies(db: SessionDep, user: Reader,
 
 
 @api.post("/replies/{reply_id}/approve")
-def api_approve(reply_id: int, body: Approval, db: SessionDep, settings: SettingsDep,
+def api_approve(reply_id: RecordId, body: Approval, db: SessionDep, settings: SettingsDep,
                 user: Approver) -> dict[str, Any]:
     reply = workflow.get_reply(db, reply_id)
     edited = body.text if body.text is not None and body.text.strip() != reply.text else None
@@ -213,14 +214,14 @@ def api_approve(reply_id: int, body: Approval, db: SessionDep, settings: Setting
 
 
 @api.post("/replies/{reply_id}/reject")
-def api_reject(reply_id: int, body: Rejection, db: SessionDep, user: Rejecter) -> dict[str, Any]:
+def api_reject(reply_id: RecordId, body: Rejection, db: SessionDep, user: Rejecter) -> dict[str, Any]:
     reply = workflow.reject(db, workflow.get_reply(db, reply_id), user, body.reason)
     db.commit()
     return reply_json(reply)
 
 
 @api.post("/replies/{reply_id}/retry")
-def api_retry(reply_id: int, db: SessionDep, user: Retrier) -> dict[str, Any]:
+def api_retry(reply_id: RecordId, db: SessionDep, user: Retrier) -> dict[str, Any]:
     reply = workflow.retry(db, workflow.get_reply(db, reply_id), user)
     db.commit()
     return reply_json(reply)

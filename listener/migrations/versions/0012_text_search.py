@@ -17,8 +17,8 @@ mention of the period. This adds:
 
 Building them reads the mentions once.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 03:00:00
 """
 import warnings
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011'
-down_revision: str | None = '0010'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -93,7 +93,7 @@ def _trigrams_available() -> bool:
         return True
     except sa.exc.DBAPIError as error:
         warnings.warn(f"pg_trgm could not be installed ({error.orig}): text search scans the mentions; "
-                      "run CREATE EXTENSION pg_trgm as a superuser and migrate again (downgrade to 0010 first)",
+                      "run CREATE EXTENSION pg_trgm as a superuser and migrate again (downgrade to 0011 first)",
                       stacklevel=1)
         return False
 
