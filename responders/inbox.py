@@ -132,6 +132,14 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     filter but the text checked in the index itself; SQLite is told to use that
     index, as without statistics it would rather read every open mention through
     the status index and sort them.
+
+    Plain words (three characters or more) go through the trigram index of migration
+    0012 (``listener.search``): on SQLite, when the FTS5 index finds at most
+    MANY_MATCHES mentions (with those of the few authors whose handle holds the
+    words), those are read by id, checked with the same LIKE and sorted; a commoner
+    word walks the queue's order as before. PostgreSQL uses its trigram indexes by
+    itself. A view over other statuses walks ``ix_mentions_order`` (every mention in
+    the queue's order) when its date range is wide (WIDE_RANGE).
     """
     wanted.check()
     asked = wanted
