@@ -219,14 +219,50 @@ def describe(engine: Engine, db: Database) -> None:
           f"{s.heaviest_profile_mentions:,} mentions")
 
 
+def add_model_columns(engine: Engine) -> list[tuple[str, str]]:
+    """Columns that later migrations added to tables still present (``staff_users.timezone``), added back
+    (nullable, no index) so that today's models can read the older schema; returns them, for drop_columns."""
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    added = []
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                    added.append((table.name, column.name))
+    return added
+
+
+def drop_columns(engine: Engine, columns: list[tuple[str, str]]) -> None:
+    with engine.begin() as connection:
+        for table, column in columns:
+            connection.execute(text(f'ALTER TABLE "{table}" DROP COLUMN "{column}"'))
+
+
 @contextmanager
-def schema_before(engine: Engine, url: str, revision: str = BASELINE_REVISION) -> Iterator[None]:
-    """The schema as it was at ``revision`` (before migration 0008: 0007), upgraded to head again after."""
+def schema_before(engine: Engine, url: str, revision: str = BASELINE_REVISION,
+                  added: list[tuple[str, str]] | None = None) -> Iterator[list[tuple[str, str]]]:
+    """The schema as it was at ``revision`` (before migration 0008: 0007), upgraded to head again after.
+
+    Columns added since to tables the pages read are there too (add_model_columns), as the models read them;
+    ``added`` collects them (a caller that downgrades further adds to it), dropped again before the upgrade.
+    """
     engine.dispose()
     downgrade(url, revision)
+    added = added if added is not None else []
+    added += add_model_columns(engine)
     try:
-        yield
+        yield added
     finally:
+        engine.dispose()
+        drop_columns(engine, added)
         engine.dispose()
         migrate(url)
         if engine.dialect.name == "postgresql":
@@ -532,7 +568,7 @@ def bench(db: Database, args: argparse.Namespace) -> list[Result]:
     baselines: dict[str, Timing] = {}
     formers: dict[str, Timing] = {}
     if any(case.baseline == "legacy" for case in page_cases):
-        with schema_before(engine, db.url, FORMER_REVISION):
+        with schema_before(engine, db.url, FORMER_REVISION) as added:
             with former_queries():
                 for case in page_cases:
                     if case.baseline == "legacy" and uses_inbox_search(case):
@@ -540,6 +576,7 @@ def bench(db: Database, args: argparse.Namespace) -> list[Result]:
                         print(f"  before 0012 {case.name}: {formers[case.name].median_ms:.1f} ms", flush=True)
             engine.dispose()
             downgrade(db.url, BASELINE_REVISION)
+            added += add_model_columns(engine)
             with legacy_queries():
                 for case in page_cases:
                     if case.baseline == "legacy":
