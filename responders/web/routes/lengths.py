@@ -28,8 +28,8 @@ class LengthQuestion(BaseModel):
 def _answer(platform: str, text: str) -> dict[str, Any]:
     try:
         return reply_length(platform, text).as_json()
-    except UnknownPlatform as error:
-        raise HTTPException(422, str(error)) from None
+    except UnknownPlatform as error:  # any string is a valid name; one no package registers is not found
+        raise HTTPException(404, str(error)) from None
 
 
 @api.get("/length")
