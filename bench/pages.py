@@ -336,8 +336,8 @@ def legacy_search(session: Session, wanted: Any, me: StaffUser | None = None, li
 
 
 def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[Any]:
-    """responders.web.routes.queue.cards as it was: wide rows joined and sorted, then cut to ``limit``."""
-    from responders.web.routes import queue as queue_routes
+    """responders.web.routes.approvals.cards as it was: wide rows joined and sorted, then cut to ``limit``."""
+    from responders.web.routes import approvals as queue_routes
 
     submitter = select(StaffUser.id, StaffUser.email).subquery()
     statement = (
@@ -443,8 +443,8 @@ def uses_inbox_search(case: PageCase) -> bool:
 
 @contextmanager
 def legacy_queries() -> Iterator[None]:
+    from responders.web.routes import approvals as queue_routes
     from responders.web.routes import inbox as inbox_routes
-    from responders.web.routes import queue as queue_routes
 
     saved = inbox_routes.search, queue_routes.cards
     inbox_routes.search, queue_routes.cards = legacy_search, legacy_cards  # type: ignore[assignment]

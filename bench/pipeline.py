@@ -68,7 +68,7 @@ from listener.models import Mention, Reply, Suggestion  # noqa: E402
 from listener.platforms.reddit.simulator import RedditSimulator  # noqa: E402
 from listener.platforms.x.simulator import XSimulator  # noqa: E402
 from listener.settings import Settings  # noqa: E402
-from responders.service_cli import make_worker  # noqa: E402
+from responders.service import make_worker  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "tweeteval-sentiment"
 NAMES = ("Ana Silva", "Bob Stone", "lumen_fan", "Chloé Martin", "Dev K", "Erin Walsh", "Farid Haddad", "Gus")

@@ -17,6 +17,7 @@ from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from listener.db import UTCDateTime, utcnow
+from listener.statuses import OPEN_MENTION_STATUSES, OPEN_REPLY_STATES, sql_in
 
 
 class ProcessingState(StrEnum):
@@ -204,8 +205,8 @@ class ProfileMerge(SQLModel, table=True):
     undone_by: str | None = None
 
 
-OPEN_MENTION_CONDITION = "status IN ('new', 'needs_reply', 'assigned', 'waiting')"
-"""The open statuses (``responders.triage.OPEN``) as ix_mentions_open's condition. A query that repeats it
+OPEN_MENTION_CONDITION = sql_in("status", OPEN_MENTION_STATUSES)
+"""The open statuses (``listener.statuses``) as ix_mentions_open's condition. A query that repeats it
 word for word can use the index: SQLite matches a partial index's condition only literally, not through
 bound parameters."""
 OPEN_MENTION_ORDER = (
@@ -329,6 +330,10 @@ class StaffUser(SQLModel, table=True):
     timezone: str | None = None
 
 
+# Which suggestion source (responders.sources) made a suggestion: the values of ``Suggestion.origin``.
+RULE_ORIGIN, SIMILAR_ORIGIN, DRAFT_ORIGIN = "rule", "similar", "draft"
+
+
 class Suggestion(SQLModel, table=True):
     """A reply proposed for a mention (by a rule, a template or past replies)."""
 
@@ -372,7 +377,8 @@ class DraftRequest(SQLModel, table=True):
     attempted_at: datetime | None = _time(default=None)
 
 
-OPEN_REPLY_CONDITION = "state IN ('draft', 'pending_approval', 'approved', 'sending', 'failed')"
+OPEN_REPLY_CONDITION = sql_in("state", OPEN_REPLY_STATES)
+"""The open reply states as ix_replies_one_open's condition, spelled literally for SQLite like the one above."""
 
 
 class Reply(SQLModel, table=True):

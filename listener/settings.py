@@ -22,9 +22,11 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model,
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvironmentParseError
 
+from listener.errors import HarkenError
 from listener.platforms import Platform, all_platforms
 from listener.safe_text import mask_url_password
 from listener.sections import LONGEST_DURATION, Section, http_url
+from listener.statuses import OPEN_MENTION_STATUSES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -36,7 +38,7 @@ ENV_PREFIX = "HARKEN_"
 OTHER_ENV_NAMES = frozenset({CONFIG_ENV, "HARKEN_TEST_POSTGRES", "HARKEN_BENCH_POSTGRES"})
 
 
-class SettingsError(Exception):
+class SettingsError(HarkenError):
     """A setting is wrong. The message is one line naming the setting and the problem."""
 
 
@@ -227,7 +229,7 @@ class DigestSettings(Section):
     top_customers: int = Field(default=10, ge=0, le=100)
     vip_tiers: list[str] = Field(default_factory=lambda: ["vip", "press"])
     # Queue statuses (responders.triage) that count as open backlog when no reply has been sent.
-    open_statuses: list[str] = Field(default_factory=lambda: ["new", "needs_reply", "assigned", "waiting"])
+    open_statuses: list[str] = Field(default_factory=lambda: list(OPEN_MENTION_STATUSES))
     term_sample_size: int = Field(default=3000, ge=100)
     driver_min_mentions: int = Field(default=3, ge=2)
     stop_words: list[str] = Field(default_factory=list)

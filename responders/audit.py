@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import AuditEvent, StaffUser
 from listener.safe_text import spreadsheet_cell
 
@@ -37,7 +38,7 @@ _OBJECT_TYPES = {"mentions": "mention", "replies": "reply", "staff_users": "staf
 EXPORT_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "before", "after")
 
 
-class UnknownExportFormat(ValueError):
+class UnknownExportFormat(HarkenError, ValueError):
     """An export format other than jsonl or csv."""
 
 

@@ -3,7 +3,7 @@
 Filters combine (all must hold): status, platform, sentiment, priority level,
 assignee (an email, ``me``, or ``unassigned``), a date range on when the mention was
 posted, and free text over the mention, its title and its author's handle. The order
-is the queue's (``responders.queue``): priority, then SLA due time, then age.
+is the queue's (``responders.mention_queue``): priority, then SLA due time, then age.
 
 A page asks for one row more than it shows, to know whether there is a next page,
 instead of counting every match (a count over 100,000 rows costs more than the page).
@@ -22,12 +22,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from listener.db import indexed_by, not_indexed, utcnow
+from listener.errors import HarkenError
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.platforms import platform_names
 from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
 from listener.settings import PRIORITY_LEVELS
 from responders.days import out_of_range
-from responders.queue import QueueItem
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
@@ -59,7 +59,29 @@ assert f"status IN ({', '.join(repr(status) for status in OPEN)})" == OPEN_MENTI
     "ix_mentions_open must cover exactly the open statuses"
 
 
-class InvalidFilter(ValueError):
+@dataclass(frozen=True)
+class QueueItem:
+    """One mention as a row of the queue or the inbox."""
+
+    mention_id: int
+    platform: str
+    status: str
+    priority: float | None
+    priority_level: str | None
+    sla_due_at: datetime | None
+    created_at: datetime
+    text: str
+    url: str
+    sentiment: str | None
+    author: str | None
+    followers: int | None
+    tier: str | None
+    assignee: str | None
+    reply_id: int | None
+    reply_state: str | None
+
+
+class InvalidFilter(HarkenError, ValueError):
     pass
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from listener.errors import HarkenError
 from listener.models import StaffUser
 
 
@@ -70,7 +71,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 """The table in the module docstring, as data: role -> the actions it may take."""
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(HarkenError):
     """The user's role does not allow the action (or the user is inactive)."""
 
     def __init__(self, user: StaffUser, action: Action) -> None:
@@ -80,7 +81,7 @@ class PermissionDenied(Exception):
         self.action = action
 
 
-class UnknownRole(ValueError):
+class UnknownRole(HarkenError, ValueError):
     """A role name that is not agent, approver, manager or admin."""
 
 

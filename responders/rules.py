@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from listener.errors import HarkenError
 from listener.platforms import get_platform, platform_names
 from listener.settings import Settings
 from responders.context import TIERS, MentionContext
@@ -57,11 +58,11 @@ Sentiment = Literal["negative", "neutral", "positive", "unscored"]
 Tier = Literal["standard", "vip", "press"]
 
 
-class RulesFileError(Exception):
+class RulesFileError(HarkenError):
     """A rules file that cannot be used; the message names the file and the rule."""
 
 
-class TemplateError(ValueError):
+class TemplateError(HarkenError, ValueError):
     """A template with an unknown placeholder or a format it does not support."""
 
 

@@ -5,8 +5,8 @@ The protocol, for each approved reply:
 1. **Intent first.** In its own committed transaction the reply moves
    ``approved -> sending`` with one more attempt and the time of the attempt
    (``sending_started_at``), audited. Only then is the platform called.
-2. **Call.** ``create_tweet(in_reply_to_tweet_id=...)`` on X; ``reply`` to the
-   comment or post on Reddit.
+2. **Call.** The platform's publisher (``listener/platforms/<name>/publisher.py``,
+   from the registry) posts the reply once; it never retries a write itself.
 3. **Record.** The platform's id is committed (``sent``), or the platform's own
    message (``failed``) when it certainly refused; a person may retry or reject a
    failed reply. When the answer is unclear (timeout, lost connection, 5xx) the
@@ -15,10 +15,9 @@ The protocol, for each approved reply:
 A reply found in ``sending`` when the sender starts a run was interrupted: the
 process died between 1 and 3, or the answer was unclear. Before anything is posted
 again the sender **looks on the platform** for the brand account's own reply to
-that mention made since the attempt began (minus ``[sender] clock_skew_seconds``):
-on X the brand's tweets (``GET /2/users/{id}/tweets``) whose ``referenced_tweets``
-has ``replied_to`` = the mention; on Reddit the account's comments whose
-``parent_id`` is the mention. Found: it is recorded as sent with that id. Certainly
+that mention made since the attempt began (minus ``[sender] clock_skew_seconds``),
+through the publisher's ``find_own_reply`` (the brand's own recent posts, or the
+mention's thread, whichever the platform offers). Found: it is recorded as sent with that id. Certainly
 not there: it is posted again (a new attempt, intent first), up to ``[sender]
 max_attempts`` in all, then failed for a person. The look-up itself failing
 leaves the reply ``sending`` for the next run: nothing is posted on a guess.
@@ -28,7 +27,7 @@ reconcile the same reply at once. Replies in any other state (draft, pending,
 rejected...) are never read by the sender at all.
 
 Limit: a platform whose own timeline lags behind its writes could hide a just-made
-reply from the look-up; X and Reddit show a user's own new posts at once.
+reply from the look-up; each publisher says how its platform behaves.
 """
 
 from __future__ import annotations

@@ -32,11 +32,12 @@ from sqlmodel import Session
 
 from listener.models import Mention, MentionEmbedding, Reply
 from listener.settings import Settings
+from listener.statuses import APPROVED, SENDING, SENT
 from responders.context import build_contexts
 from responders.rules import placeholder_values
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-APPROVED_STATES = ("approved", "sending", "sent")
+APPROVED_STATES = (APPROVED, SENDING, SENT)  # a staff member approved the reply
 _GENERALISED = ("ticket_link", "name", "handle", "first_name")
 
 

@@ -14,6 +14,7 @@ import re
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from listener.errors import HarkenError
 from listener.models import StaffUser, WebSession
 from responders import audit
 from responders.roles import Action, Role, parse_role, require
@@ -21,7 +22,7 @@ from responders.roles import Action, Role, parse_role, require
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class StaffError(Exception):
+class StaffError(HarkenError):
     """Base of the staff-account errors."""
 
 

@@ -43,8 +43,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import Mention, StaffUser
 from listener.settings import PRIORITY_LEVELS, Settings
+from listener.statuses import (  # noqa: F401 (callers read them here too)
+    ASSIGNED,
+    IGNORED,
+    MENTION_STATUSES,
+    NEEDS_ANSWER,
+    NEEDS_REPLY,
+    NEW,
+    OPEN_MENTION_STATUSES,
+    RESOLVED,
+    WAITING,
+)
 from responders import audit
 from responders.context import MentionContext, build_contexts
 from responders.roles import Action, can, require
@@ -57,20 +69,16 @@ from responders.rules import (
 
 log = logging.getLogger(__name__)
 
-NEW, NEEDS_REPLY, ASSIGNED, WAITING, RESOLVED, IGNORED = (
-    "new", "needs_reply", "assigned", "waiting", "resolved", "ignored",
-)
-STATUSES: tuple[str, ...] = (NEW, NEEDS_REPLY, ASSIGNED, WAITING, RESOLVED, IGNORED)
-NEEDS_ANSWER: tuple[str, ...] = (NEW, NEEDS_REPLY, ASSIGNED)
-"""What the queue shows by default: mentions that still need an answer."""
-OPEN: tuple[str, ...] = (NEW, NEEDS_REPLY, ASSIGNED, WAITING)
+# The mention statuses are defined once, with the tables (listener.statuses); triage moves mentions between them.
+STATUSES: tuple[str, ...] = MENTION_STATUSES
+OPEN: tuple[str, ...] = OPEN_MENTION_STATUSES
 
 LEVEL_FLOORS: tuple[tuple[str, float], ...] = (("urgent", 70.0), ("high", 45.0), ("normal", 20.0), ("low", 0.0))
 TIER_POINTS = {"press": 25.0, "vip": 20.0, "standard": 0.0}
 assert tuple(level for level, _ in LEVEL_FLOORS) == PRIORITY_LEVELS
 
 
-class TriageError(Exception):
+class TriageError(HarkenError):
     """Base of the triage errors."""
 
 

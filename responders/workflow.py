@@ -34,23 +34,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from listener.db import utcnow
+from listener.errors import HarkenError
 from listener.models import Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from listener.platforms import ReplyTooLong, check_fits
 from listener.settings import Settings
+from listener.statuses import APPROVED, DRAFT, FAILED, OPEN_REPLY_STATES, PENDING, REJECTED, REPLY_STATES, SENDING, SENT
 from responders import audit
 from responders.context import context_for
 from responders.roles import Action, require
 from responders.triage import NEEDS_ANSWER, WAITING, is_high_risk
 
-DRAFT, PENDING, APPROVED, SENDING, SENT, REJECTED, FAILED = (
-    "draft", "pending_approval", "approved", "sending", "sent", "rejected", "failed",
-)
-STATES: tuple[str, ...] = (DRAFT, PENDING, APPROVED, SENDING, SENT, REJECTED, FAILED)
-OPEN_STATES: tuple[str, ...] = (DRAFT, PENDING, APPROVED, SENDING, FAILED)
+# The reply states are defined once, with the tables (listener.statuses); the workflow moves replies between them.
+STATES: tuple[str, ...] = REPLY_STATES
+OPEN_STATES: tuple[str, ...] = OPEN_REPLY_STATES
 """A mention has at most one reply in these states (a unique index enforces it)."""
 
 
-class WorkflowError(Exception):
+class WorkflowError(HarkenError):
     """Base of the workflow's errors."""
 
 

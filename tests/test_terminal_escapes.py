@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from listener.cli import console, errors
 from responders.cli import app
+from responders.cli.support import console, errors
 from tests.profiles.helpers import author, mention, process, profile_of, store
 
 # Clear the screen, retitle the window, a forged OSC 8 hyperlink, a C1 CSI, a bell and a backspace.

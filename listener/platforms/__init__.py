@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from listener.errors import HarkenError
 from listener.platforms import bluesky, mastodon, reddit, x
 from listener.platforms.base import Platform, ReplyTooLong
 from listener.platforms.collector import Collector, SourceSpec
@@ -21,7 +22,7 @@ _PACKAGES = (x, reddit, bluesky, mastodon)
 _REGISTRY: dict[str, Platform] = {package.PLATFORM.name: package.PLATFORM for package in _PACKAGES}
 
 
-class UnknownPlatform(ValueError):
+class UnknownPlatform(HarkenError, ValueError):
     """A platform name that no package registers."""
 
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from listener.errors import HarkenError
 from listener.platforms.collector import Collector
 from listener.platforms.publisher import Publisher, PublisherUnavailable
 from listener.sections import Section
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from listener.simulators.server import SimulatorServer
 
 
-class ReplyTooLong(ValueError):
+class ReplyTooLong(HarkenError, ValueError):
     """A reply text over the platform's limit; the message says by how much."""
 
     def __init__(self, platform: str, length: int, limit: int, unit: str = "characters") -> None:

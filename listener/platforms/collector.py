@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from listener.errors import HarkenError
+
 MISSING_KEY = "harken_missing"
 """Key under which a stored raw payload lists the fields the platform did not send."""
 
@@ -76,7 +78,7 @@ class SourceSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class CollectorError(Exception):
+class CollectorError(HarkenError):
     """Base class of the errors a collector run can end with."""
 
 

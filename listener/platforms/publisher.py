@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol
 
+from listener.errors import HarkenError
 from listener.models import Mention
 
 
-class PublishError(Exception):
+class PublishError(HarkenError):
     """Base: the platform did not confirm the reply."""
 
 

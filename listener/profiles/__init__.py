@@ -14,7 +14,7 @@ profile, and one person's X and Reddit accounts can become one profile.
 - **Matching** (:class:`~listener.profiles.matching.ProfileMatchStep`, the
   ``profiles`` processing step after sentiment) attaches each new mention: known
   account, else listed handle, else a new prospect.
-- **Suggestions** (:mod:`listener.profiles.suggestions`) propose that two
+- **Suggestions** (:mod:`listener.profiles.link_suggestions`) propose that two
   profiles are one person, with a score and reasons; nothing is linked until a
   person confirms. Dismissed pairs are never proposed again.
 - **Merges** (:mod:`listener.profiles.merging`) move identities and mentions to
@@ -42,6 +42,13 @@ from listener.profiles.errors import (
     SuggestionNotFound,
     UnmergeRefused,
 )
+from listener.profiles.link_suggestions import (
+    SuggestionView,
+    confirm_suggestion,
+    dismiss_suggestion,
+    list_suggestions,
+    suggest_links,
+)
 from listener.profiles.matching import MatchStats, ProfileMatchStep
 from listener.profiles.merging import UnmergeResult, get_merge, merge_profiles, merges_of, unmerge
 from listener.profiles.store import (
@@ -55,13 +62,6 @@ from listener.profiles.store import (
     live_profile,
     profile_fields,
     update_profile,
-)
-from listener.profiles.suggestions import (
-    SuggestionView,
-    confirm_suggestion,
-    dismiss_suggestion,
-    list_suggestions,
-    suggest_links,
 )
 from listener.profiles.timeline import TimelineEntry, TrendPoint, profile_timeline, sentiment_trend
 

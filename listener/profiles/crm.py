@@ -16,32 +16,36 @@ CRM id, else by email, and only values that differ are written.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
+import hashlib
 import io
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
-from listener.profiles.keys import handle_key, index_profiles, normalise_handle
-from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
-from listener.profiles.suggestions import (
+from listener.profiles.keys import handle_key, index_profiles, keyed_profiles, normalise_handle
+from listener.profiles.link_suggestions import (
     RULE_SCORES,
     Reason,
-    keyed_profiles,
-    record_suggestions,
-    suggest_links,
+    record_suggestion_ids,
+    suggest_link_ids,
 )
+from listener.profiles.name_blocks import NameBlocks
+from listener.profiles.store import TIERS, check_emails, check_tags, check_tier, union
 from listener.safe_text import spreadsheet_cell, unguard_spreadsheet_cell
 
 PROFILE_FIELDS: tuple[str, ...] = ("crm_id", "display_name", "emails", "company", "tier", "tags", "notes")
@@ -59,6 +63,9 @@ SEPARATOR = ";"
 _SPLIT_EMAILS = re.compile(r"[;,\s]+")  # an email holds no comma or space
 _SPLIT_HANDLES = re.compile(r"[;,]")
 _CHUNK = 500
+_BATCH = 5000  # rows matched and written per round of bulk lookups and writes
+_READ_SIZE = 1 << 20  # bytes per read when checking that a file is UTF-8
+_SQLITE_CACHE_KIB = 64 * 1024  # SQLite's page cache while an import runs
 
 
 @dataclass(frozen=True)
@@ -189,11 +196,21 @@ def read_records(
     text: str, mapping: ColumnMapping | None = None
 ) -> tuple[list[CustomerRecord], ImportReport]:
     """Parse and check every row; returns the good records and a report holding the bad ones."""
-    mapping = mapping or ColumnMapping()
     report = ImportReport()
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    repeats = _RepeatFilter(report)
+    records = [r for r in _read_rows(io.StringIO(text.removeprefix("\ufeff"), newline=""), mapping, report)
+               if repeats.keep(r)]
+    return records, report
+
+
+def _read_rows(lines: Iterable[str], mapping: ColumnMapping | None, report: ImportReport) -> Iterator[CustomerRecord]:
+    """The checked records of a file's lines, one at a time; bad rows go to the report.
+
+    ``lines`` must split like a file opened with ``newline=""`` (the csv module's rule).
+    """
+    mapping = mapping or ColumnMapping()
+    reader = csv.reader(lines)
     fields: list[str | None] | None = None
-    records: list[CustomerRecord] = []
     last_line = 0
     while True:
         start = last_line + 1
@@ -217,10 +234,9 @@ def read_records(
         if isinstance(record, RowProblem):
             report.problems.append(record)
         else:
-            records.append(record)
+            yield record
     if fields is None:
         raise CustomerFileError("the file is empty: no header row")
-    return _drop_repeats(records, report), report
 
 
 def _header(row: list[str], mapping: ColumnMapping, report: ImportReport) -> list[str | None]:
@@ -287,68 +303,137 @@ def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerReco
     )
 
 
-def _drop_repeats(records: list[CustomerRecord], report: ImportReport) -> list[CustomerRecord]:
-    """A row repeated exactly is imported once (noted); rows that disagree about one customer are bad."""
-    kept: list[CustomerRecord] = []
-    by_crm: dict[str, CustomerRecord] = {}
-    by_email: dict[str, CustomerRecord] = {}
-    by_handle: dict[tuple[str, str], CustomerRecord] = {}
-    for record in records:
-        earlier = by_crm.get(record.crm_id) if record.crm_id else None
+class _Seen(NamedTuple):
+    """What the repeat check keeps of a row: enough to word a clash, never the row itself."""
+
+    line: int
+    has_crm_id: bool
+    fingerprint: bytes  # digest of every value but the line: equal digests, equal rows
+
+
+def _fingerprint(record: CustomerRecord) -> bytes:
+    values = (record.crm_id, record.display_name, record.emails, record.company, record.tier, record.tags,
+              record.notes, record.handles)
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class _RepeatFilter:
+    """A row repeated exactly is imported once (noted); rows that disagree about one customer are bad.
+
+    Rows arrive one at a time, so a file of any size is checked while it is read; what is
+    remembered per row is its line, whether it had a crm_id and a 16-byte digest of its values.
+    """
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        self.by_crm: dict[str, _Seen] = {}
+        self.by_email: dict[str, _Seen] = {}
+        self.by_handle: dict[tuple[str, str], _Seen] = {}
+
+    def keep(self, record: CustomerRecord) -> bool:
+        """Whether the record goes on to be imported; a repeat or a clash is reported instead."""
+        report = self.report
+        earlier = self.by_crm.get(record.crm_id) if record.crm_id else None
+        by_email = self.by_email
         if earlier is None and not record.crm_id:
-            earlier = next((by_email[e] for e in record.emails if e in by_email and not by_email[e].crm_id), None)
+            earlier = next((by_email[e] for e in record.emails if e in by_email and not by_email[e].has_crm_id), None)
+        fingerprint = _fingerprint(record)
         if earlier is not None:
-            if record.same_values(earlier):
+            if fingerprint == earlier.fingerprint:
                 report.notes.append(RowProblem(record.line, f"repeats line {earlier.line}; imported once"))
             else:
                 what = f"crm_id {record.crm_id}" if record.crm_id else f"email {record.emails[0]}"
                 report.problems.append(
                     RowProblem(record.line, f"{what} is also on line {earlier.line} with different values")
                 )
-            continue
+            return False
         clash = next((by_email[e] for e in record.emails if e in by_email), None)
         if clash is not None:
             email = next(e for e in record.emails if e in by_email)
             reason = f"email {email} is also on line {clash.line}, another customer"
             report.problems.append(RowProblem(record.line, reason))
-            continue
+            return False
         keys = [(platform, handle_key(handle) or "") for platform, handle in record.handles]
-        taken = next((k for k in keys if k in by_handle), None)
+        taken = next((k for k in keys if k in self.by_handle), None)
         if taken is not None:
             report.problems.append(
-                RowProblem(record.line, f"{taken[0]} handle {taken[1]} is also on line {by_handle[taken].line}")
+                RowProblem(record.line, f"{taken[0]} handle {taken[1]} is also on line {self.by_handle[taken].line}")
             )
-            continue
-        kept.append(record)
+            return False
+        seen = _Seen(record.line, bool(record.crm_id), fingerprint)
         if record.crm_id:
-            by_crm[record.crm_id] = record
+            self.by_crm[record.crm_id] = seen
         for email in record.emails:
-            by_email[email] = record
+            by_email[email] = seen
         for key in keys:
-            by_handle[key] = record
-    return kept
+            self.by_handle[key] = seen
+        return True
 
 
 def import_customers(
     session: Session, source: Path | str | bytes | TextIO, mapping: ColumnMapping | None = None
 ) -> ImportReport:
-    """Import the good rows of a CRM export into this session's transaction (the caller commits)."""
-    if isinstance(source, Path):
-        try:
-            text = _decode(source.read_bytes())
-        except OSError as error:
-            raise CustomerFileError(f"{source}: {error.strerror or error}") from None
-    elif isinstance(source, bytes):
-        text = _decode(source)
-    elif isinstance(source, str):
-        text = source
-    else:
-        text = source.read()
-    records, report = read_records(text, mapping)
-    _Importer(session, report).apply(records)
+    """Import the good rows of a CRM export into this session's transaction (the caller commits).
+
+    A file named by its path is read as a stream, in batches of ``_BATCH`` rows, so a file of
+    any size needs about the same memory; it is checked to be UTF-8 first, so that a file that
+    cannot be read is refused whole before anything is written.
+    """
+    report = ImportReport()
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, Path):
+            lines: Iterable[str] = _file_lines(source, stack)
+        elif isinstance(source, bytes):
+            lines = io.StringIO(_decode(source).removeprefix("\ufeff"), newline="")
+        elif isinstance(source, str):
+            lines = io.StringIO(source.removeprefix("\ufeff"), newline="")
+        else:
+            lines = io.StringIO(source.read().removeprefix("\ufeff"), newline="")
+        repeats = _RepeatFilter(report)
+        importer = stack.enter_context(_Importer(session, report))
+        batch: list[CustomerRecord] = []
+        for record in _read_rows(lines, mapping, report):
+            if repeats.keep(record):
+                batch.append(record)
+                if len(batch) >= _BATCH:
+                    importer.apply(batch)
+                    batch = []
+        importer.apply(batch)
+        importer.finish()
     report.problems.sort(key=lambda p: p.line)
     report.notes.sort(key=lambda p: p.line)
     return report
+
+
+def _file_lines(path: Path, stack: contextlib.ExitStack) -> Iterator[str]:
+    """The file's lines as ``open(..., newline="")`` gives them, after a pass that checks it is UTF-8."""
+    try:
+        _check_utf8(path)
+        text = stack.enter_context(path.open(encoding="utf-8-sig", newline=""))
+    except OSError as error:
+        raise CustomerFileError(f"{path}: {error.strerror or error}") from None
+    first = next(text, None)
+    if first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from text
+
+
+def _check_utf8(path: Path) -> None:
+    """Raise CustomerFileError naming the first line that is not UTF-8 (read in blocks, kept nowhere)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines = 0
+    with path.open("rb") as file:
+        while True:
+            block = file.read(_READ_SIZE)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                # error.object is the bytes held back from the last block (never a newline) plus this block.
+                line = newlines + error.object.count(b"\n", 0, error.start) + 1
+                raise CustomerFileError(f"line {line}: not UTF-8 text (save the export as UTF-8)") from None
+            if not block:
+                return
+            newlines += block.count(b"\n")
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -356,24 +441,84 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
         yield values[start : start + size]
 
 
+def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert profile rows in batched statements; returns their ids in the order of ``rows``."""
+    table = CustomerProfile.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    # SQLAlchemy would insert row by row to get the ids in order on SQLite. One executemany
+    # gives the rows consecutive rowids in order: from its first row this transaction holds
+    # the write lock, and a new rowid is the largest plus one. The values read back confirm it.
+    session.execute(insert(table), rows)
+    last = session.execute(sql_text("SELECT last_insert_rowid()")).scalar_one()
+    ids = list(range(last - len(rows) + 1, last + 1))
+    stored: dict[int, tuple[str, str | None]] = {}
+    for chunk in _chunks(ids):
+        stored.update(
+            (i, (name, crm_id))
+            for i, name, crm_id in session.execute(
+                select(table.c.id, table.c.display_name, table.c.crm_id).where(table.c.id.in_(chunk))
+            )
+        )
+    if [stored.get(i) for i in ids] != [(row["display_name"], row["crm_id"]) for row in rows]:
+        raise RuntimeError("new profile ids could not be matched to their rows")  # pragma: no cover - never seen
+    return ids
+
+
+@dataclass
+class _ProfileState:
+    """The columns of a profile an import reads and writes, as plain values (no ORM object per row)."""
+
+    id: int | None
+    display_name: str
+    tier: str
+    is_prospect: bool
+    emails: list[str]
+    company: str | None
+    crm_id: str | None
+    tags: list[str]
+    notes: str | None
+    merged_into_id: int | None
+
+
+_STATE_COLUMNS = tuple(CustomerProfile.__table__.c[name] for name in _ProfileState.__dataclass_fields__)  # type: ignore[attr-defined]
+_UPDATED_COLUMNS = ("display_name", "tier", "is_prospect", "emails", "company", "crm_id", "tags", "notes")
+
+
 class _Importer:
-    """Matches records to profiles with a few bulk lookups, then writes only what differs."""
+    """Applies records batch by batch: a few bulk lookups per batch, then bulk writes of what differs.
+
+    Batches see the writes of the batches before them; as the repeat check lets no two kept rows
+    share a crm_id, an email or a handle, a row finds the same profile it would have found in a
+    single pass (a profile named by two rows, by crm_id and by email, gets both in file order).
+    """
 
     def __init__(self, session: Session, report: ImportReport) -> None:
         self.session = session
         self.report = report
-        self.by_crm: dict[str, CustomerProfile] = {}
-        self.by_email: dict[str, set[int]] = defaultdict(set)
-        self.by_handle: dict[tuple[str, str], list[tuple[int, bool]]] = defaultdict(list)  # -> (profile, claimed)
-        self.profiles: dict[int, CustomerProfile] = {}
+        self.now = utcnow()
+        self.updated: set[int] = set()
+        self.given_handles: set[int] = set()  # profiles that got new handles: their links are looked for
+        self.crm_evidence: dict[tuple[int, int], dict[str, Reason]] = defaultdict(dict)
+        session.flush()  # the caller's pending changes go in before the bulk statements below
+        self.sqlite_cache: int | None = None
+        if session.get_bind().dialect.name == "sqlite":
+            # A big import touches indexes far larger than SQLite's default 2 MB page cache;
+            # a bigger one for this import's duration saves reading the same pages again.
+            self.sqlite_cache = session.execute(sql_text("PRAGMA cache_size")).scalar_one()
+            session.execute(sql_text(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}"))
 
     def _preload(self, records: list[CustomerRecord]) -> None:
         session = self.session
+        self.by_crm: dict[str, _ProfileState] = {}
+        self.by_email: dict[str, set[int]] = defaultdict(set)
+        self.by_handle: dict[tuple[str, str], list[tuple[int, bool]]] = defaultdict(list)  # -> (profile, claimed)
+        self.profiles: dict[int, _ProfileState] = {}
         crm_ids = [r.crm_id for r in records if r.crm_id]
         for chunk in _chunks(crm_ids):
-            for profile in session.execute(
-                select(CustomerProfile).where(CustomerProfile.crm_id.in_(chunk))  # type: ignore[union-attr]
-            ).scalars():
+            for row in session.execute(select(*_STATE_COLUMNS).where(CustomerProfile.crm_id.in_(chunk))):  # type: ignore[union-attr]
+                profile = _ProfileState(*row)
                 self.by_crm[profile.crm_id] = profile  # type: ignore[index]
                 self.profiles[profile.id] = profile  # type: ignore[index]
         email_keys = list(dict.fromkeys("e:" + e for r in records for e in r.emails))
@@ -391,18 +536,18 @@ class _Importer:
                 self.by_handle[(platform, key)].append((profile_id, user_id is not None))
         wanted = {p for ids in self.by_email.values() for p in ids} - set(self.profiles)
         for chunk in _chunks(list(wanted)):
-            for profile in session.execute(
-                select(CustomerProfile).where(CustomerProfile.id.in_(chunk))  # type: ignore[union-attr]
-            ).scalars():
-                self.profiles[profile.id] = profile  # type: ignore[index]
+            for row in session.execute(select(*_STATE_COLUMNS).where(CustomerProfile.id.in_(chunk))):  # type: ignore[union-attr]
+                self.profiles[row.id] = _ProfileState(*row)
 
     def apply(self, records: list[CustomerRecord]) -> None:
+        """Match, check and write one batch of records."""
+        if not records:
+            return
         self._preload(records)
-        now = utcnow()
-        created: list[CustomerProfile] = []
-        updated: dict[int, CustomerProfile] = {}
-        identities: list[tuple[CustomerProfile, str, str]] = []
-        crm_handles: list[tuple[CustomerProfile, int, Reason]] = []
+        created: list[_ProfileState] = []
+        updated: dict[int, _ProfileState] = {}
+        identities: list[tuple[_ProfileState, str, str]] = []
+        crm_handles: list[tuple[_ProfileState, int, Reason]] = []
         for record in records:
             target = self._target(record)
             if isinstance(target, _LeftAlone):
@@ -416,15 +561,13 @@ class _Importer:
                 self.report.problems.append(plan)
                 continue
             if target is None:
-                target = CustomerProfile(
-                    display_name=record.display_name, tier=record.tier or TIERS[0], is_prospect=False,
-                    emails=list(record.emails), company=record.company, crm_id=record.crm_id, tags=list(record.tags),
-                    notes=record.notes, created_at=now, updated_at=now,
+                target = _ProfileState(
+                    id=None, display_name=record.display_name, tier=record.tier or TIERS[0], is_prospect=False,
+                    emails=list(record.emails), company=record.company, crm_id=record.crm_id,
+                    tags=list(record.tags), notes=record.notes, merged_into_id=None,
                 )
-                self.session.add(target)
                 created.append(target)
             elif self._update(target, record) or plan:
-                target.updated_at = now
                 updated[target.id] = target  # type: ignore[index]
             else:
                 self.report.unchanged += 1
@@ -433,10 +576,9 @@ class _Importer:
                 for other in others:
                     detail = f"the CRM lists {platform} handle {handle} for this customer"
                     crm_handles.append((target, other, Reason("crm_handle", detail, RULE_SCORES["crm_handle"])))
-        self.session.flush()
-        index_profiles(self.session, created, new=True)
-        index_profiles(self.session, list(updated.values()))
+        self._write(created, list(updated.values()))
         if identities:
+            now = self.now
             self.session.execute(
                 insert(Identity),
                 [
@@ -446,19 +588,14 @@ class _Importer:
                     for profile, platform, handle in identities
                 ],
             )
-        self.report.created = [p.id for p in created]  # type: ignore[misc]
-        self.report.updated = sorted(updated)
-        evidence: dict[tuple[int, int], dict[str, Reason]] = defaultdict(dict)
+        self.report.created.extend(p.id for p in created)  # type: ignore[misc]
+        self.updated.update(updated)
+        self.given_handles.update(p.id for p, _, _ in identities)  # type: ignore[misc]
         for profile, other, reason in crm_handles:
             pair = (min(profile.id, other), max(profile.id, other))  # type: ignore[type-var]
-            evidence[pair][reason.rule] = reason  # type: ignore[index]
-        self.report.suggestions = len(record_suggestions(self.session, evidence))
-        # New customers, and customers with new handles, may be people already seen as prospects.
-        fresh = sorted({p.id for p in created} | {p.id for p, _, _ in identities})  # type: ignore[type-var]
-        for chunk in _chunks(fresh):
-            self.report.suggestions += len(suggest_links(self.session, chunk))  # type: ignore[arg-type]
+            self.crm_evidence[pair][reason.rule] = reason  # type: ignore[index]
 
-    def _target(self, record: CustomerRecord) -> CustomerProfile | RowProblem | None:
+    def _target(self, record: CustomerRecord) -> _ProfileState | RowProblem | None:
         target = self.by_crm.get(record.crm_id) if record.crm_id else None
         if target is not None and target.merged_into_id is not None:
             return _LeftAlone(
@@ -484,7 +621,7 @@ class _Importer:
         return target
 
     def _handle_plan(
-        self, record: CustomerRecord, target: CustomerProfile | None
+        self, record: CustomerRecord, target: _ProfileState | None
     ) -> list[tuple[str, str, list[int]]] | RowProblem:
         """Handles to add: (platform, handle, profiles whose seen account has that handle)."""
         plan: list[tuple[str, str, list[int]]] = []
@@ -498,7 +635,7 @@ class _Importer:
             plan.append((platform, handle, sorted({profile_id for profile_id, _ in linked})))
         return plan
 
-    def _update(self, profile: CustomerProfile, record: CustomerRecord) -> bool:
+    def _update(self, profile: _ProfileState, record: CustomerRecord) -> bool:
         """Write the record's values that differ: its non-empty cells, and emails and tags it adds."""
         changes: dict[str, Any] = {}
         for name in ("display_name", "company", "tier", "notes", "crm_id"):
@@ -515,6 +652,62 @@ class _Importer:
             setattr(profile, name, value)
         return bool(changes)
 
+    def _write(self, created: list[_ProfileState], updated: list[_ProfileState]) -> None:
+        """Insert the new profiles (learning their ids), update the changed ones, rebuild their keys."""
+        session, now = self.session, self.now
+        table = CustomerProfile.__table__  # type: ignore[attr-defined]
+        if created:
+            rows = [
+                {"display_name": p.display_name, "tier": p.tier, "is_prospect": False, "emails": p.emails,
+                 "company": p.company, "crm_id": p.crm_id, "tags": p.tags, "notes": p.notes,
+                 "created_at": now, "updated_at": now}
+                for p in created
+            ]
+            for profile, profile_id in zip(created, _insert_returning_ids(session, rows), strict=True):
+                profile.id = profile_id
+        if updated:
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("profile_id"))
+                .values({**{name: bindparam("new_" + name) for name in _UPDATED_COLUMNS}, "updated_at": now})
+            )
+            session.execute(
+                statement,
+                [{"profile_id": p.id, **{"new_" + name: getattr(p, name) for name in _UPDATED_COLUMNS}}
+                 for p in updated],
+            )
+            self._expire_loaded(updated)
+        index_profiles(session, created, new=True)  # type: ignore[arg-type]
+        index_profiles(session, updated)  # type: ignore[arg-type]
+
+    def _expire_loaded(self, profiles: list[_ProfileState]) -> None:
+        """Profiles the caller's session holds as objects are reloaded on next access, not left stale."""
+        identity_map = self.session.identity_map
+        if not len(identity_map):
+            return
+        for profile in profiles:
+            instance = identity_map.get(self.session.identity_key(CustomerProfile, profile.id))
+            if instance is not None:
+                self.session.expire(instance)
+
+    def finish(self) -> None:
+        """The suggestions: handles the CRM lists on prospects, then links for every new or re-handled profile."""
+        session, report = self.session, self.report
+        report.updated = sorted(self.updated)
+        report.suggestions = len(record_suggestion_ids(session, self.crm_evidence))
+        # New customers, and customers with new handles, may be people already seen as prospects.
+        fresh = sorted({*report.created, *self.given_handles})
+        blocks = NameBlocks()  # profiles do not change while suggesting: each name block is read once
+        for chunk in _chunks(fresh):
+            report.suggestions += len(suggest_link_ids(session, chunk, blocks))  # type: ignore[arg-type]
+
+    def __enter__(self) -> _Importer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Give the connection its page cache back, whether the import finished or not."""
+        if self.sqlite_cache is not None:
+            self.session.execute(sql_text(f"PRAGMA cache_size = {int(self.sqlite_cache)}"))
 
 def export_customers(session: Session, out: TextIO, mapping: ColumnMapping | None = None) -> int:
     """Write every live imported customer (not prospects) in the import format; returns the row count."""

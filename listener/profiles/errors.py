@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from listener.errors import HarkenError
 
-class ProfileError(Exception):
+
+class ProfileError(HarkenError):
     """Base of every customer-profile error."""
 
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, ProfileMatchKey
@@ -81,7 +82,8 @@ def name_tokens(name: str | None) -> list[str]:
     if not name:
         return []
     text = _CAMEL.sub(" ", name[:500])
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():  # ASCII is its own NFKD form: skipping it halves the cost of a bulk import
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return [token for token in _LETTERS.findall(text.casefold()) if len(token) > 1]
 
 
@@ -128,10 +130,26 @@ def index_profiles(session: Session, profiles: Sequence[CustomerProfile], *, new
         for key in profile_keys(profile.display_name, profile.emails)
     ]
     if rows:
-        session.execute(insert(ProfileMatchKey), rows)
+        session.execute(insert(ProfileMatchKey.__table__), rows)  # type: ignore[attr-defined]  # Core: no ORM cost per row
 
 
 def drop_keys(session: Session, profile_ids: Sequence[int]) -> None:
     """Remove the lookup keys of profiles that no longer stand for anyone (merged away)."""
     if profile_ids:
         session.execute(delete(ProfileMatchKey).where(ProfileMatchKey.profile_id.in_(profile_ids)))  # type: ignore[attr-defined]
+
+
+def keyed_profiles(keys: Sequence[str]) -> Any:
+    """Profiles holding any of these lookup keys.
+
+    Merged-away profiles are filtered by the caller, not in SQL: with a long IN list,
+    SQLite's planner would otherwise walk every live profile by the merged_into_id index.
+    """
+    return (
+        select(
+            ProfileMatchKey.key, CustomerProfile.id, CustomerProfile.display_name, CustomerProfile.is_prospect,
+            CustomerProfile.merged_into_id,
+        )
+        .join(CustomerProfile, CustomerProfile.id == ProfileMatchKey.profile_id)
+        .where(ProfileMatchKey.key.in_(keys))  # type: ignore[attr-defined]
+    )

@@ -13,7 +13,7 @@ For each batch, in a few queries however large the batch:
    its own.
 
 Then link suggestions are looked for among the new prospects
-(:mod:`listener.profiles.suggestions`): never applied here, only proposed.
+(:mod:`listener.profiles.link_suggestions`): never applied here, only proposed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlmodel import Session
 from listener.db import utcnow
 from listener.models import Author, CustomerProfile, Identity, Mention, ProfileMatchKey
 from listener.profiles.keys import handle_key, profile_keys
-from listener.profiles.suggestions import CHUNK, suggest_links
+from listener.profiles.link_suggestions import CHUNK, suggest_links
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from listener.models import AuditEvent, Author, CustomerProfile, Identity, LinkS
 from listener.profiles.errors import MergeNotFound, MergeRefused, UnmergeRefused
 from listener.profiles.keys import drop_keys, index_profiles
 from listener.profiles.store import get_profile, profile_fields, restore_fields, union
-from listener.profiles.suggestions import CONFIRMED, OPEN, SUPERSEDED
+from listener.statuses import LINK_CONFIRMED, LINK_OPEN, LINK_SUPERSEDED
 
 _LIST_FIELDS = ("emails", "tags")
 
@@ -91,7 +91,7 @@ def merge_profiles(
                     LinkSuggestion.profile_a_id.in_((survivor_id, other_id)),  # type: ignore[attr-defined]
                     LinkSuggestion.profile_b_id.in_((survivor_id, other_id)),  # type: ignore[attr-defined]
                 ),
-                or_(LinkSuggestion.status == OPEN, LinkSuggestion.id == suggestion_id),
+                or_(LinkSuggestion.status == LINK_OPEN, LinkSuggestion.id == suggestion_id),
             )
             .order_by(LinkSuggestion.id)
         ).scalars()
@@ -117,10 +117,10 @@ def merge_profiles(
     other.updated_at = now
     for suggestion in touching:
         if suggestion.id == suggestion_id:
-            suggestion.status = CONFIRMED
+            suggestion.status = LINK_CONFIRMED
         elif other_id in (suggestion.profile_a_id, suggestion.profile_b_id):
             # Its pair no longer exists as such; the survivor's own suggestions stay open.
-            suggestion.status = SUPERSEDED
+            suggestion.status = LINK_SUPERSEDED
         else:
             continue
         suggestion.decided_by, suggestion.decided_at = by, now

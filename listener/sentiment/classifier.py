@@ -42,6 +42,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from listener.sentiment.errors import ModelLoadError
 from listener.sentiment.labels import LABELS
 from listener.sentiment.text import normalise_for_model
 
@@ -56,10 +57,6 @@ _CHARS_PER_TOKEN_CAP = 50
 """Texts are cut to ``max_length * 50`` characters before tokenising: no tokenizer
 needs that many characters for ``max_length`` tokens, and a 10 MB post then costs
 no more than a tweet."""
-
-
-class ModelLoadError(Exception):
-    """The sentiment model setting names nothing loadable; the message is one line naming the value."""
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,8 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import Mention, SentimentCorrection
+from listener.sentiment.errors import CorrectionError
 from listener.sentiment.labels import LABELS
-
-
-class CorrectionError(ValueError):
-    """The correction names an unknown mention or label."""
 
 
 def correct_label(session: Session, mention_id: int, new_label: str, corrected_by: str) -> SentimentCorrection:

@@ -13,12 +13,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from listener.sentiment.errors import LabelledDataError
 from listener.sentiment.labels import LABELS
 from listener.sentiment.metrics import score
-
-
-class LabelledDataError(ValueError):
-    """A labelled file is missing, its lines do not pair up, or a label is not a sentiment label."""
 
 
 class _Classifier(Protocol):

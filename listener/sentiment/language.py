@@ -35,6 +35,8 @@ from collections.abc import Sequence
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
+from listener.sentiment.errors import UnknownLanguageError
+
 DEFAULT_LANGUAGES: tuple[str, ...] = (
     "en", "es", "fr", "de", "pt", "it", "nl", "ja", "ko", "zh", "ar", "ru", "tr", "hi", "id",
 )
@@ -44,10 +46,6 @@ _MAX_CHARS = 2000
 """Only a text's first 2,000 characters are read: plenty to tell a language, and a 100 kB post costs no more."""
 _NOISE = re.compile(r"(?<![\w@])@\w{1,30}|https?://\S+|www\.\S+|#")
 _WORD = re.compile(r"[^\W\d_]+")
-
-
-class UnknownLanguageError(ValueError):
-    """A language code is not an ISO 639-1 code that lingua knows."""
 
 
 def _language(code: str) -> Language:

@@ -29,14 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from listener.sentiment.errors import SoupError, TrainingDataError
 from listener.sentiment.labels import LABELS
 from listener.sentiment.metrics import SentimentScores, score
 from listener.sentiment.modeling import ARCHITECTURE, MeanPoolingBertClassifier
 from listener.sentiment.text import normalise_for_model
-
-
-class TrainingDataError(ValueError):
-    """The training directory is missing a file or its lines do not pair up."""
 
 
 @dataclass
@@ -352,10 +349,6 @@ def _load_trainable(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
         for name, param in _iter_trainable(model):
             param.copy_(state[name])
 
-
-
-class SoupError(ValueError):
-    """The models to average do not share one architecture and parameter set."""
 
 
 def average_models(model_dirs: Sequence[Path], out_dir: Path) -> Path:

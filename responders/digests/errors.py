@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from listener.errors import HarkenError
 
-class DigestError(Exception):
+
+class DigestError(HarkenError):
     """Base class of every error raised by ``responders.digests``."""
 
 

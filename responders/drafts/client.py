@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import openai
 
+from listener.errors import HarkenError
 from listener.settings import DraftsSettings
 
 
-class DraftUnavailable(Exception):
+class DraftUnavailable(HarkenError):
     """The endpoint gave no usable answer; the message says why in one line (no secret in it)."""
 
 

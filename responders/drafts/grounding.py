@@ -27,14 +27,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from listener.models import Author, Mention, Reply, Suggestion
+from listener.models import SIMILAR_ORIGIN, Author, Mention, Reply, Suggestion
 from listener.platforms import get_platform, reply_limit
 from listener.settings import Settings
 from responders.context import MentionContext, own_handles
 from responders.drafts.knowledge import Knowledge
 from responders.rules import placeholder_values
 from responders.scrub import redact
-from responders.sources import SIMILAR
 from responders.triage import OPEN
 
 SENT_STATES = ("approved", "sending", "sent")
@@ -56,7 +55,7 @@ say that you can't help with that.
 4. Write the final text: no placeholders, no brackets to fill in, no quotes around it, no preamble.
 5. Address only this customer. Never name or quote other customers, and never repeat their details.
 6. Never promise refunds, credits, dates or times that the policies below do not give.
-7. At most {limit} characters: this is a {platform} reply (X counts every link as 23 characters).
+7. At most {limit} characters: this is a {platform} reply (counted as the platform counts it).
 
 Brand voice:
 {voice}
@@ -135,7 +134,7 @@ def build_grounding(session: Session, mention: Mention, context: MentionContext,
         "customer": _profile(session, mention, context, settings),
         "past_replies_to_similar_mentions": [
             s.text for s in session.execute(
-                select(Suggestion).where(Suggestion.mention_id == mention.id, Suggestion.origin == SIMILAR)
+                select(Suggestion).where(Suggestion.mention_id == mention.id, Suggestion.origin == SIMILAR_ORIGIN)
                 .order_by(Suggestion.rank)  # type: ignore[arg-type]
             ).scalars()
         ],

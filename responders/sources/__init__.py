@@ -21,10 +21,10 @@ from typing import ClassVar
 
 from sqlmodel import Session
 
-from listener.models import Mention
+from listener.models import DRAFT_ORIGIN, RULE_ORIGIN, SIMILAR_ORIGIN, Mention
 from responders.context import MentionContext
 
-RULE, SIMILAR, DRAFT = "rule", "similar", "draft"
+RULE, SIMILAR, DRAFT = RULE_ORIGIN, SIMILAR_ORIGIN, DRAFT_ORIGIN
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
@@ -24,19 +24,17 @@ from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from listener.platforms import display_handle
-from listener.profiles.errors import ProfileError
-from listener.sentiment.corrections import CorrectionError
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
-from responders.roles import Action, PermissionDenied, can
-from responders.staff import StaffError
-from responders.triage import TriageError
+from responders.roles import Action, can
 from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
+from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.openapi import api_schema
+from responders.web.pages import is_https
 from responders.web.reply_length import reply_length
-from responders.workflow import WorkflowError
+from responders.web.routes import ROUTERS
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -67,17 +65,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
         if is_https(request):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
-
-
-def is_https(request: Request) -> bool:
-    """Whether the browser reached us over HTTPS. Behind a reverse proxy uvicorn has already taken the
-    scheme from X-Forwarded-Proto, believing it only from ``[web] trusted_proxies`` (server.py, cli.py)."""
-    return request.url.scheme == "https"
-
-
-def client_address(request: Request) -> str:
-    """The client's address (from X-Forwarded-For, through uvicorn, when a trusted proxy sent it)."""
-    return request.client.host if request.client else "unknown"
 
 
 def _static_version() -> str:
@@ -113,8 +100,6 @@ def wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     """The whole web app for these settings and this database."""
-    from responders.web.routes import ROUTERS
-
     app = FastAPI(
         title="Harken",
         summary="Social listening and engagement: mentions, the approval queue, profiles, digests.",
@@ -143,23 +128,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     async def _http_error(request: Request, error: HTTPException) -> Response:
         return _error(request, error.status_code, str(error.detail), getattr(error, "headers", None))
 
-    @app.exception_handler(PermissionDenied)
-    async def _denied(request: Request, error: PermissionDenied) -> Response:
-        return _error(request, 403, str(error))
+    async def _answer(request: Request, error: Exception) -> Response:
+        status = status_for(error)
+        return _error(request, status, message_for(error, status))
 
-    @app.exception_handler(LookupError)
-    async def _missing(request: Request, error: LookupError) -> Response:
-        if isinstance(error, KeyError):  # a bug, not a missing record: no reason to hide it as a 404
-            return _error(request, 500, "internal error")
-        return _error(request, 404, str(error).strip("'\""))
-
-    for conflict in (WorkflowError, TriageError, StaffError, ProfileError, CorrectionError, ValueError):
-
-        @app.exception_handler(conflict)
-        async def _conflict(request: Request, error: Exception) -> Response:
-            if isinstance(error, LookupError):
-                return _error(request, 404, str(error).strip("'\""))
-            return _error(request, 409, str(error))
+    # Starlette picks a handler by the error's class hierarchy; the table (responders.web.errors) picks the status.
+    for answered in ANSWERED:
+        app.add_exception_handler(answered, _answer)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
@@ -212,47 +187,3 @@ def _error(request: Request, status: int, message: str, headers: dict[str, str] 
                                           status_code=status, headers=headers)
     return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
                                       status_code=status, headers=headers)
-
-
-def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    """Render a page or fragment; the template sees the actor (``user``, ``csrf``) when signed in."""
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
-
-
-def local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: never a way to send the browser elsewhere.
-
-    A browser reads ``//host/x`` and ``/\\host/x`` as another site, and drops tabs and line breaks
-    from a URL before reading it (so ``/\t/host`` is ``//host``): none of those is a local path.
-    """
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
-        return None
-    return target
-
-
-def back(request: Request, fallback: str) -> RedirectResponse:
-    """After a plain (script-less) form post: back to the page it came from, if ours."""
-    referer = request.headers.get("referer", "")
-    origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
-    return RedirectResponse(target or fallback, status_code=303)
-
-
-def after_post(request: Request, fallback: str, to: str | None = None) -> Response:
-    """How a state-changing page POST ends: the page shows the change.
-
-    A plain form is redirected (303) to ``to``, else back to the page it came from;
-    an HTMX request gets no body but tells HTMX to go there or reload, since such a
-    change (a merge, a new role) touches more of the page than one fragment.
-    """
-    if "hx-request" in request.headers:
-        response = Response(status_code=204)
-        if to is not None:
-            response.headers["HX-Redirect"] = to
-        else:
-            response.headers["HX-Refresh"] = "true"
-        return response
-    return RedirectResponse(to, status_code=303) if to is not None else back(request, fallback)

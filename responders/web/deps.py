@@ -24,6 +24,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from pydantic import Field
 from sqlmodel import Session
 
+from listener.errors import HarkenError
 from listener.models import StaffUser
 from listener.settings import Settings
 from responders.roles import Action, can, roles_allowed
@@ -33,7 +34,7 @@ SESSION_COOKIE = "harken_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(HarkenError):
     """No valid session or token; pages turn this into a redirect to sign-in, the API into 401."""
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from listener.db import UTCDateTime, utcnow
+from listener.errors import HarkenError
 from listener.models import ApiToken, SignInFailure, StaffUser, WebSession
 from listener.settings import WebSettings
 from responders import audit
@@ -35,7 +36,7 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "hk_"
 
 
-class SignInError(Exception):
+class SignInError(HarkenError):
     """Wrong email or password (deliberately not saying which)."""
 
 
@@ -46,7 +47,7 @@ class SignInThrottled(SignInError):
         self.retry_after = retry_after
 
 
-class WeakPassword(ValueError):
+class WeakPassword(HarkenError, ValueError):
     pass
 
 

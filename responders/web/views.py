@@ -12,7 +12,7 @@ from listener.links import http_url
 from listener.models import Author, Mention, Reply, Suggestion
 from listener.profiles.timeline import profile_timeline
 from responders.audit import jsonable
-from responders.queue import MentionDetail, QueueItem, mention_detail
+from responders.mention_queue import MentionDetail, QueueItem, mention_detail
 from responders.workflow import OPEN_STATES
 
 

@@ -22,7 +22,7 @@ from listener.models import AuditEvent, DraftRequest, Suggestion
 from listener.settings import Settings
 from responders.drafts.job import DraftJob
 from responders.drafts.simulator import MODEL, ChatSimulator, Scripted
-from responders.queue import mention_detail
+from responders.mention_queue import mention_detail
 from responders.sources.drafts import DraftSource
 from tests.responders.helpers import add_mention, make_settings, process
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import Mention
-from responders.queue import list_queue
+from responders.mention_queue import list_queue
 from responders.roles import PermissionDenied
 from responders.rules import RulesFileError
 from responders.triage import (

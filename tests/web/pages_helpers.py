@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.db import make_engine
+from listener.profiles.link_suggestions import Reason, add_suggestion
 from listener.profiles.store import create_profile, link_identity
-from listener.profiles.suggestions import Reason, add_suggestion
 from responders.web.app import create_app
 from tests.digests import seed
 from tests.responders.helpers import make_settings

@@ -16,11 +16,11 @@ import pytest
 import requests
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from listener.collectors.reddit import thing_to_mention
 from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import AuditEvent, Mention, Reply
+from listener.platforms.reddit.collectors import thing_to_mention
 from responders.roles import PERMISSIONS, Action, Role
 from responders.web.routes import ROUTERS
 from responders.web.server import WebServer

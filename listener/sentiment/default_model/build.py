@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from listener.errors import HarkenError
+
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,7 +58,7 @@ RECIPE = 1
 ONNX_OPSET = 17
 
 
-class DefaultModelError(Exception):
+class DefaultModelError(HarkenError):
     """The default model cannot be made: no delta yet, a mismatched base, or a failed export."""
 
 

@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from listener.models import StaffUser
 from responders.audit import record
-from responders.web.app import page
 from responders.web.clock import UnknownTimeZone, time_zones, zone_named
 from responders.web.deps import Reader, SessionDep, SettingsDep
+from responders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
 

@@ -26,8 +26,8 @@ from listener.models import ApiToken, Mention, Source, StaffUser
 from responders.audit import jsonable
 from responders.roles import Action, Role
 from responders.staff import UnknownUser, add_user, set_active, set_role
-from responders.web.app import after_post, page
 from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, allowed
+from responders.web.pages import after_post, page
 from responders.web.security import MIN_PASSWORD_LENGTH, NewToken, create_token, revoke_token, set_password
 
 router = APIRouter(include_in_schema=False)

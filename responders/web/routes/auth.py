@@ -15,8 +15,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from responders.web import security
-from responders.web.app import client_address, is_https, local_path, page
 from responders.web.deps import SESSION_COOKIE, ActorDep, SessionDep, SettingsDep
+from responders.web.pages import client_address, is_https, local_path, page
 
 router = APIRouter(include_in_schema=False)
 SIGNIN_COOKIE = "harken_signin"

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
+from listener.errors import HarkenError
 from listener.models import Alert, StaffUser
 from listener.settings import Settings
 from responders.digests.alerts import get_alert, list_alerts
@@ -35,8 +36,8 @@ from responders.digests.periods import Period, check_day, last_days, resolve_per
 from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
-from responders.web.app import page
 from responders.web.deps import RecordId, SettingsDep, allowed
+from responders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])
@@ -49,7 +50,7 @@ ALERTS_ON_DASHBOARD = 5
 ALERTS_PER_PAGE = 50
 
 
-class AlertNotFound(LookupError):
+class AlertNotFound(HarkenError, LookupError):
     """No alert has this id."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from responders.web.app import page
+from responders.web.pages import page
 
 router = APIRouter(include_in_schema=False)
 

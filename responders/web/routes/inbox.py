@@ -30,12 +30,12 @@ from responders.inbox import (
     mentions_by_ids,
     search,
 )
-from responders.queue import MentionNotFound, QueueItem, mention_detail
+from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
-from responders.web.app import after_post, back, page
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
+from responders.web.pages import after_post, back, page
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
 
 router = APIRouter(include_in_schema=False)

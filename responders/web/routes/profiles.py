@@ -23,20 +23,20 @@ from sqlmodel import Session
 
 from listener.links import http_url
 from listener.models import CustomerProfile, Identity, ProfileMerge, StaffUser
-from listener.profiles.merging import merge_profiles, merges_of, unmerge
-from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
-from listener.profiles.suggestions import (
+from listener.profiles.link_suggestions import (
     SuggestionView,
     confirm_suggestion,
     dismiss_suggestion,
     list_suggestions,
 )
+from listener.profiles.merging import merge_profiles, merges_of, unmerge
+from listener.profiles.store import TIERS, ProfileSummary, get_profile, identities_of, list_profiles, live_profile
 from listener.profiles.timeline import SENTIMENT_LABELS, TimelineEntry, TrendPoint, profile_timeline, sentiment_trend
 from responders.audit import jsonable
 from responders.digests.render import COLOURS
 from responders.roles import Action
-from responders.web.app import after_post, page
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, allowed
+from responders.web.pages import after_post, page
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["profiles"])

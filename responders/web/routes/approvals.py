@@ -22,9 +22,9 @@ from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
-from responders.web.app import page
 from responders.web.approval_panel import ApprovalLine, approval_lines
 from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
+from responders.web.pages import page
 from responders.web.views import reply_json, suggestion_json
 
 router = APIRouter(include_in_schema=False)

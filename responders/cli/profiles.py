@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from listener.cli import console, errors, get_settings, ready_engine
 from listener.db import session_scope
 from listener.profiles.crm import ColumnMapping, ImportReport, export_customers, import_customers
 from listener.profiles.errors import ProfileError
+from responders.cli.support import console, errors, fail, get_settings, ready_engine
 
 app = typer.Typer(
     help="Customer profiles: import/export the CRM, show a profile, review suggested links, merge.",
@@ -28,18 +28,13 @@ MapOption = Annotated[
 MappingFile = Annotated[Path | None, typer.Option("--mapping", help="TOML file with a \\[columns] table.")]
 
 
-def _fail(error: Exception, code: int = 1) -> NoReturn:
-    errors.print(Text(f"harken: {error}"), soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _mapping(spec: str | None, path: Path | None) -> ColumnMapping:
     try:
         mapping = ColumnMapping.from_toml(path) if path else ColumnMapping()
         if spec:
             mapping = ColumnMapping.of({**mapping.columns, **ColumnMapping.parse(spec).columns})
     except ProfileError as error:
-        _fail(error, 2)
+        raise fail(error) from None
     return mapping
 
 
@@ -84,7 +79,7 @@ def import_command(
             if dry_run:
                 session.rollback()
     except ProfileError as error:
-        _fail(error, 2)
+        raise fail(error) from None
     _print_report(report, dry_run)
     if report.problems:
         raise typer.Exit(1)
@@ -135,19 +130,19 @@ def show_command(
     bucket: Annotated[str, typer.Option(help="Trend period: day, week or month.")] = "week",
 ) -> None:
     """A profile: its fields, accounts, suggested links, merges, mentions and sentiment trend."""
+    from listener.profiles.link_suggestions import list_suggestions
     from listener.profiles.merging import merges_of
     from listener.profiles.store import get_profile, identities_of, live_profile
-    from listener.profiles.suggestions import list_suggestions
     from listener.profiles.timeline import BUCKETS, profile_timeline, sentiment_trend
 
     if bucket not in BUCKETS:
-        _fail(ValueError(f"unknown bucket {bucket!r} (expected {', '.join(BUCKETS)})"), 2)
+        raise fail(f"unknown bucket {bucket!r} (expected {', '.join(BUCKETS)})", 2)
     with session_scope(_engine()) as session:
         try:
             asked = get_profile(session, profile_id)
             profile = live_profile(session, profile_id)
         except ProfileError as error:
-            _fail(error)
+            raise fail(error) from None
         if asked.id != profile.id:
             console.print(Text(f"Profile {asked.id} was merged into profile {profile.id}; showing {profile.id}."))
         identities = identities_of(session, profile.id)  # type: ignore[arg-type]
@@ -213,7 +208,7 @@ def suggestions_command(
     limit: Annotated[int, typer.Option(help="Rows to show, strongest first.")] = 50,
 ) -> None:
     """Suggested links with their score and reasons: confirm or dismiss each one."""
-    from listener.profiles.suggestions import list_suggestions
+    from listener.profiles.link_suggestions import list_suggestions
 
     with session_scope(_engine()) as session:
         views = list_suggestions(session, status=status, limit=limit)
@@ -240,26 +235,26 @@ def confirm_command(
     survivor: Annotated[int | None, typer.Option(help="Which of the two profiles survives.")] = None,
 ) -> None:
     """Confirm a suggested link: the two profiles are merged (undo with `unmerge`)."""
-    from listener.profiles.suggestions import confirm_suggestion
+    from listener.profiles.link_suggestions import confirm_suggestion
 
     try:
         with session_scope(_engine()) as session:
             merge = confirm_suggestion(session, suggestion_id, by=by, survivor_id=survivor)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Merged profile {merge.merged_id} into {merge.survivor_id} (merge {merge.id}).")
 
 
 @app.command("dismiss")
 def dismiss_command(suggestion_id: Annotated[int, typer.Argument(help="Suggestion id.")], by: By) -> None:
     """Dismiss a suggested link: recorded, and the pair is not suggested again."""
-    from listener.profiles.suggestions import dismiss_suggestion
+    from listener.profiles.link_suggestions import dismiss_suggestion
 
     try:
         with session_scope(_engine()) as session:
             dismiss_suggestion(session, suggestion_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Dismissed suggestion {suggestion_id}.")
 
 
@@ -276,7 +271,7 @@ def merge_command(
         with session_scope(_engine()) as session:
             merge = merge_profiles(session, survivor_id, other_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Merged profile {other_id} into {survivor_id} (merge {merge.id}).")
 
 
@@ -291,7 +286,11 @@ def unmerge_command(
         with session_scope(_engine()) as session:
             result = unmerge(session, merge_id, by=by)
     except ProfileError as error:
-        _fail(error)
+        raise fail(error) from None
     console.print(f"Undid merge {merge_id}: profiles {result.merge.survivor_id} and {result.merge.merged_id} restored.")
     if result.kept_later_edits:
         console.print(Text(f"Kept edits made after the merge to: {', '.join(result.kept_later_edits)}"))
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="profiles")

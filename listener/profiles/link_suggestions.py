@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -45,12 +44,21 @@ from listener.models import (
     CustomerProfile,
     Identity,
     LinkSuggestion,
-    ProfileMatchKey,
     ProfileMerge,
 )
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
-from listener.profiles.keys import handle_key, name_keys, name_numbers, normalise_name
+from listener.profiles.keys import handle_key, keyed_profiles, name_keys, name_numbers, normalise_name
+from listener.profiles.merging import merge_profiles
+from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching constants were defined here
+    MIN_NAME_LENGTH,
+    NAME_CANDIDATES_PER_SUBJECT,
+    NAME_SCORE_CUTOFF,
+    BlockMember,
+    NameBlocks,
+    best_name_matches,
+)
+from listener.statuses import LINK_CONFIRMED, LINK_DISMISSED, LINK_OPEN, LINK_SUPERSEDED
 
 RULE_SCORES: dict[str, float] = {
     "bio_profile_url": 0.9,
@@ -60,14 +68,12 @@ RULE_SCORES: dict[str, float] = {
     "customer_name": 0.5,
     "similar_display_name": 0.4,
 }
-NAME_SCORE_CUTOFF = 90.0  # rapidfuzz token_sort_ratio, 0..100
-MIN_NAME_LENGTH = 4  # shorter normalised names ("al", "jo") match too many strangers
-NAME_CANDIDATES_PER_SUBJECT = 5
 MAX_BIO_LENGTH = 2000
 MAX_BIO_FINDINGS = 5
 CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 
-OPEN, CONFIRMED, DISMISSED, SUPERSEDED = "open", "confirmed", "dismissed", "superseded"
+# The statuses of a suggested link (defined once, with the tables' other status lists).
+OPEN, CONFIRMED, DISMISSED, SUPERSEDED = LINK_OPEN, LINK_CONFIRMED, LINK_DISMISSED, LINK_SUPERSEDED
 # Named in handle lookups so that the (platform, handle_key) index serves them.
 
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}")
@@ -184,9 +190,21 @@ def load_subjects(session: Session, profile_ids: Sequence[int]) -> list[Subject]
     return list(subjects.values())
 
 
-def suggest_links(session: Session, profile_ids: Sequence[int]) -> list[LinkSuggestion]:
+def suggest_links(
+    session: Session, profile_ids: Sequence[int], blocks: NameBlocks | None = None
+) -> list[LinkSuggestion]:
     """Find and record link suggestions for these profiles; returns the new suggestions."""
-    return suggest_for_subjects(session, load_subjects(session, profile_ids))
+    return suggest_for_subjects(session, load_subjects(session, profile_ids), blocks)
+
+
+def suggest_link_ids(session: Session, profile_ids: Sequence[int], blocks: NameBlocks | None = None) -> list[int]:
+    """Like :func:`suggest_links`, returning only the new suggestions' ids (bulk callers count them).
+
+    Callers that suggest for many chunks in a row while no profile changes (an import)
+    pass one ``blocks`` so that each blocking key is read once, not once per chunk.
+    """
+    subjects = load_subjects(session, profile_ids)
+    return record_suggestion_ids(session, _gather_evidence(session, subjects, blocks).pairs) if subjects else []
 
 
 class _Evidence:
@@ -204,15 +222,21 @@ class _Evidence:
             self.pairs[pair][reason.rule] = reason
 
 
-def suggest_for_subjects(session: Session, subjects: Sequence[Subject]) -> list[LinkSuggestion]:
+def suggest_for_subjects(
+    session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None = None
+) -> list[LinkSuggestion]:
     """Gather the evidence for these subjects with a few indexed queries, then record new pairs."""
     if not subjects:
         return []
+    return record_suggestions(session, _gather_evidence(session, subjects, blocks).pairs)
+
+
+def _gather_evidence(session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None) -> _Evidence:
     evidence = _Evidence()
     _handle_evidence(session, subjects, evidence)
     _email_evidence(session, subjects, evidence)
-    _name_evidence(session, subjects, evidence)
-    return record_suggestions(session, evidence.pairs)
+    _name_evidence(session, subjects, evidence, blocks)
+    return evidence
 
 
 def _handle_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:
@@ -244,22 +268,6 @@ def _handle_evidence(session: Session, subjects: Sequence[Subject], evidence: _E
                 evidence.add(subject.profile_id, profile_id, Reason(rule, _short(detail), RULE_SCORES[rule]))
 
 
-def keyed_profiles(keys: Sequence[str]) -> Any:
-    """Profiles holding any of these lookup keys.
-
-    Merged-away profiles are filtered by the caller, not in SQL: with a long IN list,
-    SQLite's planner would otherwise walk every live profile by the merged_into_id index.
-    """
-    return (
-        select(
-            ProfileMatchKey.key, CustomerProfile.id, CustomerProfile.display_name, CustomerProfile.is_prospect,
-            CustomerProfile.merged_into_id,
-        )
-        .join(CustomerProfile, CustomerProfile.id == ProfileMatchKey.profile_id)
-        .where(ProfileMatchKey.key.in_(keys))  # type: ignore[attr-defined]
-    )
-
-
 def _email_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:
     wanted: dict[str, list[Subject]] = defaultdict(list)
     for subject in subjects:
@@ -277,61 +285,65 @@ def _email_evidence(session: Session, subjects: Sequence[Subject], evidence: _Ev
                 evidence.add(subject.profile_id, profile_id, reason)
 
 
-def _name_evidence(session: Session, subjects: Sequence[Subject], evidence: _Evidence) -> None:
-    keyed: dict[str, list[Subject]] = defaultdict(list)
-    names: dict[int, str] = {}
+def name_matches(
+    session: Session, subjects: Sequence[Subject], blocks: NameBlocks | None = None
+) -> list[tuple[Subject, BlockMember, float]]:
+    """(subject, profile, similarity) for each subject's best name matches among the profiles sharing a key.
+
+    A customer is matched with prospects only, a prospect with any profile; at most
+    ``NAME_CANDIDATES_PER_SUBJECT`` per subject at or above ``NAME_SCORE_CUTOFF``, most
+    similar first, ties to the lower profile id; then a match whose name carries other
+    numbers ("Fan 2024", "Fan 1999") is dropped.
+    """
+    named: list[tuple[Subject, str, list[str]]] = []
     for subject in subjects:
         name = normalise_name(subject.display_name)
         if len(name.replace(" ", "")) < MIN_NAME_LENGTH:
             continue
-        names[subject.profile_id] = name
-        for key in name_keys(subject.display_name):
-            keyed[key].append(subject)
-    if not keyed:
-        return
-    candidates: dict[int, dict[int, str]] = defaultdict(dict)  # subject id -> {candidate id: normalised name}
-    briefs: dict[int, tuple[str, bool]] = {}
-    for chunk in _chunks(list(keyed)):
-        rows = session.execute(keyed_profiles(chunk))
-        for key, profile_id, display_name, is_prospect, merged_into_id in rows:
-            if merged_into_id is not None:
-                continue
-            briefs[profile_id] = (display_name, is_prospect)
-            for subject in keyed[key]:
-                # Two customers alike by name are the CRM's business: no rule links them.
-                if profile_id != subject.profile_id and (subject.is_prospect or is_prospect):
-                    candidates[subject.profile_id][profile_id] = ""
-    wanted = {profile_id for choices in candidates.values() for profile_id in choices}
-    normalised = {profile_id: normalise_name(briefs[profile_id][0]) for profile_id in wanted}
-    hits: list[tuple[Subject, int, float]] = []
-    for subject in subjects:
-        choices = candidates.get(subject.profile_id)
-        if not choices:
+        named.append((subject, name, name_keys(subject.display_name)))
+    if not named:
+        return []
+    blocks = blocks if blocks is not None else NameBlocks()
+    # Two customers alike by name are the CRM's business: no rule links them, so a customer's
+    # keys are looked up among prospects only.
+    blocks.load(
+        session,
+        everyone=(key for subject, _, keys in named if subject.is_prospect for key in keys),
+        prospects_only=(key for subject, _, keys in named if not subject.is_prospect for key in keys),
+    )
+    hits: list[tuple[Subject, BlockMember, float]] = []
+    for subject, name, keys in named:
+        candidates: dict[int, BlockMember] = {}
+        for key in keys:
+            for member in blocks.members(key, prospects_only=not subject.is_prospect):
+                if member.profile_id != subject.profile_id:
+                    candidates[member.profile_id] = member
+        if not candidates:
             continue
-        matches = process.extract(
-            names[subject.profile_id],
-            {profile_id: normalised[profile_id] for profile_id in choices},
-            scorer=fuzz.token_sort_ratio,
-            processor=None,
-            score_cutoff=NAME_SCORE_CUTOFF,
-            limit=NAME_CANDIDATES_PER_SUBJECT,
-        )
+        ordered = [candidates[profile_id] for profile_id in sorted(candidates)]  # ties go to the older profile
         numbers = name_numbers(subject.display_name)
-        for _, similarity, profile_id in matches:
-            theirs = name_numbers(briefs[profile_id][0])
+        for index, similarity in best_name_matches(name, [m.normalised for m in ordered]):
+            theirs = name_numbers(ordered[index].display_name)
             if numbers and theirs and numbers != theirs:
                 continue  # numbers were dropped for matching; two different ones mean two people
-            hits.append((subject, profile_id, similarity))
+            hits.append((subject, ordered[index], similarity))
+    return hits
+
+
+def _name_evidence(
+    session: Session, subjects: Sequence[Subject], evidence: _Evidence, blocks: NameBlocks | None = None
+) -> None:
+    hits = name_matches(session, subjects, blocks)
     if not hits:
         return
     platforms: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(list({profile_id for _, profile_id, _ in hits})):
+    for chunk in _chunks(list({member.profile_id for _, member, _ in hits})):
         for profile_id, platform in session.execute(
             select(Identity.profile_id, Identity.platform).where(Identity.profile_id.in_(chunk))  # type: ignore[attr-defined]
         ):
             platforms[profile_id].add(platform)
-    for subject, profile_id, similarity in hits:
-        name, is_prospect = briefs[profile_id]
+    for subject, member, similarity in hits:
+        profile_id, name, is_prospect = member.profile_id, member.display_name, member.is_prospect
         if subject.is_prospect != is_prospect:
             prospect, customer = (subject.display_name, name) if subject.is_prospect else (name, subject.display_name)
             detail = f"name {_short(prospect, 40)!r} matches customer {_short(customer, 40)!r} ({similarity:.0f}%)"
@@ -353,11 +365,23 @@ def record_suggestions(
     session: Session, pairs: dict[tuple[int, int], dict[str, Reason]]
 ) -> list[LinkSuggestion]:
     """Store suggestions for pairs never proposed before (open, confirmed, dismissed alike are skipped)."""
+    ids = record_suggestion_ids(session, pairs)
+    if not ids:
+        return []
+    return list(session.execute(select(LinkSuggestion).where(LinkSuggestion.id.in_(ids))).scalars())  # type: ignore[union-attr]
+
+
+def record_suggestion_ids(session: Session, pairs: dict[tuple[int, int], dict[str, Reason]]) -> list[int]:
+    """Like :func:`record_suggestions`, returning only the new suggestions' ids."""
     if not pairs:
         return []
     existing: set[tuple[int, int]] = set()
     keys = list(pairs)
-    for chunk in _chunks(keys, 250):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # On SQLite the insert's ON CONFLICT alone skips the pairs proposed before: SQLite cannot use
+    # the pair's index for a row-value IN list, so looking them up first read every suggestion
+    # once per chunk. PostgreSQL uses the index, and looking first spares ids of its sequence.
+    for chunk in _chunks(keys, 250) if dialect is postgresql else ():
         existing.update(
             session.execute(
                 select(LinkSuggestion.profile_a_id, LinkSuggestion.profile_b_id).where(
@@ -377,7 +401,6 @@ def record_suggestions(
         })
     if not rows:
         return []
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = LinkSuggestion.__table__  # type: ignore[attr-defined]
     # Another worker may record the same pair at the same moment: the unique pair keeps one.
     statement = (
@@ -385,10 +408,7 @@ def record_suggestions(
         .on_conflict_do_nothing(index_elements=["profile_a_id", "profile_b_id"])
         .returning(table.c.id)
     )
-    ids = [row[0] for row in session.execute(statement, rows)]
-    if not ids:
-        return []
-    return list(session.execute(select(LinkSuggestion).where(LinkSuggestion.id.in_(ids))).scalars())  # type: ignore[union-attr]
+    return [row[0] for row in session.execute(statement, rows)]
 
 
 def add_suggestion(session: Session, first: int, second: int, reasons: Sequence[Reason]) -> LinkSuggestion | None:
@@ -454,8 +474,6 @@ def confirm_suggestion(
     The survivor is the imported customer when only one of the two is, else the
     older profile, unless ``survivor_id`` names one of the pair.
     """
-    from listener.profiles.merging import merge_profiles
-
     suggestion = _open(session, suggestion_id)
     a = session.get(CustomerProfile, suggestion.profile_a_id)
     b = session.get(CustomerProfile, suggestion.profile_b_id)

@@ -18,7 +18,7 @@ from listener.profiles import (
     suggest_links,
 )
 from listener.profiles.keys import name_keys, normalise_name
-from listener.profiles.suggestions import bio_findings, combined_score
+from listener.profiles.link_suggestions import bio_findings, combined_score
 from tests.profiles.helpers import author, mention, process, profile_of, rule_names, store, suggestions
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from listener.errors import HarkenError
 from listener.models import (
     AuditEvent,
     Author,
@@ -26,32 +26,13 @@ from listener.models import (
     Suggestion,
 )
 from responders.drafts.notice import draft_notice
+from responders.inbox import InboxFilter, QueueItem, search
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
 from responders.workflow import STATES
 
 
-class MentionNotFound(LookupError):
+class MentionNotFound(HarkenError, LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    mention_id: int
-    platform: str
-    status: str
-    priority: float | None
-    priority_level: str | None
-    sla_due_at: datetime | None
-    created_at: datetime
-    text: str
-    url: str
-    sentiment: str | None
-    author: str | None
-    followers: int | None
-    tier: str | None
-    assignee: str | None
-    reply_id: int | None
-    reply_state: str | None
 
 
 def list_queue(
@@ -66,8 +47,6 @@ def list_queue(
     The web inbox's search (``responders.inbox``) with these filters, so the command line
     reads the same index in the same order.
     """
-    from responders.inbox import InboxFilter, search  # the inbox builds on this module's QueueItem
-
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise UnknownStatus(f"unknown status {unknown[0]!r}: one of {', '.join(STATUSES)}")

@@ -1,4 +1,4 @@
-"""The listening half of the ``harken`` command line (the responders add the rest)."""
+"""``harken init``, ``harken collect`` and ``harken export``: set up the database, collect, export."""
 
 from __future__ import annotations
 
@@ -9,53 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from listener.collecting import CollectionRunner, RunSummary
-from listener.db import make_engine, migrate
-from listener.logs import configure_logging
 from listener.platforms import platform_names
 from listener.safe_text import mask_url_password
-from listener.settings import Settings, SettingsError, load_settings
-from listener.terminal import SafeConsole
+from responders.cli.support import console, errors, get_settings, ready_engine
 
-app = typer.Typer(help="Harken: listen to what people say about your brand, and answer well.", no_args_is_help=True)
 export_app = typer.Typer(help="Export collected data.", no_args_is_help=True)
-app.add_typer(export_app, name="export")
-console = SafeConsole()  # strips control characters: printed text comes from strangers
-errors = SafeConsole(stderr=True)
-
-
-def get_settings() -> Settings:
-    """Load the settings or stop with the one-line reason."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"harken: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings.logging.level, settings.secrets)
-    return settings
-
-
-def database_error_line(error: DBAPIError, url: str | None = None) -> str:
-    """One line for a database that cannot be opened or reached: the driver's reason, no traceback."""
-    reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
-    where = f" at {mask_url_password(url)}" if url else ""
-    return mask_url_password(f"harken: cannot open the database{where}: {reason}")
-
-
-def ready_engine(settings: Settings):
-    """An engine on a migrated database; a database that cannot be reached stops with one line."""
-    try:
-        migrate(settings.database.url)
-    except (OperationalError, InterfaceError) as error:
-        errors.print(database_error_line(error, settings.database.url), style="red", markup=False,
-                     highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    return make_engine(settings.database.url, settings.database.echo)
 
 
 def summary_table(summaries: list[RunSummary]) -> Table:
+    """What each source's run did, one row per source."""
     table = Table(title="Collection")
     for column in ("source", "status", "pages", "new", "seen before", "quarantined", "note"):
         numeric = column in {"pages", "new", "seen before", "quarantined"}
@@ -67,7 +31,6 @@ def summary_table(summaries: list[RunSummary]) -> Table:
     return table
 
 
-@app.command()
 def init() -> None:
     """Create or upgrade the database and register the configured sources."""
     settings = get_settings()
@@ -79,7 +42,6 @@ def init() -> None:
         console.print(f"  {spec.name}  every {spec.interval_seconds}s")
 
 
-@app.command()
 def collect(
     once: Annotated[bool, typer.Option("--once", help="Run every configured source once, then exit.")] = False,
     process: Annotated[bool, typer.Option(help="Also classify and process what was collected.")] = True,
@@ -133,19 +95,8 @@ def export_mentions_command(
     errors.print(f"exported {count} mention(s)")
 
 
-def _add_sentiment_commands() -> None:
-    from listener.sentiment.cli import app as sentiment_app
-
-    app.add_typer(sentiment_app, name="sentiment")
-
-
-_add_sentiment_commands()
-
-
-def _add_profiles_commands() -> None:
-    from listener.profiles.cli import app as profiles_app
-
-    app.add_typer(profiles_app, name="profiles")
-
-
-_add_profiles_commands()
+def register(app: typer.Typer) -> None:
+    """Add ``harken init``, ``harken collect`` and ``harken export`` to the command."""
+    app.command()(init)
+    app.command()(collect)
+    app.add_typer(export_app, name="export")

@@ -6,14 +6,14 @@ import json
 from datetime import UTC
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from listener.cli import console, errors, get_settings, ready_engine
 from listener.safe_text import redact_urls, terminal_text
+from responders.cli.support import console, fail, get_settings, ready_engine
 from responders.digests.errors import DigestError, NotConfigured
 
 alerts_app = typer.Typer(help="Spike alerts on negative mentions: check now, list the alerts raised.",
@@ -23,11 +23,6 @@ alerts_app = typer.Typer(help="Spike alerts on negative mentions: check now, lis
 class PeriodKind(StrEnum):
     day = "day"
     week = "week"
-
-
-def _fail(error: Exception | str, code: int = 1) -> NoReturn:
-    errors.print(Text(f"harken: {error}"), soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def digest(
@@ -57,13 +52,13 @@ def digest(
     try:
         chosen = resolve_period(period.value, settings.digest.timezone, since, until)
     except DigestError as error:
-        _fail(error, 2)
+        raise fail(error) from None
     reports = []
     if send:
         try:
             result, message, reports = send_digest(engine, settings, chosen)
         except NotConfigured as error:
-            _fail(error, 2)
+            raise fail(error) from None
     else:
         result = build_digest(engine, settings, chosen)
         message = render_digest(result)

@@ -1,7 +1,7 @@
-"""``harken scheduler`` and ``harken worker``: the service's roles as separate processes.
+"""The service's composition: what each role runs, wired from settings, for the CLI and the demo alike.
 
 ``harken run`` keeps every role in one process (the embedded default, and the
-only way on SQLite). At scale, on PostgreSQL, the same code runs as:
+only way on SQLite). At scale, on PostgreSQL, the same parts run as:
 
 - ``harken scheduler``: the collectors and every scheduled job (the sender, the
   priority refresh, digests and spike alerts). Exactly one is active at a time
@@ -11,7 +11,8 @@ only way on SQLite). At scale, on PostgreSQL, the same code runs as:
   priority, suggestions). Run as many as the cores allow; they share the queue
   through leased claims (``listener.processing``).
 
-``docs/deployment.md`` says how many of each, with which settings.
+``docs/deployment.md`` says how many of each, with which settings. The commands
+themselves (``responders.cli.service``) only parse options and print.
 """
 
 from __future__ import annotations
@@ -21,21 +22,22 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import typer
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from listener.cli import console, get_settings
 from listener.collecting import CollectionRunner, RunSummary
 from listener.db import make_engine, migrate
 from listener.pipeline import processing_steps
 from listener.processing import Processor, Worker, WorkerGroup, default_worker_id
 from listener.scheduler import SchedulerLeader, build_scheduler, lock_engine
 from listener.settings import Settings
+
+if TYPE_CHECKING:
+    from responders.web.server import WebServer
 
 # How long a stopping scheduler waits for the jobs in flight. A collection stores each page with its
 # cursor in one transaction, so one cut short (like a killed process) resumes where it stopped; waiting
@@ -87,6 +89,39 @@ def make_worker(engine: Engine, settings: Settings, worker_id: str | None = None
     return WorkerGroup(make, worker_id or default_worker_id(), processing.worker_threads)
 
 
+def add_responder_jobs(scheduler: BackgroundScheduler, engine: Engine, settings: Settings) -> None:
+    """The sender (every [sender] interval_seconds) and the priority refresh, on their own two threads.
+
+    Their own executor keeps a slow platform call from waiting behind the collectors.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from responders.sender import Sender
+    from responders.triage import refresh_priorities
+
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=2), alias="responders")
+    now = datetime.now(UTC)
+    if settings.sender.enabled:
+        sender = Sender(engine, settings)
+        scheduler.add_job(sender.send_pending, IntervalTrigger(seconds=settings.sender.interval_seconds, timezone=UTC),
+                          id="send", name="send approved replies", executor="responders", next_run_time=now)
+    scheduler.add_job(refresh_priorities, IntervalTrigger(seconds=settings.triage.refresh_interval_seconds,
+                                                          timezone=UTC),
+                      args=[engine, settings], id="refresh-priorities", name="refresh priorities of open mentions",
+                      executor="responders")
+    from responders.drafts.job import add_draft_jobs
+
+    add_draft_jobs(scheduler, engine, settings)
+
+
+def add_digest_jobs(scheduler: BackgroundScheduler, settings: Settings, engine: Engine) -> None:
+    """The scheduled digest, the spike check and the redelivery of failed deliveries."""
+    from responders.digests.schedule import add_digest_jobs as add_jobs
+
+    add_jobs(scheduler, settings, engine)
+
+
 def scheduler_factory(
     engine: Engine, settings: Settings, runner: CollectionRunner,
     on_collected: Callable[[RunSummary], None] | None = None,
@@ -94,8 +129,6 @@ def scheduler_factory(
     """What the active scheduler runs: the collectors, the sender and priority refresh, digests and alerts."""
 
     def build() -> BackgroundScheduler:
-        from responders.cli import add_digest_jobs, add_responder_jobs
-
         scheduler = build_scheduler(settings, runner, on_collected=on_collected)
         add_responder_jobs(scheduler, engine, settings)
         add_digest_jobs(scheduler, settings, engine)
@@ -112,60 +145,36 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def scheduler_command() -> None:
-    """Collectors and every scheduled job (sender, digests, alerts, priority refresh).
+def exit_leaving_jobs(say: Callable[[str], None]) -> None:
+    """Exit now although scheduled jobs still run: they resume from their stored cursors next time."""
+    say("Jobs still running: exiting anyway; collections resume from their stored cursors.")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Not sys.exit: interpreter shutdown would join the job threads still blocked.
+    os._exit(0)
 
-    On PostgreSQL exactly one scheduler is active; others stand by and take over
-    when it dies. Processing is left to `harken worker` processes.
-    """
-    from responders.config_audit import record_if_changed
 
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    with Session(engine) as session:
-        record_if_changed(session, settings)
-        session.commit()
-    leader = SchedulerLeader(engine, settings, scheduler_factory(engine, settings, CollectionRunner(engine, settings)))
+def serve(settings: Settings, engine: Engine, runner: CollectionRunner,
+          announce: Callable[[SchedulerLeader, WebServer | None], None],
+          say: Callable[[str], None] = print) -> None:
+    """Every role in one process until SIGINT or SIGTERM: the web app, a processing worker thread woken
+    by each collection that stored something, and the scheduler, which stands by while another one is
+    active. ``announce`` says what runs once it has started; ``say`` prints progress while stopping."""
+    from responders.web.server import WebServer
+
+    worker = make_worker(engine, settings)
+    leader = SchedulerLeader(engine, settings, scheduler_factory(engine, settings, runner, lambda _: worker.wake()))
     stop = stop_on_signals()
+    web = WebServer(settings, engine).start() if settings.web.enabled else None
     leader.start()
-    state = "active" if leader.active else "standing by (another scheduler is active)"
-    console.print(f"harken scheduler {state}. Ctrl-C stops it.")
+    worker.start()
+    announce(leader, web)
     stop.wait()
-    console.print(f"Stopping: waiting up to {STOP_GRACE_SECONDS:g} s for running jobs to finish...")
-    if not leader.stop(timeout=STOP_GRACE_SECONDS):
-        console.print("Jobs still running: exiting anyway; collections resume from their stored cursors.")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Not sys.exit: interpreter shutdown would join the job threads still blocked.
-        os._exit(0)
-    engine.dispose()
-
-
-def worker_command(
-    retry_failed: Annotated[bool, typer.Option(
-        "--retry-failed", help="Put the mentions whose processing failed back in the queue, then exit.")] = False,
-    worker_id: Annotated[str | None, typer.Option(
-        "--id", help="This worker's name in claims and logs (default: host:pid:random).")] = None,
-) -> None:
-    """The processing stage: claim batches of new mentions and process them, until SIGTERM.
-
-    Run any number of them on PostgreSQL. SIGTERM (or Ctrl-C) finishes the batch in hand first.
-    """
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    worker = make_worker(engine, settings, worker_id)
-    if retry_failed:
-        console.print(f"{worker.processor.retry_failed()} failed mention(s) back in the queue.")
-        return
-    stop = stop_on_signals()
-    threading.Thread(target=lambda: (stop.wait(), worker.stop()), name="stop-on-signal", daemon=True).start()
-    processed = worker.run()
-    names = ", ".join(w.processor.worker_id for w in worker.workers)
-    console.print(f"harken worker {names} stopped: {processed} mention(s) processed.")
-    engine.dispose()
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``harken scheduler`` and ``harken worker`` to the command."""
-    app.command("scheduler")(scheduler_command)
-    app.command("worker")(worker_command)
+    say("Stopping: waiting for running jobs to finish...")
+    if web is not None:
+        web.stop()
+    worker.stop()
+    finished = leader.stop(timeout=STOP_GRACE_SECONDS)
+    worker.join()
+    if not finished:
+        exit_leaving_jobs(say)

@@ -1,13 +1,7 @@
-"""The ``harken`` command: the listening commands plus the ones that run the service."""
+"""``harken demo``: the whole pipeline offline against the platform simulators, then the running service."""
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,81 +12,24 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.cli import app, console, errors, ready_engine, summary_table
 from listener.collecting import CollectionRunner
 from listener.models import Author, Mention, QuarantinedPayload, Suggestion
 from listener.pipeline import processing_steps
 from listener.processing import Processor
 from listener.scheduler import SchedulerLeader
 from listener.settings import Settings
-from responders.queue_cli import register as register_queue_commands
-from responders.service_cli import STOP_GRACE_SECONDS, make_worker, scheduler_factory
-from responders.service_cli import register as register_service_commands
-from responders.web.cli import register as register_web_commands
+from responders.cli.listening import summary_table
+from responders.cli.support import console, ready_engine
+from responders.service import serve
 
 if TYPE_CHECKING:
     from responders.web.server import WebServer
-
-register_queue_commands(app)
-register_web_commands(app)
-register_service_commands(app)
-
-
-@app.command()
-def run() -> None:
-    """The long-running service: scheduled collectors, processing, the sender and priority refresh."""
-    from responders.queue_cli import ready
-
-    settings, engine = ready()
-
-    def announce(leader: SchedulerLeader, web: WebServer | None) -> None:
-        jobs = leader.scheduler.get_jobs() if leader.scheduler else []
-        console.print(f"Harken is running: {len(jobs)} job(s) and a processing worker. Ctrl-C stops it.")
-        for job in jobs:
-            console.print(f"  {job.name}")
-        if not leader.active:
-            console.print("  scheduler standing by: another scheduler is active on this database")
-        if web is not None:
-            console.print(f"  web app at {web.url}/")
-
-    serve(settings, engine, CollectionRunner(engine, settings), announce)
-
-
-def serve(settings: Settings, engine: Engine, runner: CollectionRunner,
-          announce: Callable[[SchedulerLeader, WebServer | None], None]) -> None:
-    """Every role in one process until SIGINT or SIGTERM: the web app, a processing worker thread woken
-    by each collection that stored something, and the scheduler, which stands by while another one is
-    active (responders.service_cli). ``announce`` says what runs once it has started."""
-    from responders.web.server import WebServer
-
-    worker = make_worker(engine, settings)
-    leader = SchedulerLeader(engine, settings, scheduler_factory(engine, settings, runner, lambda _: worker.wake()))
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    web = WebServer(settings, engine).start() if settings.web.enabled else None
-    leader.start()
-    worker.start()
-    announce(leader, web)
-    stop.wait()
-    console.print("Stopping: waiting for running jobs to finish...")
-    if web is not None:
-        web.stop()
-    worker.stop()
-    finished = leader.stop(timeout=STOP_GRACE_SECONDS)
-    worker.join()
-    if not finished:
-        console.print("Jobs still running: exiting anyway; collections resume from their stored cursors.")
-        sys.stdout.flush()
-        os._exit(0)  # interpreter shutdown would join the job threads still blocked
-
 
 DEMO_PASSWORD = "harken-demo-password"
 DEMO_ACCOUNTS = (("agent", "agent@demo.harken", "Alex Agent"), ("approver", "approver@demo.harken", "Avery Approver"),
                  ("manager", "manager@demo.harken", "Morgan Manager"), ("admin", "admin@demo.harken", "Ada Admin"))
 
 
-@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo database goes.")] = Path("harken-demo"),
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Afterwards, serve the web app (with the "
@@ -171,10 +108,10 @@ def _serve_demo(settings: Settings, engine: Engine, runner: CollectionRunner, po
         console.print(table)
         console.print("The simulators, the collectors and the sender keep running. Ctrl-C stops the demo.")
 
-    serve(demo_run, engine, runner, announce)
+    serve(demo_run, engine, runner, announce, console.print)
 
 
-def _print_overview(engine) -> None:
+def _print_overview(engine: Engine) -> None:
     with Session(engine) as session:
         by_label = session.execute(
             select(Mention.platform, Mention.sentiment_label, func.count())
@@ -205,35 +142,9 @@ def _print_overview(engine) -> None:
         console.print(f"{quarantined} payload(s) quarantined (kept raw with the reason).")
 
 
-def add_responder_jobs(scheduler, engine, settings) -> None:
-    """The sender (every [sender] interval_seconds) and the priority refresh, on their own two threads.
-
-    Their own executor keeps a slow platform call from waiting behind the collectors.
-    """
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    from responders.sender import Sender
-    from responders.triage import refresh_priorities
-
-    scheduler.add_executor(ThreadPoolExecutor(max_workers=2), alias="responders")
-    now = datetime.now(UTC)
-    if settings.sender.enabled:
-        sender = Sender(engine, settings)
-        scheduler.add_job(sender.send_pending, IntervalTrigger(seconds=settings.sender.interval_seconds, timezone=UTC),
-                          id="send", name="send approved replies", executor="responders", next_run_time=now)
-    scheduler.add_job(refresh_priorities, IntervalTrigger(seconds=settings.triage.refresh_interval_seconds,
-                                                          timezone=UTC),
-                      args=[engine, settings], id="refresh-priorities", name="refresh priorities of open mentions",
-                      executor="responders")
-    from responders.drafts.job import add_draft_jobs
-
-    add_draft_jobs(scheduler, engine, settings)
-
-
-def _print_queue(engine) -> None:
+def _print_queue(engine: Engine) -> None:
     """The top of the responder queue, each with its best suggestion."""
-    from responders.queue import list_queue
+    from responders.mention_queue import list_queue
 
     with Session(engine) as session:
         items = list_queue(session, limit=5)
@@ -256,39 +167,6 @@ def _print_queue(engine) -> None:
     console.print("Work it with `harken queue list`, `harken queue show ID`, `harken queue draft ID --suggestion 1`.")
 
 
-# --- Digests and spike alerts (responders/digests): `harken digest`, `harken alerts`, their jobs ----------
-
-
-def add_digest_jobs(scheduler, settings, engine) -> None:  # type: ignore[no-untyped-def]
-    """The scheduled digest, the spike check and the redelivery of failed deliveries, for `harken run`."""
-    from responders.digests.schedule import add_digest_jobs as add_jobs
-
-    add_jobs(scheduler, settings, engine)
-
-
-def _add_digest_commands() -> None:
-    from responders.digests.cli import register
-
-    register(app)
-
-
-_add_digest_commands()
-
-# --- end of digests and spike alerts -----------------------------------------------------------------
-
-
-def main() -> None:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    from listener.cli import database_error_line
-
-    try:
-        app()
-    except (OperationalError, InterfaceError) as error:
-        # The long-running commands open the database themselves: one line for them too, not a traceback.
-        errors.print(database_error_line(error), style="red", markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    """Add ``harken demo`` to the command."""
+    app.command()(demo)

@@ -92,7 +92,7 @@ def test_the_queue_from_the_command_line(sims, sqlite_url: str, tmp_path: Path) 
 def test_harken_run_schedules_the_sender_and_the_priority_refresh(sims, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     from listener.collecting import CollectionRunner
     from listener.scheduler import build_scheduler
-    from responders.cli import add_responder_jobs
+    from responders.service import add_responder_jobs
 
     x, reddit = sims
     settings = sender_settings(x, reddit, sqlite_url, sender={"interval_seconds": 7})

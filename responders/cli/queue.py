@@ -1,4 +1,4 @@
-"""``harken queue``, ``harken users`` and ``harken audit``: the responder queue for operators.
+"""``harken queue``: the responder queue for operators.
 
 Commands that change something take ``--as EMAIL``: the staff user acting, whose
 role (``responders.roles``) decides whether they may, and who is recorded in the
@@ -8,12 +8,7 @@ the database can read it anyway.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,55 +17,16 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.cli import console, errors, get_settings, ready_engine
 from listener.db import utcnow
-from listener.models import Mention, StaffUser
-from listener.platforms import ReplyTooLong, platform_names
+from listener.models import Mention
+from listener.platforms import platform_names
 from listener.settings import Settings
-from responders import audit, config_audit, staff, triage, workflow
-from responders.queue import MentionNotFound, list_queue, list_replies, mention_detail
-from responders.roles import Action, PermissionDenied, UnknownRole, require
+from responders import staff, triage, workflow
+from responders.cli.support import ActingAs, acting, console, errors, fail, get_settings, ready
+from responders.mention_queue import MentionNotFound, list_queue, list_replies, mention_detail
 from responders.rules import CONDITIONS, PLACEHOLDERS, RulesFileError, load_reply_rules
 
 queue_app = typer.Typer(help="The responder queue: triage, draft, approve, send.", no_args_is_help=True)
-users_app = typer.Typer(help="Staff accounts and their roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
-
-ActingAs = Annotated[str, typer.Option("--as", help="Email of the staff user doing this.")]
-EXPECTED = (workflow.WorkflowError, triage.TriageError, staff.StaffError, PermissionDenied, ReplyTooLong,
-            UnknownRole, MentionNotFound, RulesFileError, ValueError)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]harken: {message}[/red]", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def ready() -> tuple[Settings, Engine]:
-    """Settings and a migrated engine; a changed configuration is recorded in the audit log."""
-    settings = get_settings()
-    engine = ready_engine(settings)
-    with Session(engine) as session:
-        config_audit.record_if_changed(session, settings)
-        session.commit()
-    return settings, engine
-
-
-@contextmanager
-def acting(engine: Engine, email: str | None = None) -> Iterator[tuple[Session, StaffUser | None]]:
-    """A session that commits on success, with the acting user; expected errors end the command cleanly."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            user = staff.find_user(session, email) if email else None
-            yield session, user
-            session.commit()
-        except EXPECTED as error:
-            session.rollback()
-            raise _fail(str(error)) from None
-        except BaseException:
-            session.rollback()
-            raise
-
 
 def _mention(session: Session, mention_id: int) -> Mention:
     mention = session.get(Mention, mention_id)
@@ -207,7 +163,7 @@ def queue_draft(
     """Draft a reply, from your own text or from a suggestion (one click: --suggestion 1 --submit)."""
     settings, engine = ready()
     if (text is None) == (suggestion is None):
-        raise _fail("give exactly one of --text or --suggestion", 2)
+        raise fail("give exactly one of --text or --suggestion", 2)
     with acting(engine, actor) as (session, user):
         assert user is not None
         mention = _mention(session, mention_id)
@@ -316,7 +272,7 @@ def queue_assign(
     """Give a mention to someone (or to nobody)."""
     _, engine = ready()
     if (to is None) == (not nobody):
-        raise _fail("give exactly one of --to EMAIL or --nobody", 2)
+        raise fail("give exactly one of --to EMAIL or --nobody", 2)
     with acting(engine, actor) as (session, user):
         assignee = staff.find_user(session, to) if to else None
         mention = triage.assign(session, _mention(session, mention_id), assignee, user)  # type: ignore[arg-type]
@@ -344,7 +300,7 @@ def queue_rules() -> None:
     try:
         rules = load_reply_rules(settings.replies.rules_path)
     except RulesFileError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     console.print(f"[bold]Reply rules[/bold] from {settings.replies.rules_path}")
     for rule in rules:
         console.print(f"  [bold]{rule.name}[/bold] (score {rule.rule.score}): {rule.rule.description}")
@@ -359,146 +315,8 @@ def queue_rules() -> None:
         console.print(f"  {{{name}}}: {description}")
 
 
-# -- users ---------------------------------------------------------------------------------
-
-
-@users_app.command("add")
-def users_add(
-    email: str,
-    name: Annotated[str, typer.Option("--name")],
-    role: Annotated[str, typer.Option("--role", help="agent, approver, manager or admin.")],
-    actor: Annotated[str | None, typer.Option("--as", help="The admin adding the account (not needed for the "
-                                              "very first one).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the web sign-in password from "
-                                                 "standard input (for scripts).")] = False,
-    no_password: Annotated[bool, typer.Option("--no-password", help="No web sign-in (command line only); "
-                                              "set one later with `harken users password`.")] = False,
-) -> None:
-    """Add a staff account with its web sign-in password (asked for, unless --password-stdin or --no-password)."""
-    import sys
-
-    # Without a terminal to ask on and no --password-stdin, the account is made without a web sign-in.
-    asking = password_stdin or sys.stdin.isatty()
-    password = None if no_password or not asking else _new_password(password_stdin)
-    _, engine = ready()
-    with acting(engine, actor) as (session, user):
-        added = staff.add_user(session, email, name, role, user)
-        if password is not None:
-            from responders.web.security import set_password
-
-            set_password(session, added, password, user if user is not None else "system:bootstrap")
-    console.print(f"Added {added.email} as {added.role}" + (
-        "." if password is not None else f" (no web sign-in yet: `harken users password {added.email}` sets one)."))
-
-
-@users_app.command("password")
-def users_password(
-    email: str,
-    actor: Annotated[str | None, typer.Option("--as", help="The admin resetting it (default: the user themself "
-                                              "on this machine).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-) -> None:
-    """Set or reset an account's web sign-in password; its open sessions end."""
-    from responders.web.security import set_password
-
-    password = _new_password(password_stdin)
-    _, engine = ready()
-    with acting(engine, actor) as (session, user):
-        target = staff.find_user(session, email)
-        if user is not None:
-            from responders.roles import Action, require
-
-            require(user, Action.MANAGE_USERS)
-        set_password(session, target, password, user if user is not None else "system:cli")
-    console.print(f"Password set for {email}.")
-
-
-def _new_password(from_stdin: bool) -> str:
-    import sys
-
-    from responders.web.security import MIN_PASSWORD_LENGTH
-
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        raise _fail("give the password with --password-stdin (or --no-password for a command-line-only account)", 2)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise _fail(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", 2)
-    return password
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """Every staff account."""
-    from sqlalchemy import select
-
-    _, engine = ready()
-    with acting(engine) as (session, _):
-        users = list(session.execute(select(StaffUser).order_by(StaffUser.email)).scalars())
-    table = Table(title="Staff")
-    for column in ("email", "name", "role", "active"):
-        table.add_column(column)
-    for user in users:
-        table.add_row(user.email, Text(user.name), user.role, "yes" if user.active else "no")
-    console.print(table)
-
-
-@users_app.command("role")
-def users_role(email: str, role: str, actor: ActingAs) -> None:
-    """Change an account's role."""
-    _, engine = ready()
-    with acting(engine, actor) as (session, user):
-        changed = staff.set_role(session, staff.find_user(session, email), role, user)  # type: ignore[arg-type]
-    console.print(f"{changed.email} is now {changed.role}.")
-
-
-@users_app.command("deactivate")
-def users_deactivate(email: str, actor: ActingAs) -> None:
-    """Switch an account off (it stays in the audit log; it can do nothing more)."""
-    _, engine = ready()
-    with acting(engine, actor) as (session, user):
-        staff.set_active(session, staff.find_user(session, email), False, user)  # type: ignore[arg-type]
-    console.print(f"{email} is deactivated.")
-
-
-# -- audit ---------------------------------------------------------------------------------
-
-
-class AuditFormat(StrEnum):
-    jsonl = "jsonl"
-    csv = "csv"
-
-
-@audit_app.command("export")
-def audit_export(
-    fmt: Annotated[AuditFormat, typer.Option("--format", help="jsonl or csv")] = AuditFormat.jsonl,
-    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Only events at or after this UTC time.")] = None,
-    actor: Annotated[str | None, typer.Option("--as", help="Check that this staff user may read the audit log "
-                                              "(managers and admins).")] = None,
-) -> None:
-    """Every audit event, oldest first: who, when, what, on which object, before and after."""
-    from datetime import UTC
-
-    _, engine = ready()
-    if actor:
-        with acting(engine, actor) as (_session, user):
-            require(user, Action.READ_AUDIT)  # type: ignore[arg-type]
-    moment = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
-    if out is None:
-        count = audit.export(engine, sys.stdout, fmt.value, moment)
-    else:
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            count = audit.export(engine, handle, fmt.value, moment)
-    errors.print(f"exported {count} audit event(s)")
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(queue_app, name="queue")
-    app.add_typer(users_app, name="users")
-    app.add_typer(audit_app, name="audit")
 
 
 __all__ = ["register"]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from listener.cli import console, errors, get_settings, ready_engine
+from responders.cli.support import console, errors, fail, get_settings, ready_engine
 
 app = typer.Typer(help="Sentiment: evaluate, train and build the model; correct labels.", no_args_is_help=True)
 
@@ -21,8 +21,7 @@ def _classifier():
         return get_classifier(s.model, label_map=tuple(sorted(s.label_map.items())), device=s.device,
                               batch_size=s.batch_size, max_length=s.max_length, threads=s.threads or None)
     except ModelLoadError as error:
-        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
 
 
 @app.command("eval")
@@ -53,8 +52,7 @@ def evaluate_command(
         try:
             text_list, gold = read_labelled(texts, labels)
         except (LabelledDataError, OSError) as error:
-            errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise fail(error) from None
     result = evaluate(_classifier(), text_list, gold)
     if as_json:
         print(json.dumps(result))
@@ -117,8 +115,7 @@ def train_command(
     try:
         metrics = train(data, out, base_model_dir(), options, progress=console.print)
     except TrainingDataError as error:
-        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     val = metrics["val"]
     assert isinstance(val, dict)
     console.print(f"selected {metrics['selected']}: val macro-recall {val['macro_recall'] * 100:.2f}")
@@ -149,8 +146,7 @@ def soup_command(
     try:
         average_models(models, out)
     except (SoupError, OSError) as error:
-        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(f"averaged {len(models)} models into {out}")
     metrics_path = out / "soup-metrics.json"
     if data is not None:
@@ -194,7 +190,10 @@ def correct_command(
         try:
             correction = correct_label(session, mention_id, label, by)
         except CorrectionError as error:
-            errors.print(f"harken: {error}")
-            raise typer.Exit(2) from None
+            raise fail(error) from None
         session.commit()
         console.print(f"mention {mention_id}: {correction.old_label} -> {correction.new_label} (by {by})")
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="sentiment")

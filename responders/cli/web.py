@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
         """Serve the staff web app and its JSON API (OpenAPI docs at /api/docs)."""
         import uvicorn
 
-        from listener.cli import console, get_settings
-        from responders.service_cli import migrated_engine
+        from responders.cli.support import console, get_settings
+        from responders.service import migrated_engine
         from responders.web.app import create_app
 
         # Several web processes may start at once on PostgreSQL: one migrates, under the advisory lock.

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from listener import cli
 from listener.platforms import all_platforms
+from responders.cli import app
+from responders.cli import support as cli_support
 from tests.profiles.helpers import author, mention, process, profile_of, store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "customers.sample.csv"
@@ -19,12 +20,12 @@ SAMPLE = Path(__file__).resolve().parents[2] / "config" / "customers.sample.csv"
 @pytest.fixture
 def harken(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HARKEN_DATABASE__URL", sqlite_url)
-    monkeypatch.setattr(cli.console, "width", 200)
-    monkeypatch.setattr(cli.errors, "width", 200)
+    monkeypatch.setattr(cli_support.console, "width", 200)
+    monkeypatch.setattr(cli_support.errors, "width", 200)
     runner = CliRunner()
 
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(cli.app, ["profiles", *args])
+        result = runner.invoke(app, ["profiles", *args])
         assert result.exit_code == code, result.output
         return result.output
 
