@@ -84,11 +84,11 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
     expect(page.locator(f"#reply-{own}").get_by_role("button", name="Approve and send")).to_have_count(0)
     expect(page.locator(f"#reply-{own}")).to_contain_text("You wrote this reply: someone else approves it.")
 
-    # Meanwhile (another tab, another person) the first reply is rejected and the second approved.
+    # Meanwhile (another tab, another person) both replies are rejected.
     with Session(live.engine) as session:
         approver = find_user(session, TEAM["approver"])
         workflow.reject(session, workflow.get_reply(session, first), approver, "tone is wrong")
-        workflow.approve(session, live.settings, workflow.get_reply(session, second), approver)
+        workflow.reject(session, workflow.get_reply(session, second), approver, "facts are wrong")
         session.commit()
 
     card = page.locator(f"#reply-{first}")
