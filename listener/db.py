@@ -126,7 +126,10 @@ class _IndexedAlias(Alias):
 @compiles(_IndexedAlias, "sqlite")
 def _sqlite_indexed_alias(element: _IndexedAlias, compiler: Any, **kw: Any) -> str:
     text: str = compiler.visit_alias(element, **kw)
-    return f"{text} INDEXED BY {element.index_name}" if kw.get("asfrom") else text
+    if not kw.get("asfrom"):
+        return text
+    # No index name: NOT INDEXED, read by rowid only (see not_indexed).
+    return f"{text} INDEXED BY {element.index_name}" if element.index_name else f"{text} NOT INDEXED"
 
 
 def indexed_by(model: type[Any], index: str, name: str) -> Any:
@@ -142,4 +145,15 @@ def indexed_by(model: type[Any], index: str, name: str) -> Any:
     or SQLite refuses it.
     """
     alias_class = type(f"IndexedBy_{index}", (_IndexedAlias,), {"index_name": index, "inherit_cache": True})
+    return aliased(model, alias_class._construct(model.__table__, name=name))
+
+
+def not_indexed(model: type[Any], name: str) -> Any:
+    """``model`` under the alias ``name``, read on SQLite by rowid only (``NOT INDEXED``); elsewhere a plain alias.
+
+    For a query whose rows come from a short list of ids (a full-text index's
+    matches): without statistics SQLite would rather walk another index (that of
+    ``status IN (...)``) and test each row against the list.
+    """
+    alias_class = type(f"NotIndexed_{name}", (_IndexedAlias,), {"index_name": "", "inherit_cache": True})
     return aliased(model, alias_class._construct(model.__table__, name=name))

@@ -234,6 +234,9 @@ class Mention(SQLModel, table=True):
         Index("ix_mentions_open", *(sql_text(column) for column in OPEN_MENTION_ORDER),
               "status", "platform", "sentiment_label", "priority_level", "assignee_id",
               sqlite_where=sql_text(OPEN_MENTION_CONDITION), postgresql_where=sql_text(OPEN_MENTION_CONDITION)),
+        # Every mention in the queue's order (the inbox over every status, migration 0012): as ix_mentions_open.
+        Index("ix_mentions_order", *(sql_text(column) for column in OPEN_MENTION_ORDER),
+              "status", "platform", "sentiment_label", "priority_level", "assignee_id"),
         # A profile's mentions newest first (its timeline) and their sentiment by date (its trend), read from
         # the index alone; also every lookup by profile (merges, the digest's customers).
         Index("ix_mentions_profile_timeline", "profile_id", "created_at", "sentiment_label"),
@@ -323,6 +326,8 @@ class StaffUser(SQLModel, table=True):
     password_hash: str | None = None
     active: bool = True
     created_at: datetime = _time(default_factory=utcnow)
+    # An IANA name (Europe/Ljubljana) for the times the web app shows them; None: the team's ([digest] timezone).
+    timezone: str | None = None
 
 
 # Which suggestion source (responders.sources) made a suggestion: the values of ``Suggestion.origin``.

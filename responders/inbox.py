@@ -12,19 +12,20 @@ instead of counting every match (a count over 100,000 rows costs more than the p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal_column, or_, select, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from listener.db import indexed_by
+from listener.db import indexed_by, not_indexed, utcnow
 from listener.errors import HarkenError
 from listener.models import OPEN_MENTION_CONDITION, Author, CustomerProfile, Mention, Reply, Source, StaffUser
 from listener.platforms import platform_names
+from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
 from listener.settings import PRIORITY_LEVELS
 from responders.days import out_of_range
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
@@ -37,6 +38,25 @@ OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open", OPEN_MENTIONS_NAME)
 AUTHOR_MENTIONS = indexed_by(Mention, "ix_mentions_author_id", "author_mentions")
 """The mentions, read on SQLite through their authors (an @handle search)."""
 FEW_AUTHORS = 500
+ALL_MENTIONS = indexed_by(Mention, "ix_mentions_order", "ordered_mentions")
+"""The mentions, read on SQLite through the index of every mention in the queue's order (a view over every status)."""
+MATCHED_MENTIONS = not_indexed(Mention, "matched_mentions")
+"""The mentions, read on SQLite by id only: those a text search's index found."""
+MANY_MATCHES = 5000
+"""A text search whose index finds at most this many mentions reads and sorts them; one that finds more walks
+the queue's order instead (a common word: the first page's matches come early in the walk). At about this many
+both cost the same: a few tens of milliseconds at a million mentions."""
+WIDE_RANGE = 5000
+"""A view over other statuses than the open ones whose date range holds at least this many mentions walks the
+index of every mention in the queue's order; a narrower range reads its mentions by date and sorts them."""
+ROW_MENTIONS = not_indexed(Mention, "row_mentions")
+"""The mentions of a page, read on SQLite by id: with ix_mentions_order there, SQLite would rather walk every
+mention in that order and look each up in the page than read the page's few rows and sort them."""
+EMPTY = literal_column("''")
+"""The empty string written into the SQL, so that ``coalesce(title, '')`` matches the trigram indexes' expressions
+on PostgreSQL even in a prepared statement."""
+assert f"status IN ({', '.join(repr(status) for status in OPEN)})" == OPEN_MENTION_CONDITION, \
+    "ix_mentions_open must cover exactly the open statuses"
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,8 @@ class InboxFilter:
     until: date | datetime | None = None
     text: str | None = None
     source: str | None = None  # a source's name, e.g. "x:search:brand" (the alerts link per source)
+    overdue: bool = False  # only mentions whose SLA due time has passed
+    after_id: int | None = None  # only mentions stored after this one (the inbox's "N new" bar)
 
     def check(self) -> InboxFilter:
         for status in self.statuses:
@@ -132,10 +154,25 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     filter but the text checked in the index itself; SQLite is told to use that
     index, as without statistics it would rather read every open mention through
     the status index and sort them.
+
+    Plain words (three characters or more) go through the trigram index of migration
+    0012 (``listener.search``): on SQLite, when the FTS5 index finds at most
+    MANY_MATCHES mentions (with those of the few authors whose handle holds the
+    words), those are read by id, checked with the same LIKE and sorted; a commoner
+    word walks the queue's order as before. PostgreSQL uses its trigram indexes by
+    itself. A view over other statuses walks ``ix_mentions_order`` (every mention in
+    the queue's order) when its date range is wide (WIDE_RANGE).
     """
     wanted.check()
+    asked = wanted
+    if wanted.overdue:  # overdue: still owed an answer, so only the open statuses asked for
+        owed = tuple(status for status in wanted.statuses if status in OPEN)
+        if not owed:
+            return InboxPage([], offset, limit, False, asked)
+        wanted = replace(wanted, statuses=owed)
     words = (wanted.text or "").strip().lower()
     handles = _contains(words[1:]) if words.startswith("@") else None
+    sqlite = session.get_bind().dialect.name == "sqlite"
     authors: list[int] | None = None
     if handles is not None:
         # A few authors' mentions are found through the author index and sorted; a handle fragment that
@@ -144,12 +181,25 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             select(Author.id).where(_handle_like(handles)).limit(FEW_AUTHORS + 1)  # type: ignore[arg-type]
         ).scalars())
         if not found:
-            return InboxPage([], offset, limit, False, wanted)
+            return InboxPage([], offset, limit, False, asked)
         authors = found if len(found) <= FEW_AUTHORS else None
-    open_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
-    m = OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None else Mention
+    # Plain words: the authors whose handle holds them (when few), and on SQLite the mentions the full-text
+    # index finds (when few: see MANY_MATCHES). PostgreSQL finds them itself through its trigram indexes.
+    text_authors: list[int] | None = None
+    candidates: Any = None
+    newer = wanted.after_id is not None  # a few rows past an id: read by id, never through another index
+    if words and handles is None:
+        text_authors = _authors_containing(session, words, sqlite)
+        if sqlite and indexable(words) and text_authors is not None and not newer:
+            candidates = _few_matches(session, words, text_authors)
+    open_only = (bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
+                 and candidates is None and not newer)
+    wide = (sqlite and not open_only and authors is None and candidates is None and not newer
+            and _wide(session, wanted))
+    m = (OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None
+         else MATCHED_MENTIONS if candidates is not None or newer else ALL_MENTIONS if wide else Mention)
     ids = select(m.id)
-    if open_only and session.get_bind().dialect.name == "sqlite":
+    if open_only and sqlite:
         # The index's own condition, word for word: SQLite sees that a partial index applies only so.
         # (PostgreSQL proves it from the statuses below; the repeated condition would only skew its estimates.)
         ids = ids.where(sql_text(f"{OPEN_MENTIONS_NAME}.{OPEN_MENTION_CONDITION}"))
@@ -179,20 +229,27 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         ids = ids.where(m.created_at < _end(wanted.until))
     if wanted.source:
         ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
+    if wanted.overdue:  # checked in the index of open mentions, which holds sla_due_at
+        ids = ids.where(m.sla_due_at < utcnow())
+    if newer:
+        ids = ids.where(m.id > wanted.after_id)
     if authors is not None:  # an author: search handles only
         ids = ids.where(m.author_id.in_(authors))
     elif handles is not None:
         ids = ids.outerjoin(Author, Author.id == m.author_id).where(_handle_like(handles))
     elif words:
         needle = _contains(words)
-        ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(
-            func.lower(m.text).like(needle, escape="\\"),
-            func.lower(func.coalesce(m.title, "")).like(needle, escape="\\"),
-            _handle_like(needle),
-        ))
+        in_text = or_(func.lower(m.text).like(needle, escape="\\"),
+                      func.lower(func.coalesce(m.title, EMPTY)).like(needle, escape="\\"))
+        if text_authors is None:  # a fragment of many handles: checked along the walk
+            ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(in_text, _handle_like(needle)))
+        else:
+            if candidates is not None:  # the index's candidates, then the exact test on them
+                ids = ids.where(m.id.in_(candidates))
+            ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
     page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
-    items = _items(session.execute(_rows(page).order_by(*queue_order(Mention))))
-    return InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+    items = _items(session.execute(_rows(page).order_by(*queue_order(ROW_MENTIONS))))
+    return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
 
 def queue_order(mention: Any) -> list[Any]:
@@ -206,7 +263,47 @@ def queue_order(mention: Any) -> list[Any]:
 
 
 def _handle_like(pattern: str) -> Any:
-    return func.lower(func.coalesce(Author.handle, "")).like(pattern, escape="\\")
+    return func.lower(func.coalesce(Author.handle, EMPTY)).like(pattern, escape="\\")
+
+
+def _authors_containing(session: Session, words: str, sqlite: bool) -> list[int] | None:
+    """The authors whose handle contains ``words``, or None when there are more than FEW_AUTHORS."""
+    found = select(Author.id).where(_handle_like(_contains(words)))
+    if sqlite and indexable(words):
+        found = found.where(Author.id.in_(_fts_ids(AUTHORS_FTS_TABLE, words)))
+    ids = list(session.execute(found.limit(FEW_AUTHORS + 1)).scalars())
+    return ids if len(ids) <= FEW_AUTHORS else None
+
+
+def _fts_ids(table: str, words: str) -> Any:
+    """A select of the ids of rows of ``table`` (an FTS table) that may contain ``words``."""
+    found = fts_rowids(table).bindparams(phrase=fts_phrase(words)).columns(column("rowid", Integer)).subquery()
+    return select(found.c.rowid)
+
+
+def _few_matches(session: Session, words: str, text_authors: list[int]) -> Any:
+    """On SQLite: the ids of mentions that may match ``words`` (a select), or None when more than MANY_MATCHES.
+
+    The full-text index's matches in text and title, and the mentions of ``text_authors``.
+    """
+    matches: Any = _fts_ids(FTS_TABLE, words)
+    if text_authors:
+        matches = union_all(matches, select(Mention.id).where(Mention.author_id.in_(text_authors)))
+    counted = select(func.count()).select_from(matches.limit(MANY_MATCHES + 1).subquery())
+    return matches if (session.scalar(counted) or 0) <= MANY_MATCHES else None
+
+
+def _wide(session: Session, wanted: InboxFilter) -> bool:
+    """Whether the date range (if any) holds at least WIDE_RANGE mentions: counted up to that many only."""
+    if not (wanted.since or wanted.until):
+        return True
+    in_range = select(Mention.id)
+    if wanted.since:
+        in_range = in_range.where(Mention.created_at >= _start(wanted.since))
+    if wanted.until:
+        in_range = in_range.where(Mention.created_at < _end(wanted.until))
+    return (session.scalar(select(func.count()).select_from(in_range.limit(WIDE_RANGE).subquery())) or 0) \
+        >= WIDE_RANGE
 
 
 def _contains(words: str) -> str:
@@ -222,16 +319,17 @@ def _rows(page: Any = None) -> Select[Any]:
     (one at most: ``ux_replies_one_open_per_mention``) rather than every open reply.
     """
     assignee = aliased(StaffUser)
-    statement = select(Mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
+    mention = ROW_MENTIONS
+    statement = select(mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
                        Reply.id, Reply.state)  # type: ignore[call-overload]
     if page is not None:
-        statement = statement.select_from(page).join(Mention, Mention.id == page.c.id)
+        statement = statement.select_from(page).join(mention, mention.id == page.c.id)
     return (
         statement
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
-        .outerjoin(assignee, assignee.id == Mention.assignee_id)
-        .outerjoin(Reply, and_(Reply.mention_id == Mention.id, Reply.state.in_(OPEN_STATES)))  # type: ignore[attr-defined]
+        .outerjoin(Author, Author.id == mention.author_id)
+        .outerjoin(CustomerProfile, CustomerProfile.id == mention.profile_id)
+        .outerjoin(assignee, assignee.id == mention.assignee_id)
+        .outerjoin(Reply, and_(Reply.mention_id == mention.id, Reply.state.in_(OPEN_STATES)))  # type: ignore[attr-defined]
     )
 
 
@@ -246,7 +344,7 @@ def _items(rows: Any) -> list[QueueItem]:
 
 def items_by_ids(session: Session, ids: Sequence[int]) -> list[QueueItem]:
     """Inbox rows for these mentions (for re-rendering one row after an action)."""
-    return _items(session.execute(_rows().where(Mention.id.in_(list(ids)))))  # type: ignore[union-attr]
+    return _items(session.execute(_rows().where(ROW_MENTIONS.id.in_(list(ids)))))
 
 
 def mentions_by_ids(session: Session, ids: Sequence[int]) -> list[Mention]:

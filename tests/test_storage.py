@@ -85,9 +85,12 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from listener.search import include_in_autogenerate
+
     engine = make_engine(db_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_name": include_in_autogenerate})
         assert compare_metadata(context, SQLModel.metadata) == []
     engine.dispose()
 

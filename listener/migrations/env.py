@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 import listener.models  # noqa: F401  (registers the tables)
 from listener.db import UTCDateTime, make_engine
+from listener.search import include_in_autogenerate
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -79,6 +80,7 @@ def _run(connection: Any) -> None:
         render_item=_render_item,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_in_autogenerate,
         transaction_per_migration=True,
         transactional_ddl=True if connection.dialect.name == "sqlite" else None,
     )

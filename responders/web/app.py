@@ -27,10 +27,13 @@ from listener.platforms import display_handle
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, can
+from responders.web.approval_panel import voided_by_an_edit
+from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.openapi import api_schema
 from responders.web.pages import is_https
+from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
 
 HERE = Path(__file__).parent
@@ -82,6 +85,9 @@ def make_templates() -> Jinja2Templates:
     env.globals["can"] = can
     # Handles as each platform writes them (@alice, u/alice): templates never name a platform.
     env.globals["handle"] = display_handle
+    env.globals["reply_length"] = reply_length  # the reply boxes' counters, first drawn with their text's count
+    install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
+    env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)

@@ -8,7 +8,7 @@ replies on their way show their sending status.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -22,6 +22,7 @@ from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
+from responders.web.approval_panel import ApprovalLine, approval_lines
 from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
 from responders.web.pages import page
 from responders.web.views import reply_json, suggestion_json
@@ -46,6 +47,8 @@ class QueueCard:
     alternatives: list[Suggestion]
     submitted_by: str | None
     approvals: int
+    # Who approved which revision (the approval panel), oldest first.
+    approval_lines: list[ApprovalLine] = field(default_factory=list)
 
 
 def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[QueueCard]:
@@ -107,10 +110,11 @@ def as_cards(db: Session, rows: Sequence[Any]) -> list[QueueCard]:
             .group_by(ReplyApproval.reply_id)
         ):
             approvals[reply_id] = count
+    lines = approval_lines(db, [reply for reply, *_ in rows])
     return [
         QueueCard(reply, mention, author, profile,
                   [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
-                  approvals.get(reply.id, 0))
+                  approvals.get(reply.id, 0), lines.get(reply.id, []))  # type: ignore[arg-type]
         for reply, mention, author, profile, email in rows
     ]
 

@@ -56,13 +56,15 @@ def inbox_filter(
     until: Annotated[str | None, Query(description="YYYY-MM-DD, posted on or before")] = None,
     q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="words in the mention, or @handle")] = None,
     source: Annotated[str | None, Query(description="a source's name, e.g. x:search:brand")] = None,
+    overdue: Annotated[bool, Query(description="only mentions past their SLA due time")] = False,
 ) -> InboxFilter:
     """The inbox's filters from the query string, as the page's form and the API send them."""
     statuses = tuple(s for s in (status or []) if s) or NEEDS_ANSWER
     if "all" in statuses:
         statuses = STATUSES
     return InboxFilter(statuses, platform or None, sentiment or None, priority or None, assignee or None,
-                       _day(since, "since"), _day(until, "until"), q or None, source or None).check()
+                       _day(since, "since"), _day(until, "until"), q or None, source or None,
+                       overdue=overdue).check()
 
 
 # After the permission parameter in a route, so that a stranger's bad filter is a 401, not a 409.
@@ -98,6 +100,13 @@ def _staff(db: Session) -> list[StaffUser]:
     return list(db.execute(select(StaffUser).where(StaffUser.active).order_by(StaffUser.name)).scalars())  # type: ignore[arg-type]
 
 
+def _newest_id(db: Session) -> int:
+    """The highest mention id when the page was drawn: the "N new" bar counts what comes after it."""
+    from responders.web.routes.live import newest_mention_id
+
+    return newest_mention_id(db)
+
+
 def _without_offset(request: Request) -> str:
     """The page's query string without its offset, ending in ``&`` when not empty (for the pager's links)."""
     kept = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
@@ -119,7 +128,8 @@ def inbox_page(
     result = search(db, wanted, me=user, limit=settings.web.page_size, offset=offset)
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
                "platforms": platform_names(), "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
-               "query": request.url.query, "base_query": _without_offset(request)}
+               "query": request.url.query, "base_query": _without_offset(request),
+               "newest_id": _newest_id(db)}
     if request.headers.get("hx-target") == "inbox-results":
         return page(request, "_inbox_results.html", context)
     return page(request, "inbox.html", context)
@@ -158,9 +168,10 @@ def _one_item(db: Session, mention_id: int) -> QueueItem:
 
 
 @router.post("/inbox/bulk")
-def bulk(request: Request, db: SessionDep, user: Triager, ids: Annotated[list[int], Form()],
+def bulk(request: Request, db: SessionDep, user: Triager,
+         ids: Annotated[list[int] | None, Form()] = None,  # none ticked: apply_bulk says so, not a bare 422
          status: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "") -> Response:
-    apply_bulk(db, user, ids, status or None, assignee or None)
+    apply_bulk(db, user, ids or [], status or None, assignee or None)
     db.commit()
     if request.headers.get("hx-request"):
         response = Response(status_code=204)

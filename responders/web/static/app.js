@@ -63,7 +63,8 @@
     var alt = event.target.closest && event.target.closest("[data-fill]");
     if (alt) {
       var area = document.getElementById(alt.dataset.fill);
-      if (area) { area.value = alt.dataset.text; area.focus(); }
+      // An input event, so the length counter counts the filled-in text.
+      if (area) { area.value = alt.dataset.text; area.dispatchEvent(new Event("input", { bubbles: true })); area.focus(); }
     }
     var confirmer = event.target.closest && event.target.closest("[data-confirm]");
     if (confirmer && !window.confirm(confirmer.dataset.confirm)) { event.preventDefault(); }

@@ -1,0 +1,73 @@
+// Errors next to what the person acted on. An HTMX request that fails (4xx, 5xx, no answer) changes nothing on
+// the page (base.html's htmx-config: no swap for errors), so typed text stays; its message is shown inside the
+// closest [data-error-scope] around the element that sent it (a queue card, an inbox row, a form), and stays
+// there until a later request from the same place succeeds. Elsewhere, in the page's message area.
+(function () {
+  "use strict";
+
+  function scopeOf(element) {
+    return (element && element.closest && element.closest("[data-error-scope]")) || document.getElementById("flash");
+  }
+
+  // A table row cannot hold a paragraph: its last cell does.
+  function holder(scope) { return scope.tagName === "TR" ? scope.lastElementChild || scope : scope; }
+
+  function messageOf(xhr) {
+    var text = "";
+    try {
+      // Parsed, never inserted: only its text is used.
+      var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      var found = doc.querySelector(".error");
+      text = ((found || doc.body) && (found || doc.body).textContent) || "";
+    } catch (error) { text = ""; }
+    text = text.trim();
+    if (!text && xhr.responseText) {
+      try { text = JSON.parse(xhr.responseText).detail || ""; } catch (error) { text = ""; }
+    }
+    return text || "The server answered " + xhr.status + ": nothing was changed. Try again.";
+  }
+
+  function show(scope, message) {
+    if (!scope) { return; }
+    var place = holder(scope);
+    var box = place.querySelector(":scope > .inline-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "error inline-error";
+      box.setAttribute("role", "alert");
+      place.prepend(box);
+    }
+    box.textContent = message;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function clear(scope) {
+    var box = scope && holder(scope).querySelector(":scope > .inline-error");
+    if (box) { box.remove(); }
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    show(scopeOf(event.detail.elt), messageOf(event.detail.xhr));
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    show(scopeOf(event.detail.elt), "Harken could not be reached: nothing was changed. Try again.");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) { clear(scopeOf(event.detail.elt)); }
+  });
+
+  // "Apply to selected" with nothing selected: say so where the person looks, without asking the server.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "bulk") { return; }
+    if (!document.querySelector('input[name="ids"][form="bulk"]:checked')) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      show(form, "Select at least one mention first: tick its box, or press x on its row.");
+    }
+  }, true);
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.name === "ids" && box.checked) { clear(document.getElementById("bulk")); }
+  });
+})();

@@ -1,0 +1,118 @@
+"""Live without a reload (polling): the inbox's "N new" bar, never a jumping list; counts in the navigation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import select
+from sqlmodel import Session
+
+from listener.demo import running_simulators
+from listener.models import Mention, Reply
+from responders import workflow
+from responders.staff import find_user
+from tests.responders.helpers import add_mention
+from tests.web.browser import LiveSite, launch, live_site, screenshot
+from tests.web.conftest import PASSWORD, TEAM, Site
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    with running_simulators() as platforms, live_site(
+        tmp_path_factory.mktemp("live") / "harken.db", platforms["x"], platforms["reddit"]
+    ) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser(live: LiveSite) -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def _signed_in(browser: Any, live: LiveSite, role: str) -> Page:
+    context = browser.new_context(base_url=live.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto("/signin")
+    page.get_by_label("Email").fill(TEAM[role])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    return page
+
+
+def _new_open_mention(live: LiveSite, text: str, platform: str = "x") -> int:
+    mention = add_mention(live.engine, text, platform=platform)
+    with Session(live.engine) as session:
+        stored = session.get(Mention, mention.id)
+        assert stored is not None
+        stored.status, stored.processing_state, stored.priority = "needs_reply", "done", 99.0
+        session.add(stored)
+        session.commit()
+    return mention.id  # type: ignore[return-value]
+
+
+def test_new_mentions_show_as_a_bar_and_the_list_moves_only_when_asked(browser: Any, live: LiveSite) -> None:
+    page = _signed_in(browser, live, "agent")
+    rows = page.locator("tr[data-mention-id]")
+    first_row = rows.first.get_attribute("data-mention-id")
+    fresh = _new_open_mention(live, "Just arrived: my order never came")
+    bar = page.locator("#new-bar")
+    expect(bar).to_have_text("1 new mention: show them", timeout=15_000)
+    expect(rows.first).to_have_attribute("data-mention-id", first_row or "")  # the list did not jump
+    screenshot(page, "inbox-new-bar-1440")
+    bar.get_by_role("button").click()
+    expect(page.locator(f"#mention-row-{fresh}")).to_be_visible()
+    expect(page.locator("#new-bar")).to_be_hidden()
+    # A new mention the filters exclude is not counted.
+    page.get_by_label("Platform").select_option("reddit")
+    expect(page).to_have_url(re.compile(r"platform=reddit"))
+    _new_open_mention(live, "Another one, on X")
+    page.wait_for_timeout(7_000)
+    expect(page.locator("#new-bar")).to_be_hidden()
+    page.context.close()
+
+
+def test_the_queue_count_in_the_navigation_follows_approvals(browser: Any, live: LiveSite) -> None:
+    with Session(live.engine) as session:
+        waiting = len(session.execute(select(Reply.id).where(Reply.state == workflow.PENDING)).all())
+    page = _signed_in(browser, live, "approver")
+    count = page.locator('[data-live-count="queue"]')
+    expect(count).to_have_text(f"({waiting})")
+    mention_id = _new_open_mention(live, "Please help, the app crashes")
+    with Session(live.engine) as session:
+        agent = find_user(session, TEAM["agent"])
+        reply = workflow.create_draft(session, session.get(Mention, mention_id), "We can help: DM us.", agent)  # type: ignore[arg-type]
+        workflow.submit(session, live.settings, reply, agent)
+        session.commit()
+    expect(count).to_have_text(f"({waiting + 1})", timeout=15_000)
+    page.context.close()
+
+
+def test_the_new_count_endpoint_counts_only_matching_mentions_after_the_id(site: Site) -> None:
+    client = site.client("agent")
+    first = add_mention(site.engine, "first complaint")
+    start = client.get("/inbox").text
+    newest = int(re.search(r'data-newest-id="(\d+)"', start).group(1))  # type: ignore[union-attr]
+    assert newest == first.id
+    second = add_mention(site.engine, "second complaint", platform="reddit")
+    for mention in (first, second):
+        with Session(site.engine) as session:
+            stored = session.get(Mention, mention.id)
+            stored.status = "needs_reply"  # type: ignore[union-attr]
+            session.add(stored)
+            session.commit()
+    assert client.get("/inbox/new", params={"after": newest}).json() == {"new": 1, "more": False,
+                                                                          "newest": second.id}
+    assert client.get("/inbox/new", params={"after": newest, "platform": "x"}).json()["new"] == 0
+    assert client.get("/inbox/new", params={"after": newest, "q": "second"}).json()["new"] == 1
+    stranger = site.client().get("/inbox/new", params={"after": 0}, follow_redirects=False)
+    assert stranger.status_code == 303 and stranger.headers["location"].startswith("/signin")
