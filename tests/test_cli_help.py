@@ -10,6 +10,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from listener.platforms import platform_names
 from responders.cli import app
 
 # "[columns]", "[web]" or an escaped "\[web]" in a help text; Rich shows both as the name in brackets.
@@ -44,7 +45,9 @@ def test_messages_naming_settings_sections_keep_them(sqlite_url: str, monkeypatc
     monkeypatch.setenv("HARKEN_DATABASE__URL", sqlite_url)
     result = CliRunner().invoke(app, ["collect", "--once"])
     assert result.exit_code == 1
-    assert "enable [x] or [reddit] in your settings" in result.output
+    # Every registered platform's [section] is named, none eaten as Rich markup.
+    assert "No sources configured: enable [x] or [reddit]" in result.output
+    assert all(f"[{name}]" in result.output for name in platform_names())
     monkeypatch.setenv("HARKEN_WEB__SECURE_COOKIES", "[bold]sometimes[/bold]")
     result = CliRunner().invoke(app, ["init"])
     assert result.exit_code == 2

@@ -24,13 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from listener.sentiment.errors import SentimentError
 from listener.sentiment.metrics import score
 from listener.sentiment.text import normalise_for_model
 
 CLASS_WEIGHTINGS = ("inverse", "sqrt", "none")
 
 
-class HeadFitError(ValueError):
+class HeadFitError(SentimentError, ValueError):
     """The options or the labelled sets cannot give a head (an unknown weighting, too few texts for the folds)."""
 
 

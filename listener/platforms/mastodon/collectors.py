@@ -128,6 +128,7 @@ class MastodonCollector(Collector):
         stream_client = make_mastodon_client(self.section)
         state = dict(cursor)
         drops = 0
+        streamed = False
         while True:
             stream = streaming.open_stream(lambda listener: self._start_stream(stream_client, listener),
                                            self.spec.name)
@@ -135,16 +136,21 @@ class MastodonCollector(Collector):
                 for page in self._poll(state):
                     state = page.cursor
                     yield page
-                if stream is None:
-                    return  # polled; the next run tries the stream again
-                yield from streaming.stream_pages(stream, state, until, self.live, self._wanted, self._read, _plain,
-                                                  self.kind)
+                if stream is None and not streamed:
+                    return  # polled; the stream never opened this run: the next run tries it again
+                if stream is not None:
+                    streamed = True
+                    yield from streaming.stream_pages(stream, state, until, self.live, self._wanted, self._read,
+                                                      _plain, self.kind)
             finally:
                 if stream is not None:
                     stream.close()
             if time.monotonic() >= until or not self.live():
                 return
-            drops = 0 if time.monotonic() - stream.opened_at >= streaming.HEALTHY_STREAM_SECONDS else drops + 1
+            # A stream that dropped, or that would not reopen after a drop (the instance restarting): back off,
+            # then reopen and poll again, while the window lasts.
+            healthy = stream is not None and time.monotonic() - stream.opened_at >= streaming.HEALTHY_STREAM_SECONDS
+            drops = 0 if healthy else drops + 1
             delay = min(streaming.MAX_BACKOFF_SECONDS, streaming.BACKOFF_SECONDS * 2 ** (drops - 1 if drops else 0))
             if time.monotonic() + delay >= until:
                 return  # the next run polls what the stream missed
