@@ -351,3 +351,8 @@ def mentions_by_ids(session: Session, ids: Sequence[int]) -> list[Mention]:
     """The mentions with these ids (missing ones are left out), in the order asked."""
     found = {m.id: m for m in session.execute(select(Mention).where(Mention.id.in_(list(ids)))).scalars()}  # type: ignore[union-attr]
     return [found[i] for i in ids if i in found]
+
+
+def newest_mention_id(session: Session) -> int:
+    """The highest mention id now (the inbox page remembers it; its "N new" bar counts what came after)."""
+    return session.scalar(select(func.max(Mention.id))) or 0

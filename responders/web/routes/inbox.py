@@ -28,6 +28,7 @@ from responders.inbox import (
     InvalidFilter,
     items_by_ids,
     mentions_by_ids,
+    newest_mention_id,
     search,
 )
 from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
@@ -102,8 +103,6 @@ def _staff(db: Session) -> list[StaffUser]:
 
 def _newest_id(db: Session) -> int:
     """The highest mention id when the page was drawn: the "N new" bar counts what comes after it."""
-    from responders.web.routes.live import newest_mention_id
-
     return newest_mention_id(db)
 
 

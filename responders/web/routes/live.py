@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
-from listener.models import Mention, Reply
+from listener.models import Reply
 from responders.inbox import InboxFilter, search
 from responders.web.deps import Reader, SessionDep
 from responders.web.routes.inbox import inbox_filter
@@ -19,11 +19,6 @@ router = APIRouter(include_in_schema=False)
 
 MOST_NEW = 100
 """The bar says "100+ new" beyond this: counting further would only cost time."""
-
-
-def newest_mention_id(db: SessionDep) -> int:
-    """The highest mention id now (the inbox page remembers it; the bar counts what came after)."""
-    return db.scalar(select(func.max(Mention.id))) or 0
 
 
 @router.get("/inbox/new")
