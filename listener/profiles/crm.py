@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.platforms import all_platforms, platform_names
+from listener.profiles.bulk import BatchGarbage, insert_rows
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
 from listener.profiles.keys import handle_key, index_profiles, normalise_handle
 from listener.profiles.name_blocks import NameBlocks
@@ -392,6 +393,7 @@ def import_customers(
             lines = io.StringIO(source.read().removeprefix("\ufeff"), newline="")
         repeats = _RepeatFilter(report)
         importer = stack.enter_context(_Importer(session, report))
+        garbage = stack.enter_context(BatchGarbage())
         batch: list[CustomerRecord] = []
         for record in _read_rows(lines, mapping, report):
             if repeats.keep(record):
@@ -399,6 +401,7 @@ def import_customers(
                 if len(batch) >= _BATCH:
                     importer.apply(batch)
                     batch = []
+                    garbage.after_batch()
         importer.apply(batch)
         importer.finish()
     report.problems.sort(key=lambda p: p.line)
@@ -450,21 +453,25 @@ def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> list[
         return list(session.execute(statement, rows).scalars())
     # SQLAlchemy would insert row by row to get the ids in order on SQLite. One executemany
     # gives the rows consecutive rowids in order: from its first row this transaction holds
-    # the write lock, and a new rowid is the largest plus one. The values read back confirm it.
-    session.execute(insert(table), rows)
+    # the write lock, and a new rowid is the largest plus one. What is read back confirms it:
+    # the range holds exactly as many rows as were inserted, its ends are the first and last row.
+    columns = list(rows[0])
+    insert_rows(session, table, columns, [tuple(row[name] for name in columns) for row in rows])
     last = session.execute(sql_text("SELECT last_insert_rowid()")).scalar_one()
-    ids = list(range(last - len(rows) + 1, last + 1))
-    stored: dict[int, tuple[str, str | None]] = {}
-    for chunk in _chunks(ids):
-        stored.update(
-            (i, (name, crm_id))
-            for i, name, crm_id in session.execute(
-                select(table.c.id, table.c.display_name, table.c.crm_id).where(table.c.id.in_(chunk))
-            )
+    first = last - len(rows) + 1
+    count, low, high = session.execute(
+        select(func.count(), func.min(table.c.id), func.max(table.c.id)).where(table.c.id.between(first, last))
+    ).one()
+    ends = {
+        i: (name, crm_id)
+        for i, name, crm_id in session.execute(
+            select(table.c.id, table.c.display_name, table.c.crm_id).where(table.c.id.in_([first, last]))
         )
-    if [stored.get(i) for i in ids] != [(row["display_name"], row["crm_id"]) for row in rows]:
+    }
+    expected = {i: (rows[i - first]["display_name"], rows[i - first]["crm_id"]) for i in (first, last)}
+    if (count, low, high) != (len(rows), first, last) or ends != expected:
         raise RuntimeError("new profile ids could not be matched to their rows")  # pragma: no cover - never seen
-    return ids
+    return list(range(first, last + 1))
 
 
 @dataclass
@@ -580,14 +587,12 @@ class _Importer:
         self._write(created, list(updated.values()))
         if identities:
             now = self.now
-            self.session.execute(
-                insert(Identity),
-                [
-                    {"profile_id": profile.id, "platform": platform, "platform_user_id": None, "handle": handle,
-                     "handle_key": handle_key(handle), "provenance": "imported", "confidence": 1.0,
-                     "linked_by": "import", "created_at": now, "updated_at": now}
-                    for profile, platform, handle in identities
-                ],
+            insert_rows(
+                self.session, Identity.__table__,  # type: ignore[attr-defined]
+                ("profile_id", "platform", "platform_user_id", "handle", "handle_key", "provenance", "confidence",
+                 "linked_by", "created_at", "updated_at"),
+                [(profile.id, platform, None, handle, handle_key(handle), "imported", 1.0, "import", now, now)
+                 for profile, platform, handle in identities],
             )
         self.report.created.extend(p.id for p in created)  # type: ignore[misc]
         self.updated.update(updated)

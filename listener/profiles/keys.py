@@ -25,11 +25,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, ProfileMatchKey
 from listener.platforms import UnknownPlatform, get_platform, platform_names
+from listener.profiles.bulk import insert_rows
 
 MAX_NAME_TOKENS = 4
 MAX_KEY_LENGTH = 200
@@ -123,13 +124,8 @@ def index_profiles(session: Session, profiles: Sequence[CustomerProfile], *, new
         return
     if not new:
         session.execute(delete(ProfileMatchKey).where(ProfileMatchKey.profile_id.in_(ids)))  # type: ignore[attr-defined]
-    rows = [
-        {"key": key, "profile_id": profile.id}
-        for profile in profiles
-        for key in profile_keys(profile.display_name, profile.emails)
-    ]
-    if rows:
-        session.execute(insert(ProfileMatchKey.__table__), rows)  # type: ignore[attr-defined]  # Core: no ORM cost per row
+    rows = [(key, profile.id) for profile in profiles for key in profile_keys(profile.display_name, profile.emails)]
+    insert_rows(session, ProfileMatchKey.__table__, ("key", "profile_id"), rows)  # type: ignore[attr-defined]
 
 
 def drop_keys(session: Session, profile_ids: Sequence[int]) -> None:
