@@ -44,10 +44,17 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
             converters.append((index, converter))
     if converters:
         plain = []
+        last: dict[int, tuple[Any, Any]] = {}  # column -> (value, converted) of the row before
         for row in rows:
             values = list(row)
             for index, converter in converters:
-                values[index] = converter(values[index])  # None too: a JSON column stores it as 'null'
+                value = values[index]
+                before = last.get(index)
+                if before is not None and before[0] is value:
+                    values[index] = before[1]  # the same object (one timestamp for every row): converted once
+                    continue
+                values[index] = converter(value)  # None too: a JSON column stores it as 'null'
+                last[index] = (value, values[index])
             plain.append(values)
         rows = plain
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)

@@ -211,6 +211,7 @@ def _read_rows(lines: Iterable[str], mapping: ColumnMapping | None, report: Impo
     ``lines`` must split like a file opened with ``newline=""`` (the csv module's rule).
     """
     mapping = mapping or ColumnMapping()
+    handle_columns = handle_fields()
     reader = csv.reader(lines)
     fields: list[str | None] | None = None
     last_line = 0
@@ -232,7 +233,7 @@ def _read_rows(lines: Iterable[str], mapping: ColumnMapping | None, report: Impo
             fields = _header(row, mapping, report)
             continue
         report.rows += 1
-        record = _record(start, row, fields)
+        record = _record(start, row, fields, handle_columns)
         if isinstance(record, RowProblem):
             report.problems.append(record)
         else:
@@ -264,7 +265,9 @@ def _header(row: list[str], mapping: ColumnMapping, report: ImportReport) -> lis
     return fields
 
 
-def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerRecord | RowProblem:
+def _record(
+    line: int, row: list[str], fields: list[str | None], handle_columns: dict[str, str] | None = None
+) -> CustomerRecord | RowProblem:
     if len(row) != len(fields):
         return RowProblem(line, f"{len(row)} cells where the header has {len(fields)} (an unquoted comma?)")
     values = {target: _cell(cell) for target, cell in zip(fields, row, strict=True) if target is not None}
@@ -285,7 +288,7 @@ def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerReco
             reasons.append(str(error))
     tags = tuple(check_tags(values.get("tags", "").split(SEPARATOR)))
     handles: list[tuple[str, str]] = []
-    for column, platform in handle_fields().items():
+    for column, platform in (handle_columns if handle_columns is not None else handle_fields()).items():
         for handle in _SPLIT_HANDLES.split(values.get(column, "")):
             if not handle.strip():
                 continue

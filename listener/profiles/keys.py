@@ -99,7 +99,17 @@ def normalise_name(name: str | None) -> str:
 
 def name_keys(name: str | None) -> list[str]:
     """The blocking keys of a name (see the module docstring)."""
-    tokens = list(dict.fromkeys(name_tokens(name)))[:MAX_NAME_TOKENS]
+    return _keys_of_tokens(name_tokens(name))
+
+
+def name_form(name: str | None) -> tuple[str, list[str]]:
+    """``(normalise_name(name), name_keys(name))`` from one split of the name into tokens."""
+    tokens = name_tokens(name)
+    return " ".join(tokens), _keys_of_tokens(tokens)
+
+
+def _keys_of_tokens(all_tokens: list[str]) -> list[str]:
+    tokens = list(dict.fromkeys(all_tokens))[:MAX_NAME_TOKENS]
     if not tokens:
         return []
     keys = ["c:" + "".join(tokens)]
