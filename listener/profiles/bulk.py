@@ -29,6 +29,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
 
     On SQLite one executemany of a plain INSERT on the driver; elsewhere SQLAlchemy's Core
     executemany (psycopg needs its own adaptation of JSON values, which SQLAlchemy gives).
+    Python-side column defaults are not applied on SQLite: name every column that needs a value.
     """
     if not rows:
         return
