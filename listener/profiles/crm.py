@@ -443,6 +443,20 @@ def _check_utf8(path: Path) -> None:
             newlines += block.count(b"\n")
 
 
+def _worth_reading_every_prospect(session: Session, subjects: int, max_members: int) -> bool:
+    """Whether one pass over every prospect's name keys is cheaper than a lookup per subject's key.
+
+    Imported customers are matched with prospects only. When there are fewer prospects than
+    customers to match, and their keys fit well in the cache, reading them all at once is.
+    """
+    prospects = session.execute(
+        select(func.count()).where(
+            CustomerProfile.is_prospect.is_(True), CustomerProfile.merged_into_id.is_(None)  # type: ignore[attr-defined, union-attr]
+        )
+    ).scalar_one()
+    return bool(prospects) and prospects <= subjects and prospects * 4 <= max_members // 2
+
+
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -707,6 +721,8 @@ class _Importer:
         # New customers, and customers with new handles, may be people already seen as prospects.
         fresh = sorted({*report.created, *self.given_handles})
         blocks = NameBlocks()  # profiles do not change while suggesting: each name block is read once
+        if fresh and _worth_reading_every_prospect(session, len(fresh), blocks.max_members):
+            blocks.load_every_prospect(session)
         for chunk in _chunks(fresh):
             report.suggestions += len(suggest_link_ids(session, chunk, blocks))  # type: ignore[arg-type]
 

@@ -71,7 +71,8 @@ def brute_force_matches(profiles: list[tuple[int, str, bool, bool]]) -> set[tupl
     return found
 
 
-def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engine) -> None:
+@pytest.mark.parametrize("every_prospect_first", [False, True], ids=["block by block", "every prospect first"])
+def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engine, every_prospect_first: bool) -> None:
     rng = random.Random(18)
     profiles: list[tuple[int, str, bool, bool]] = []
     with Session(engine) as session:
@@ -93,6 +94,8 @@ def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engin
         subjects = load_subjects(session, [p[0] for p in profiles])
         # In chunks sharing one small cache, as an import does, so that refills are exercised.
         blocks = NameBlocks(max_members=40)
+        if every_prospect_first:  # as an import of more customers than there are prospects does
+            blocks.load_every_prospect(session)
         found: set[tuple[int, int, float]] = set()
         for start in range(0, len(subjects), 37):
             for subject, member, similarity in name_matches(session, subjects[start : start + 37], blocks):
