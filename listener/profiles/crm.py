@@ -454,7 +454,7 @@ def _worth_reading_every_prospect(session: Session, subjects: int, max_members: 
             CustomerProfile.is_prospect.is_(True), CustomerProfile.merged_into_id.is_(None)  # type: ignore[attr-defined, union-attr]
         )
     ).scalar_one()
-    return bool(prospects) and prospects <= subjects and prospects * 4 <= max_members // 2
+    return prospects <= subjects and prospects * 4 <= max_members // 2  # none at all: no lookup is needed
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:

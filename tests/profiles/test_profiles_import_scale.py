@@ -270,3 +270,26 @@ def test_rows_applied_one_by_one_or_all_at_once_give_the_same_result(sqlite_url:
     assert reports[2][3] == ["line 5: x handle pat_p is also on line 2"]
     names = {p["crm_id"]: p["display_name"] for p in state["profiles"]}
     assert names["C-1"] == "Pat P. Park" and names["C-2"] == "Quin Q"
+
+
+def test_customers_imported_where_there_are_no_prospects_cost_no_name_lookups(sqlite_url: str, tmp_path: Path) -> None:
+    """Customers are matched with prospects only: with none in the database, one query says so for every name."""
+    engine = make_engine(sqlite_url)
+    prospect_block_reads: list[str] = []
+
+    def watch(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "profile_match_keys" in statement and "is_prospect IS 1" in statement:
+            prospect_block_reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        with Session(engine) as session:
+            report = import_customers(session, "crm_id,display_name\n" + "".join(
+                f"C{n},Ann {''.join(chr(97 + int(d)) for d in str(n))}son\n" for n in range(3000)  # 3,000 surnames
+            ))
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+        engine.dispose()
+    assert len(report.created) == 3000 and report.suggestions == 0
+    assert len(prospect_block_reads) == 1  # was one per 500 distinct blocking keys
