@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.platforms import all_platforms, platform_names
+from listener.profiles.bulk import BatchGarbage, insert_rows
 from listener.profiles.errors import ColumnMappingError, CustomerFileError, InvalidProfileData
 from listener.profiles.keys import handle_key, index_profiles, keyed_profiles, normalise_handle
 from listener.profiles.link_suggestions import (
@@ -209,6 +210,7 @@ def _read_rows(lines: Iterable[str], mapping: ColumnMapping | None, report: Impo
     ``lines`` must split like a file opened with ``newline=""`` (the csv module's rule).
     """
     mapping = mapping or ColumnMapping()
+    handle_columns = handle_fields()
     reader = csv.reader(lines)
     fields: list[str | None] | None = None
     last_line = 0
@@ -230,7 +232,7 @@ def _read_rows(lines: Iterable[str], mapping: ColumnMapping | None, report: Impo
             fields = _header(row, mapping, report)
             continue
         report.rows += 1
-        record = _record(start, row, fields)
+        record = _record(start, row, fields, handle_columns)
         if isinstance(record, RowProblem):
             report.problems.append(record)
         else:
@@ -262,7 +264,9 @@ def _header(row: list[str], mapping: ColumnMapping, report: ImportReport) -> lis
     return fields
 
 
-def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerRecord | RowProblem:
+def _record(
+    line: int, row: list[str], fields: list[str | None], handle_columns: dict[str, str] | None = None
+) -> CustomerRecord | RowProblem:
     if len(row) != len(fields):
         return RowProblem(line, f"{len(row)} cells where the header has {len(fields)} (an unquoted comma?)")
     values = {target: _cell(cell) for target, cell in zip(fields, row, strict=True) if target is not None}
@@ -283,7 +287,7 @@ def _record(line: int, row: list[str], fields: list[str | None]) -> CustomerReco
             reasons.append(str(error))
     tags = tuple(check_tags(values.get("tags", "").split(SEPARATOR)))
     handles: list[tuple[str, str]] = []
-    for column, platform in handle_fields().items():
+    for column, platform in (handle_columns if handle_columns is not None else handle_fields()).items():
         for handle in _SPLIT_HANDLES.split(values.get(column, "")):
             if not handle.strip():
                 continue
@@ -391,6 +395,7 @@ def import_customers(
             lines = io.StringIO(source.read().removeprefix("\ufeff"), newline="")
         repeats = _RepeatFilter(report)
         importer = stack.enter_context(_Importer(session, report))
+        garbage = stack.enter_context(BatchGarbage())
         batch: list[CustomerRecord] = []
         for record in _read_rows(lines, mapping, report):
             if repeats.keep(record):
@@ -398,6 +403,7 @@ def import_customers(
                 if len(batch) >= _BATCH:
                     importer.apply(batch)
                     batch = []
+                    garbage.after_batch()
         importer.apply(batch)
         importer.finish()
     report.problems.sort(key=lambda p: p.line)
@@ -436,6 +442,20 @@ def _check_utf8(path: Path) -> None:
             newlines += block.count(b"\n")
 
 
+def _worth_reading_every_prospect(session: Session, subjects: int, max_members: int) -> bool:
+    """Whether one pass over every prospect's name keys is cheaper than a lookup per subject's key.
+
+    Imported customers are matched with prospects only. When there are fewer prospects than
+    customers to match, and their keys fit well in the cache, reading them all at once is.
+    """
+    prospects = session.execute(
+        select(func.count()).where(
+            CustomerProfile.is_prospect.is_(True), CustomerProfile.merged_into_id.is_(None)  # type: ignore[attr-defined, union-attr]
+        )
+    ).scalar_one()
+    return prospects <= subjects and prospects * 4 <= max_members // 2  # none at all: no lookup is needed
+
+
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -449,21 +469,25 @@ def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> list[
         return list(session.execute(statement, rows).scalars())
     # SQLAlchemy would insert row by row to get the ids in order on SQLite. One executemany
     # gives the rows consecutive rowids in order: from its first row this transaction holds
-    # the write lock, and a new rowid is the largest plus one. The values read back confirm it.
-    session.execute(insert(table), rows)
+    # the write lock, and a new rowid is the largest plus one. What is read back confirms it:
+    # the range holds exactly as many rows as were inserted, its ends are the first and last row.
+    columns = list(rows[0])
+    insert_rows(session, table, columns, [tuple(row[name] for name in columns) for row in rows])
     last = session.execute(sql_text("SELECT last_insert_rowid()")).scalar_one()
-    ids = list(range(last - len(rows) + 1, last + 1))
-    stored: dict[int, tuple[str, str | None]] = {}
-    for chunk in _chunks(ids):
-        stored.update(
-            (i, (name, crm_id))
-            for i, name, crm_id in session.execute(
-                select(table.c.id, table.c.display_name, table.c.crm_id).where(table.c.id.in_(chunk))
-            )
+    first = last - len(rows) + 1
+    count, low, high = session.execute(
+        select(func.count(), func.min(table.c.id), func.max(table.c.id)).where(table.c.id.between(first, last))
+    ).one()
+    ends = {
+        i: (name, crm_id)
+        for i, name, crm_id in session.execute(
+            select(table.c.id, table.c.display_name, table.c.crm_id).where(table.c.id.in_([first, last]))
         )
-    if [stored.get(i) for i in ids] != [(row["display_name"], row["crm_id"]) for row in rows]:
+    }
+    expected = {i: (rows[i - first]["display_name"], rows[i - first]["crm_id"]) for i in (first, last)}
+    if (count, low, high) != (len(rows), first, last) or ends != expected:
         raise RuntimeError("new profile ids could not be matched to their rows")  # pragma: no cover - never seen
-    return ids
+    return list(range(first, last + 1))
 
 
 @dataclass
@@ -579,14 +603,12 @@ class _Importer:
         self._write(created, list(updated.values()))
         if identities:
             now = self.now
-            self.session.execute(
-                insert(Identity),
-                [
-                    {"profile_id": profile.id, "platform": platform, "platform_user_id": None, "handle": handle,
-                     "handle_key": handle_key(handle), "provenance": "imported", "confidence": 1.0,
-                     "linked_by": "import", "created_at": now, "updated_at": now}
-                    for profile, platform, handle in identities
-                ],
+            insert_rows(
+                self.session, Identity.__table__,  # type: ignore[attr-defined]
+                ("profile_id", "platform", "platform_user_id", "handle", "handle_key", "provenance", "confidence",
+                 "linked_by", "created_at", "updated_at"),
+                [(profile.id, platform, None, handle, handle_key(handle), "imported", 1.0, "import", now, now)
+                 for profile, platform, handle in identities],
             )
         self.report.created.extend(p.id for p in created)  # type: ignore[misc]
         self.updated.update(updated)
@@ -698,6 +720,8 @@ class _Importer:
         # New customers, and customers with new handles, may be people already seen as prospects.
         fresh = sorted({*report.created, *self.given_handles})
         blocks = NameBlocks()  # profiles do not change while suggesting: each name block is read once
+        if fresh and _worth_reading_every_prospect(session, len(fresh), blocks.max_members):
+            blocks.load_every_prospect(session)
         for chunk in _chunks(fresh):
             report.suggestions += len(suggest_link_ids(session, chunk, blocks))  # type: ignore[arg-type]
 

@@ -26,11 +26,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from listener.models import CustomerProfile, ProfileMatchKey
 from listener.platforms import UnknownPlatform, get_platform, platform_names
+from listener.profiles.bulk import insert_rows
 
 MAX_NAME_TOKENS = 4
 MAX_KEY_LENGTH = 200
@@ -99,7 +100,17 @@ def normalise_name(name: str | None) -> str:
 
 def name_keys(name: str | None) -> list[str]:
     """The blocking keys of a name (see the module docstring)."""
-    tokens = list(dict.fromkeys(name_tokens(name)))[:MAX_NAME_TOKENS]
+    return _keys_of_tokens(name_tokens(name))
+
+
+def name_form(name: str | None) -> tuple[str, list[str]]:
+    """``(normalise_name(name), name_keys(name))`` from one split of the name into tokens."""
+    tokens = name_tokens(name)
+    return " ".join(tokens), _keys_of_tokens(tokens)
+
+
+def _keys_of_tokens(all_tokens: list[str]) -> list[str]:
+    tokens = list(dict.fromkeys(all_tokens))[:MAX_NAME_TOKENS]
     if not tokens:
         return []
     keys = ["c:" + "".join(tokens)]
@@ -124,13 +135,8 @@ def index_profiles(session: Session, profiles: Sequence[CustomerProfile], *, new
         return
     if not new:
         session.execute(delete(ProfileMatchKey).where(ProfileMatchKey.profile_id.in_(ids)))  # type: ignore[attr-defined]
-    rows = [
-        {"key": key, "profile_id": profile.id}
-        for profile in profiles
-        for key in profile_keys(profile.display_name, profile.emails)
-    ]
-    if rows:
-        session.execute(insert(ProfileMatchKey.__table__), rows)  # type: ignore[attr-defined]  # Core: no ORM cost per row
+    rows = [(key, profile.id) for profile in profiles for key in profile_keys(profile.display_name, profile.emails)]
+    insert_rows(session, ProfileMatchKey.__table__, ("key", "profile_id"), rows)  # type: ignore[attr-defined]
 
 
 def drop_keys(session: Session, profile_ids: Sequence[int]) -> None:

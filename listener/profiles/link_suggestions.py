@@ -48,7 +48,7 @@ from listener.models import (
 )
 from listener.platforms import all_platforms, platform_names
 from listener.profiles.errors import MergeRefused, SuggestionAlreadyDecided, SuggestionNotFound
-from listener.profiles.keys import handle_key, keyed_profiles, name_keys, name_numbers, normalise_name
+from listener.profiles.keys import handle_key, keyed_profiles, name_form, name_numbers
 from listener.profiles.merging import merge_profiles
 from listener.profiles.name_blocks import (  # noqa: F401 - the name-matching constants were defined here
     MIN_NAME_LENGTH,
@@ -297,10 +297,10 @@ def name_matches(
     """
     named: list[tuple[Subject, str, list[str]]] = []
     for subject in subjects:
-        name = normalise_name(subject.display_name)
+        name, keys = name_form(subject.display_name)
         if len(name.replace(" ", "")) < MIN_NAME_LENGTH:
             continue
-        named.append((subject, name, name_keys(subject.display_name)))
+        named.append((subject, name, keys))
     if not named:
         return []
     blocks = blocks if blocks is not None else NameBlocks()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from listener.models import CustomerProfile
 from listener.profiles.keys import keyed_profiles, normalise_name
@@ -78,6 +78,32 @@ class NameBlocks:
         self._prospects: dict[str, tuple[BlockMember, ...]] = {}  # key -> the live prospects holding it
         self._members: dict[int, BlockMember] = {}
         self._held = 0
+        self._every_prospect = False  # _prospects holds every live prospect's keys: a key missing has none
+        self._prospects_held = 0
+
+    def load_every_prospect(self, session: Session) -> None:
+        """Read every live prospect's blocking keys in one pass, so prospect-only lookups need no more queries.
+
+        Worth it when more subjects will be matched than there are prospects (an import of many
+        customers into a database of fewer prospects): one read per prospect instead of one
+        probe per subject's key. The prospects must fit in the cache.
+        """
+        from listener.models import ProfileMatchKey
+
+        found: dict[str, list[BlockMember]] = defaultdict(list)
+        statement = (
+            select(ProfileMatchKey.key, CustomerProfile.id, CustomerProfile.display_name)
+            .join(CustomerProfile, CustomerProfile.id == ProfileMatchKey.profile_id)
+            .where(CustomerProfile.is_prospect.is_(True), CustomerProfile.merged_into_id.is_(None))  # type: ignore[attr-defined, union-attr]
+        )
+        for key, profile_id, display_name in session.execute(statement):
+            if not key.startswith("e:"):  # emails are not name blocks
+                found[key].append(self._member(profile_id, display_name, True))
+        for key, members in found.items():
+            self._prospects[key] = tuple(members)
+            self._held += len(members) + 1
+        self._every_prospect = True
+        self._prospects_held = self._held
 
     def load(self, session: Session, everyone: Iterable[str], prospects_only: Iterable[str]) -> None:
         """Make sure these keys' blocks are at hand: all holders, or only the prospects."""
@@ -86,12 +112,16 @@ class NameBlocks:
         prospect_keys = [k for k in dict.fromkeys(prospects_only) if k not in asked_for_all]
         if self._held > self.max_members:
             self._everyone.clear()
-            self._prospects.clear()
             self._members.clear()
-            self._held = 0
+            if self._every_prospect:  # read in one pass and needed by every later chunk: kept
+                self._held = self._prospects_held
+            else:
+                self._prospects.clear()
+                self._held = 0
         self._read(session, [k for k in all_keys if k not in self._everyone], self._everyone, only_prospects=False)
-        missing = [k for k in prospect_keys if k not in self._prospects and k not in self._everyone]
-        self._read(session, missing, self._prospects, only_prospects=True)
+        if not self._every_prospect:
+            missing = [k for k in prospect_keys if k not in self._prospects and k not in self._everyone]
+            self._read(session, missing, self._prospects, only_prospects=True)
 
     def _read(
         self, session: Session, keys: list[str], into: dict[str, tuple[BlockMember, ...]], *, only_prospects: bool
@@ -114,7 +144,7 @@ class NameBlocks:
         """The block of a key loaded before: every live holder, or only the prospects."""
         block = self._everyone.get(key)
         if block is None:
-            return self._prospects[key]
+            return self._prospects.get(key, _NOBODY) if self._every_prospect else self._prospects[key]
         return [m for m in block if m.is_prospect] if prospects_only else block
 
     def _member(self, profile_id: int, display_name: str, is_prospect: bool) -> BlockMember:

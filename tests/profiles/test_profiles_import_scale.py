@@ -71,7 +71,8 @@ def brute_force_matches(profiles: list[tuple[int, str, bool, bool]]) -> set[tupl
     return found
 
 
-def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engine) -> None:
+@pytest.mark.parametrize("every_prospect_first", [False, True], ids=["block by block", "every prospect first"])
+def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engine, every_prospect_first: bool) -> None:
     rng = random.Random(18)
     profiles: list[tuple[int, str, bool, bool]] = []
     with Session(engine) as session:
@@ -93,6 +94,8 @@ def test_blocked_name_matching_finds_what_a_brute_force_scan_finds(engine: Engin
         subjects = load_subjects(session, [p[0] for p in profiles])
         # In chunks sharing one small cache, as an import does, so that refills are exercised.
         blocks = NameBlocks(max_members=40)
+        if every_prospect_first:  # as an import of more customers than there are prospects does
+            blocks.load_every_prospect(session)
         found: set[tuple[int, int, float]] = set()
         for start in range(0, len(subjects), 37):
             for subject, member, similarity in name_matches(session, subjects[start : start + 37], blocks):
@@ -267,3 +270,26 @@ def test_rows_applied_one_by_one_or_all_at_once_give_the_same_result(sqlite_url:
     assert reports[2][3] == ["line 5: x handle pat_p is also on line 2"]
     names = {p["crm_id"]: p["display_name"] for p in state["profiles"]}
     assert names["C-1"] == "Pat P. Park" and names["C-2"] == "Quin Q"
+
+
+def test_customers_imported_where_there_are_no_prospects_cost_no_name_lookups(sqlite_url: str, tmp_path: Path) -> None:
+    """Customers are matched with prospects only: with none in the database, one query says so for every name."""
+    engine = make_engine(sqlite_url)
+    prospect_block_reads: list[str] = []
+
+    def watch(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "profile_match_keys" in statement and "is_prospect IS 1" in statement:
+            prospect_block_reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        with Session(engine) as session:
+            report = import_customers(session, "crm_id,display_name\n" + "".join(
+                f"C{n},Ann {''.join(chr(97 + int(d)) for d in str(n))}son\n" for n in range(3000)  # 3,000 surnames
+            ))
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+        engine.dispose()
+    assert len(report.created) == 3000 and report.suggestions == 0
+    assert len(prospect_block_reads) == 1  # was one per 500 distinct blocking keys
