@@ -92,6 +92,8 @@ class SentimentSettings(Section):
     batch_size: int = Field(default=32, gt=0)
     max_length: int = Field(default=128, gt=8, le=512)
     threads: int = Field(default=0, ge=0)
+    # Below this confidence a scored mention is "uncertain" (listener/sentiment/certainty.py).
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
 
     @field_validator("device")
     @classmethod

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from listener.models import Author, CustomerProfile, Mention
 from listener.platforms import all_platforms, display_handle, get_platform
+from listener.sentiment.certainty import is_uncertain
 from listener.sentiment.labels import UNSCORED
 from listener.settings import Settings
 
@@ -40,6 +41,7 @@ class MentionContext:
     customer_name: str | None
     own_account: bool
     retweet: bool
+    uncertain: bool = False  # confidence below [sentiment] min_confidence: rules asking for a sentiment skip it
 
     @property
     def at_handle(self) -> str | None:
@@ -115,6 +117,8 @@ def build_contexts(session: Session, mentions: Sequence[Mention], settings: Sett
             customer_name=profile.display_name if profile and not profile.is_prospect else None,
             own_account=bool(handle) and own.get(mention.platform) == (handle or "").lower(),
             retweet=_is_repost(mention),
+            uncertain=is_uncertain(mention.sentiment_label, mention.sentiment_confidence,
+                                   settings.sentiment.min_confidence),
         )
     return contexts
 

@@ -79,6 +79,7 @@ class QueueItem:
     assignee: str | None
     reply_id: int | None
     reply_state: str | None
+    sentiment_confidence: float | None = None  # shown beside the label; below min_confidence it is "uncertain"
 
 
 class InvalidFilter(HarkenError, ValueError):
@@ -337,7 +338,7 @@ def _items(rows: Any) -> list[QueueItem]:
     return [
         QueueItem(mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
                   mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label, handle,
-                  followers, tier, assignee_mail, reply_id, reply_state)
+                  followers, tier, assignee_mail, reply_id, reply_state, mention.sentiment_confidence)
         for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in rows
     ]
 

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from listener.errors import HarkenError
 from listener.platforms import get_platform, platform_names, reply_limit
+from listener.sentiment.certainty import UNCERTAIN
 from listener.settings import Settings
 from responders.context import TIERS, MentionContext
 
@@ -54,7 +55,7 @@ PLACEHOLDERS: dict[str, str] = {
 """Every placeholder a template may use, and where its value comes from."""
 
 TICKET_LINK_FIELDS = ("mention_id", "platform", "external_id")
-Sentiment = Literal["negative", "neutral", "positive", "unscored"]
+Sentiment = Literal["negative", "neutral", "positive", "unscored", "uncertain"]
 Tier = Literal["standard", "vip", "press"]
 
 
@@ -108,7 +109,12 @@ class KindIs(_OneOf):
 
 class SentimentIs(_OneOf):
     key, attribute = "sentiments", "sentiment"
-    description = "The sentiment label is one of these (negative, neutral, positive, unscored)."
+    description = ("The sentiment label is one of these (negative, neutral, positive, unscored, uncertain: "
+                   "a label below [sentiment] min_confidence is only uncertain).")
+
+    def matches(self, context: MentionContext) -> bool:
+        # An uncertain label must not trigger a rule written for that label (an apology to a thank-you).
+        return (UNCERTAIN if context.uncertain else context.sentiment) in self.values
 
 
 class TierIs(_OneOf):
