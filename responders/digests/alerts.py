@@ -48,12 +48,13 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from scipy import stats
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, not_, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from listener.links import http_url
 from listener.models import Alert, Mention, Source
+from listener.sentiment.certainty import confidently_sql
 from listener.settings import AlertSettings, Settings
 from responders.digests.terms import excerpt, rank_terms, stop_words_for
 
@@ -160,7 +161,9 @@ class Windows:
     data_since: dict[int | None, datetime | None]
 
 
-def _windows(session: Session, now: datetime, rule: SpikeRule, timezone: str) -> Windows:
+def _windows(session: Session, now: datetime, rule: SpikeRule, timezone: str, min_confidence: float) -> Windows:
+    """Confident negatives per source in the current window and the same window on earlier days."""
+    negative = confidently_sql("negative", Mention.sentiment_label, Mention.sentiment_confidence, min_confidence)
     local_now = now.astimezone(ZoneInfo(timezone))
     bounds = []
     for day in range(rule.baseline_days + 1):
@@ -170,7 +173,7 @@ def _windows(session: Session, now: datetime, rule: SpikeRule, timezone: str) ->
     for start, end in bounds:
         rows = session.execute(
             select(Mention.source_id, func.count())
-            .where(Mention.created_at >= start, Mention.created_at < end, Mention.sentiment_label == "negative")
+            .where(Mention.created_at >= start, Mention.created_at < end, negative)
             .group_by(Mention.source_id)
         ).all()
         counts.append({source_id: int(n) for source_id, n in rows})
@@ -228,7 +231,9 @@ def _explain(
 ) -> dict[str, Any]:
     start, end = windows.bounds[0]
     in_scope = scope.condition()
-    negative = Mention.sentiment_label == "negative"
+    # Uncertain negatives (below [sentiment] min_confidence) neither count nor explain.
+    negative = confidently_sql("negative", Mention.sentiment_label, Mention.sentiment_confidence,
+                               settings.sentiment.min_confidence)
     rows = session.execute(
         select(Mention.id, Mention.text, Mention.url, Mention.platform, Mention.created_at, Mention.source_id)
         .where(Mention.created_at >= start, Mention.created_at < end, negative, in_scope)
@@ -242,9 +247,16 @@ def _explain(
             .where(Mention.created_at >= day_start, Mention.created_at < day_end, negative, in_scope)
             .limit(TEXTS_PER_WINDOW // 3)
         ).all())
+    # The window's other mentions: words as common there as in the complaints are not what the spike is about.
+    contrast = list(session.scalars(
+        select(Mention.text)
+        .where(Mention.created_at >= start, Mention.created_at < end, in_scope,
+               or_(Mention.sentiment_label.is_(None), not_(negative)))
+        .limit(TEXTS_PER_WINDOW // 3)
+    ).all())
     terms = rank_terms([(r[0], r[1]) for r in rows], background,
                        stop_words=stop_words_for(settings.brand.name, settings.digest.stop_words), top=5,
-                       min_mentions=3)
+                       min_mentions=3, contrast=contrast)
     by_source = {
         windows.sources.get(source_id, "(no source)") if source_id is not None else "(no source)": n
         for source_id, n in sorted(windows.counts[0].items(), key=lambda kv: -kv[1])
@@ -312,7 +324,7 @@ def check_spikes(engine: Engine, settings: Settings, *, now: datetime | None = N
     now = (now or datetime.now(UTC)).astimezone(UTC)
     rule = SpikeRule.from_settings(settings.alerts)
     with Session(engine, expire_on_commit=False) as session:
-        windows = _windows(session, now, rule, settings.digest.timezone)
+        windows = _windows(session, now, rule, settings.digest.timezone, settings.sentiment.min_confidence)
         cooling = _cooling(session, now, rule)
         source_scopes = {sid: f"source:{name}" for sid, name in windows.sources.items()}
         verdicts: list[Verdict] = []

@@ -10,12 +10,15 @@ What each figure means (all periods are half-open, ``[start, end)``):
 
 - **volume and sentiment mix**: mentions created in the period, by
   ``sentiment_label``; "unscored" is the label ``unscored`` plus mentions not yet
-  classified (NULL) or with any other label. By platform and per chart bucket.
+  classified (NULL) or with any other label; "uncertain" is a negative, neutral or
+  positive label below ``[sentiment] min_confidence`` (counted there only, so the
+  five figures add up to the total). By platform and per chart bucket.
 - **net sentiment**: ``100 × (positive − negative) / (positive + neutral +
-  negative)``, unscored excluded; ``None`` when nothing was scored. Its change is
+  negative)``, confident labels only (unscored and uncertain excluded); ``None``
+  when nothing was confidently scored. Its change is
   in points against the previous period (the calendar day or week before, or the
   same length just before a custom range).
-- **negative drivers**: see :mod:`responders.digests.terms`.
+- **negative drivers**: see :mod:`responders.digests.terms` (confident negatives only).
 - **top customers**: the customer profiles with the most mentions in the period
   (prospects included, marked), and the same for the VIP tiers.
 - **response metrics**: *first replies* are mentions whose first sent reply
@@ -42,6 +45,7 @@ from sqlmodel import Session
 
 from listener.models import CustomerProfile, Mention, Reply
 from listener.platforms import platform_names
+from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, confident_sql, uncertain_sql
 from listener.settings import DigestSettings
 from responders.digests.periods import Bucket, Period
 from responders.digests.terms import Driver, DriverSet, MentionRef, negative_drivers, stop_words_for
@@ -52,16 +56,21 @@ OTHER_PLATFORM = "other"
 
 @dataclass
 class SentimentMix:
-    """Mentions by sentiment. ``unscored`` holds everything not negative, neutral or positive."""
+    """Mentions by sentiment. ``unscored`` holds everything not negative, neutral or positive.
+
+    ``uncertain`` holds the labels below ``[sentiment] min_confidence``, which the three
+    labels then leave out: each mention is counted once.
+    """
 
     negative: int = 0
     neutral: int = 0
     positive: int = 0
     unscored: int = 0
+    uncertain: int = 0
 
     @property
     def total(self) -> int:
-        return self.negative + self.neutral + self.positive + self.unscored
+        return self.negative + self.neutral + self.positive + self.unscored + self.uncertain
 
     @property
     def scored(self) -> int:
@@ -78,7 +87,8 @@ class SentimentMix:
 
     def __add__(self, other: SentimentMix) -> SentimentMix:
         return SentimentMix(self.negative + other.negative, self.neutral + other.neutral,
-                            self.positive + other.positive, self.unscored + other.unscored)
+                            self.positive + other.positive, self.unscored + other.unscored,
+                            self.uncertain + other.uncertain)
 
 
 @dataclass
@@ -216,7 +226,8 @@ class Digest:
         """
 
         def mix(m: dict[str, Any]) -> SentimentMix:
-            return SentimentMix(m["negative"], m["neutral"], m["positive"], m["unscored"])
+            # Snapshots stored before "uncertain" existed have none.
+            return SentimentMix(m["negative"], m["neutral"], m["positive"], m["unscored"], m.get("uncertain", 0))
 
         def period(p: dict[str, Any]) -> Period:
             return Period(datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["kind"],
@@ -258,19 +269,25 @@ def _count_if(condition: Any) -> Any:
     return func.count().filter(condition)
 
 
-def _mix_columns(now: datetime) -> list[Any]:
-    """Per known platform: its three labels and its total; then all mentions, and how many are past their SLA."""
+def _mix_columns(now: datetime, min_confidence: float) -> list[Any]:
+    """Per known platform: its three confident labels, its uncertain ones and its total; then all mentions, and
+    how many are past their SLA."""
+    confident = confident_sql(Mention.sentiment_confidence, min_confidence)
+    uncertain = uncertain_sql(Mention.sentiment_label, Mention.sentiment_confidence, min_confidence)
     columns: list[Any] = []
     for platform in platform_names():
         for label in LABELS:
-            columns.append(_count_if(and_(Mention.platform == platform, Mention.sentiment_label == label)))
+            columns.append(_count_if(and_(Mention.platform == platform, Mention.sentiment_label == label, confident)))
+        columns.append(_count_if(and_(Mention.platform == platform, uncertain)))
         columns.append(_count_if(Mention.platform == platform))
     columns.append(func.count())
     columns.append(_count_if(Mention.sla_due_at < now))
     return columns
 
 
-def _mixes(session: Session, row: Sequence[Any], where: Any) -> tuple[dict[str, SentimentMix], int]:
+def _mixes(
+    session: Session, row: Sequence[Any], where: Any, min_confidence: float
+) -> tuple[dict[str, SentimentMix], int]:
     """Turn one row of :func:`_mix_columns` into per-platform mixes and the SLA-due count.
 
     Mentions of a platform Harken does not know (none today) are counted under
@@ -279,17 +296,19 @@ def _mixes(session: Session, row: Sequence[Any], where: Any) -> tuple[dict[str, 
     values = [int(v or 0) for v in row]
     mixes: dict[str, SentimentMix] = {}
     for i, platform in enumerate(platform_names()):
-        neg, neu, pos, total = values[4 * i : 4 * i + 4]
-        mixes[platform] = SentimentMix(neg, neu, pos, total - neg - neu - pos)
-    total, sla_due = values[4 * len(platform_names()) :]
+        neg, neu, pos, unsure, total = values[5 * i : 5 * i + 5]
+        mixes[platform] = SentimentMix(neg, neu, pos, total - neg - neu - pos - unsure, unsure)
+    total, sla_due = values[5 * len(platform_names()) :]
     other = SentimentMix()
     if total > sum(m.total for m in mixes.values()):
-        for label, count in session.execute(
-            select(Mention.sentiment_label, func.count())
+        uncertain = uncertain_sql(Mention.sentiment_label, Mention.sentiment_confidence, min_confidence)
+        flag = case((uncertain, 1), else_=0)
+        for label, unsure, count in session.execute(
+            select(Mention.sentiment_label, flag, func.count())
             .where(where, Mention.platform.not_in(platform_names()))  # type: ignore[attr-defined]
-            .group_by(Mention.sentiment_label)
+            .group_by(Mention.sentiment_label, flag)
         ).all():
-            name = label if label in LABELS else "unscored"
+            name = "uncertain" if unsure else label if label in LABELS else "unscored"
             setattr(other, name, getattr(other, name) + count)
     mixes[OTHER_PLATFORM] = other
     return mixes, sla_due
@@ -382,16 +401,16 @@ def _response(session: Session, period: Period, now: datetime, open_statuses: li
 
 
 def _sentiment(
-    session: Session, buckets: Sequence[Bucket], now: datetime
+    session: Session, buckets: Sequence[Bucket], now: datetime, min_confidence: float
 ) -> tuple[list[SeriesPoint], dict[str, SentimentMix], int]:
     """One aggregate query per chart bucket: the bars, the platforms' totals and the SLA-due count."""
-    columns = _mix_columns(now)
+    columns = _mix_columns(now, min_confidence)
     series: list[SeriesPoint] = []
     platforms: dict[str, SentimentMix] = {}
     sla_due = 0
     for bucket in buckets:
         where = _in(bucket)
-        mixes, due = _mixes(session, session.execute(select(*columns).where(where)).one(), where)
+        mixes, due = _mixes(session, session.execute(select(*columns).where(where)).one(), where, min_confidence)
         sla_due += due
         for name, mix in mixes.items():
             platforms[name] = platforms.get(name, SentimentMix()) + mix
@@ -399,10 +418,11 @@ def _sentiment(
     return series, platforms, sla_due
 
 
-def _previous(session: Session, previous: Period, now: datetime) -> dict[str, SentimentMix]:
+def _previous(session: Session, previous: Period, now: datetime, min_confidence: float) -> dict[str, SentimentMix]:
     """The comparison period's mix by platform, in one aggregate query."""
     where = _in(previous)
-    return _mixes(session, session.execute(select(*_mix_columns(now)).where(where)).one(), where)[0]
+    row = session.execute(select(*_mix_columns(now, min_confidence)).where(where)).one()
+    return _mixes(session, row, where, min_confidence)[0]
 
 
 def _people(
@@ -443,6 +463,7 @@ def compute_digest(
     brand: str = "Harken",
     now: datetime | None = None,
     parallel: bool = True,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> Digest:
     """The digest of ``period`` (see the module docstring for what each figure counts).
 
@@ -453,6 +474,7 @@ def compute_digest(
     drivers follow the sentiment, since their sample is spread by its per-bucket counts.
     Each part reads its own snapshot; for a period that has ended nothing changes
     between them. With ``parallel=False`` the parts run one after another.
+    ``min_confidence`` is ``[sentiment] min_confidence``: labels below it count as uncertain.
     """
     settings = settings or DigestSettings()
     now = now or datetime.now(UTC)
@@ -466,8 +488,8 @@ def compute_digest(
     # The buckets in two halves, so that the longest part is split too.
     halves = [buckets[: len(buckets) // 2], buckets[len(buckets) // 2 :]] if len(buckets) > 1 else [buckets]
     with ThreadPoolExecutor(max_workers=4 if parallel else 1, thread_name_prefix="digest") as pool:
-        sentiment = [pool.submit(run, _sentiment, half, now) for half in halves]
-        before = pool.submit(run, _previous, previous_period, now)
+        sentiment = [pool.submit(run, _sentiment, half, now, min_confidence) for half in halves]
+        before = pool.submit(run, _previous, previous_period, now, min_confidence)
         people = pool.submit(run, _people, period, settings)
         answers = pool.submit(run, _response, period, now, settings.open_statuses)
         series: list[SeriesPoint] = []
@@ -492,6 +514,7 @@ def compute_digest(
             settings.top_terms,
             settings.driver_min_mentions,
             settings.term_sample_size,
+            min_confidence,
         )
         top_customers, vips = people.result()
         replied = answers.result()

@@ -27,7 +27,8 @@ Sleep = Callable[[float], None]
 
 
 def build_digest(engine: Engine, settings: Settings, period: Period, *, now: datetime | None = None) -> Digest:
-    return compute_digest(engine, period, settings.digest, brand=settings.brand.name, now=now)
+    return compute_digest(engine, period, settings.digest, brand=settings.brand.name, now=now,
+                          min_confidence=settings.sentiment.min_confidence)
 
 
 def send_digest(

@@ -27,8 +27,10 @@ from listener.models import Alert
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.terms import excerpt
 
-COLOURS = {"negative": "#d64541", "neutral": "#9aa0a6", "positive": "#2e9d5b", "unscored": "#d9d9d9"}
-ORDER = ("negative", "neutral", "positive", "unscored")
+# "uncertain": a label below [sentiment] min_confidence, counted apart from the three labels.
+COLOURS = {"negative": "#d64541", "neutral": "#9aa0a6", "positive": "#2e9d5b", "uncertain": "#e8c468",
+           "unscored": "#d9d9d9"}
+ORDER = ("negative", "neutral", "positive", "uncertain", "unscored")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from listener.links import http_url
 from listener.models import Mention
+from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, confidently_sql
 from responders.digests.periods import Bucket
 
 MIN_LIFT = 1.5
@@ -65,6 +66,15 @@ _STOP_WORDS = """
     yesterday tomorrow now week day time much many every can may might must shall us let make made says said way
     back know think want need see new good bad month months year hour hours minutes
 """
+# Generic words: common in praise and small talk alike, so never a driver on their own ("thanks for the
+# quick fix, everything works now"). They may still end a phrase ("no fix", "never works"); more
+# words go in the digest's stop_words setting.
+_GENERIC_WORDS = """
+    everything everyone everybody something someone somebody anything anyone thing things stuff works work worked
+    fix fixed fixes fixing quick quickly great love loved awesome amazing nice happy glad appreciate appreciated
+    perfect perfectly best better excellent fantastic wonderful cool sure guys team folks lot lots
+"""
+GENERIC_WORDS = frozenset(_GENERIC_WORDS.split())
 # Negations are never terms on their own, but open phrases: "not working", "never arrived".
 NEGATIONS = frozenset(_NEGATIONS.split())
 # Common English words, social-media filler and words too vague to be a complaint.
@@ -148,17 +158,19 @@ def _chunks(text: str) -> list[list[str]]:
 def mention_terms(text: str, stop_words: frozenset[str] = STOP_WORDS) -> set[str]:
     """The words and two-word phrases a mention contributes, each once.
 
-    A word counts unless it is a stop-word or a negation; a phrase is two adjacent
-    words of one clause whose second word counts and whose first is not a
-    stop-word, so "not working" and "customer service" are phrases but "the app" is not.
+    A word counts unless it is a stop-word, a negation or a generic word; a phrase is
+    two adjacent words of one clause whose second word is not a stop-word or negation
+    and whose first is not a stop-word or generic word, so "not working", "no fix" and
+    "customer service" are phrases but "the app" and "quick fix" are not.
     """
     terms: set[str] = set()
     for tokens in _chunks(text):
         for i, token in enumerate(tokens):
             if token in stop_words or token in NEGATIONS:
                 continue
-            terms.add(token)
-            if i and tokens[i - 1] not in stop_words:
+            if token not in GENERIC_WORDS:
+                terms.add(token)
+            if i and tokens[i - 1] not in stop_words and tokens[i - 1] not in GENERIC_WORDS:
                 terms.add(f"{tokens[i - 1]} {token}")
     return terms
 
@@ -177,10 +189,14 @@ def rank_terms(
     stop_words: frozenset[str] = STOP_WORDS,
     top: int = 8,
     min_mentions: int = 3,
+    contrast: Sequence[str] = (),
 ) -> list[Driver]:
     """Rank the terms of ``current`` (mention id, text) against ``background``; see the module docstring.
 
     Mentions in ``current`` are expected newest first: a driver's ids keep that order.
+    ``contrast`` is non-negative text for a caller whose ``background`` is not (an alert
+    compares with earlier negatives): a term at least as common there as in ``current``
+    is not a driver.
     """
     if top <= 0 or not current:
         return []
@@ -192,6 +208,7 @@ def rank_terms(
     if not candidates:
         return []
     back = _document_counts(background, stop_words, candidates)
+    against = _document_counts(contrast, stop_words, candidates)
     before = _document_counts(previous, stop_words, candidates)
     n, m = len(current), len(background)
     covered = set()
@@ -210,6 +227,12 @@ def rank_terms(
             lift = ((count + 0.5) / (n + 1)) / ((back[term] + 0.5) / (m + 1))
             if lift < MIN_LIFT:
                 continue
+        elif m and back[term] / m >= count / n:
+            # Too few other mentions for a lift, but a term at least as common in them as in the
+            # complaints is no complaint ("works" in thank-yous the model called negative).
+            continue
+        if contrast and against[term] / len(contrast) >= count / n:
+            continue
         ranked.append(Driver(
             term=term,
             mentions=count,
@@ -250,12 +273,14 @@ def _document_counts(texts: Iterable[str], stop_words: frozenset[str], wanted: d
 # --- reading the mentions from the database (bounded) ---------------------------------------------
 
 
-def _negative() -> object:
-    return Mention.sentiment_label == "negative"
+def _negative(min_confidence: float) -> object:
+    """Confidently negative: an uncertain negative (listener.sentiment.certainty) never drives."""
+    return confidently_sql("negative", Mention.sentiment_label, Mention.sentiment_confidence, min_confidence)
 
 
-def _not_negative() -> object:
-    return or_(Mention.sentiment_label.is_(None), not_(Mention.sentiment_label == "negative"))
+def _not_negative(min_confidence: float) -> object:
+    """Everything else, uncertain negatives included: the contrast that generic words fail."""
+    return or_(Mention.sentiment_label.is_(None), not_(_negative(min_confidence)))
 
 
 def _quotas(counts: Sequence[int], cap: int) -> list[int]:
@@ -319,18 +344,23 @@ def negative_drivers(
     top: int,
     min_mentions: int,
     sample_size: int,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> DriverSet:
-    """The period's drivers: its negative mentions against its other mentions, compared with the period before."""
+    """The period's drivers: its negative mentions against its other mentions, compared with the period before.
+
+    Only confidently negative mentions (at least ``min_confidence``) count as negative;
+    ``negative_counts`` and ``previous_negative`` must count the same ones.
+    """
     wanted = (Mention.id, Mention.text, Mention.url, Mention.platform, Mention.created_at)
-    rows = read_mentions(session, wanted, _negative(), buckets, negative_counts, sample_size)
+    rows = read_mentions(session, wanted, _negative(min_confidence), buckets, negative_counts, sample_size)
     rows.sort(key=lambda row: (row[4], row[0]), reverse=True)
     # The background and the previous period only weigh the candidates found above: half as many suffice.
-    background = [r[0] for r in read_mentions(session, (Mention.text,), _not_negative(), buckets, other_counts,
-                                              sample_size // 2)]
+    background = [r[0] for r in read_mentions(session, (Mention.text,), _not_negative(min_confidence), buckets,
+                                              other_counts, sample_size // 2)]
     before_buckets = _split(previous, len(buckets))
     spread = [previous_negative // len(before_buckets)] * len(before_buckets)
     spread[-1] += previous_negative - sum(spread)
-    before = [r[0] for r in read_mentions(session, (Mention.text,), _negative(), before_buckets, spread,
+    before = [r[0] for r in read_mentions(session, (Mention.text,), _negative(min_confidence), before_buckets, spread,
                                           sample_size // 2)]
     drivers = rank_terms(
         [(r[0], r[1]) for r in rows], background, before, stop_words=stop_words, top=top, min_mentions=min_mentions
