@@ -45,7 +45,7 @@ from sqlmodel import Session
 
 from listener.models import CustomerProfile, Mention, Reply
 from listener.platforms import platform_names
-from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, confident_sql, uncertain_sql
+from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, confident_sql, confidently_sql, uncertain_sql
 from listener.settings import DigestSettings
 from responders.digests.periods import Bucket, Period
 from responders.digests.terms import Driver, DriverSet, MentionRef, negative_drivers, stop_words_for
@@ -426,14 +426,14 @@ def _previous(session: Session, previous: Period, now: datetime, min_confidence:
 
 
 def _people(
-    session: Session, period: Period, settings: DigestSettings
+    session: Session, period: Period, settings: DigestSettings, min_confidence: float = DEFAULT_MIN_CONFIDENCE
 ) -> tuple[list[CustomerRow], list[CustomerRow]]:
     """The most-mentioning customers (CRM-imported profiles) and VIPs.
 
     Prospects (every other author's automatic profile) are not customers; a VIP is
     a profile of a tier in ``digest.vip_tiers``, prospect or not.
     """
-    negative = Mention.sentiment_label == "negative"
+    negative = confidently_sql("negative", Mention.sentiment_label, Mention.sentiment_confidence, min_confidence)
 
     def ranking(profiles: Any) -> Select[Any]:
         # Driven by the profiles (the profile_id index), not by the period's many mentions.
@@ -490,7 +490,7 @@ def compute_digest(
     with ThreadPoolExecutor(max_workers=4 if parallel else 1, thread_name_prefix="digest") as pool:
         sentiment = [pool.submit(run, _sentiment, half, now, min_confidence) for half in halves]
         before = pool.submit(run, _previous, previous_period, now, min_confidence)
-        people = pool.submit(run, _people, period, settings)
+        people = pool.submit(run, _people, period, settings, min_confidence)
         answers = pool.submit(run, _response, period, now, settings.open_statuses)
         series: list[SeriesPoint] = []
         platform_totals: dict[str, SentimentMix] = {}

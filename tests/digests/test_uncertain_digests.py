@@ -67,6 +67,9 @@ def test_digest_counts_uncertain_apart_and_drivers_come_from_confident_negatives
         + [_row(at + timedelta(minutes=50 + i), "positive", "@brand works great, quick fix", 0.95) for i in range(3)]
         + [_row(at + timedelta(minutes=55), "unscored", "🙂", None), _row(at + timedelta(minutes=56), None, "x", None)]
     )
+    customer = seed.profile(engine, "Cara Customer", prospect=False)
+    for row in rows[:2] + rows[10:15]:  # two confident negatives, five uncertain ones
+        row.profile_id = customer
     ids = seed.mentions(engine, rows)
     confident_negative_ids = set(ids[:10])
     settings = settings_for(db_url, sentiment={"enabled": False, "min_confidence": 0.5})
@@ -92,6 +95,8 @@ def test_digest_counts_uncertain_apart_and_drivers_come_from_confident_negatives
     for driver in drivers.drivers:
         assert set(driver.mention_ids) <= confident_negative_ids
         assert {example.id for example in driver.examples} <= confident_negative_ids
+
+    assert [(c.profile_id, c.mentions, c.negative) for c in digest.top_customers] == [(customer, 7, 2)]
 
     data = digest.as_dict()
     assert data["overall"]["uncertain"] == 8 and data["overall"]["total"] == 27
