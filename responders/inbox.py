@@ -79,6 +79,8 @@ class QueueItem:
     assignee: str | None
     reply_id: int | None
     reply_state: str | None
+    # The mention's version when read: a change sent back with it is refused if someone changed it since.
+    version: int = 1
 
 
 class InvalidFilter(HarkenError, ValueError):
@@ -337,7 +339,7 @@ def _items(rows: Any) -> list[QueueItem]:
     return [
         QueueItem(mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
                   mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label, handle,
-                  followers, tier, assignee_mail, reply_id, reply_state)
+                  followers, tier, assignee_mail, reply_id, reply_state, version=mention.version)
         for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in rows
     ]
 

@@ -35,6 +35,7 @@ from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
+from responders.versions import check_mention_version
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
 from responders.web.pages import after_post, back, page
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
@@ -136,8 +137,10 @@ def inbox_page(
 
 @router.post("/mentions/{mention_id}/status")
 def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
-                  status: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+                  status: Annotated[str, Form()], note: Annotated[str, Form()] = "",
+                  version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, version)
     set_status(db, mention, status, user, note.strip() or None)
     db.commit()
     return _row_or_back(request, db, mention_id)
@@ -145,8 +148,9 @@ def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: 
 
 @router.post("/mentions/{mention_id}/assign")
 def change_assignee(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
-                    assignee: Annotated[str, Form()] = "") -> Response:
+                    assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, version)
     assign(db, mention, _assignee(db, assignee, user), user)
     db.commit()
     return _row_or_back(request, db, mention_id)
@@ -228,13 +232,19 @@ def send_for_approval(request: Request, mention_id: RecordId, db: SessionDep, se
 # -- JSON API ----------------------------------------------------------------------------------
 
 
+VERSION_HELP = ("the mention's `version` this change was made on; when given and someone changed the mention "
+                "since, the change is refused (409) naming who changed what")
+
+
 class StatusChange(BaseModel):
     status: str = Field(description=f"one of {', '.join(STATUSES)}")
     note: str | None = None
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class AssigneeChange(BaseModel):
     assignee: str | None = Field(None, description="a staff email, `me`, or null to unassign")
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class SentimentChange(BaseModel):
@@ -276,6 +286,7 @@ def api_mention(mention_id: RecordId, db: SessionDep, user: Reader) -> dict[str,
 @api.post("/mentions/{mention_id}/status")
 def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, change.version)
     set_status(db, mention, change.status, user, change.note)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
@@ -284,6 +295,7 @@ def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user:
 @api.post("/mentions/{mention_id}/assign")
 def api_assign(mention_id: RecordId, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, change.version)
     assign(db, mention, _assignee(db, change.assignee, user), user)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))

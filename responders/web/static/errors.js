@@ -46,8 +46,25 @@
     if (box) { box.remove(); }
   }
 
+  // A change refused as stale (someone changed the item meanwhile) comes with the item as it is now: it takes
+  // the stale one's place, so the screen shows who has it, and the message shows inside it.
+  function current(event) {
+    var target = event.detail.target;
+    if (!target || !target.id || event.detail.xhr.status !== 409) { return null; }
+    var parsed = document.createElement("template");
+    parsed.innerHTML = event.detail.xhr.responseText || "";
+    var wrapped = parsed.content.querySelector("template[data-current-item]");
+    var fresh = wrapped && wrapped.content.getElementById(target.id);
+    if (!fresh) { return null; }
+    fresh = document.importNode(fresh, true);
+    target.replaceWith(fresh);
+    if (window.htmx) { window.htmx.process(fresh); }
+    return fresh;
+  }
+
   document.addEventListener("htmx:responseError", function (event) {
-    show(scopeOf(event.detail.elt), messageOf(event.detail.xhr));
+    var fresh = current(event);
+    show(fresh || scopeOf(event.detail.elt), messageOf(event.detail.xhr));
   });
   document.addEventListener("htmx:sendError", function (event) {
     show(scopeOf(event.detail.elt), "Harken could not be reached: nothing was changed. Try again.");
