@@ -27,7 +27,7 @@ from listener.platforms import display_handle
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, can
-from responders.versions import StaleVersion
+from responders.versions import StaleReply, StaleVersion
 from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
@@ -36,7 +36,7 @@ from responders.web.openapi import api_schema
 from responders.web.pages import is_https
 from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
-from responders.web.stale import stale_answer
+from responders.web.stale import stale_answer, stale_reply_answer
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -142,6 +142,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     async def _stale(request: Request, error: StaleVersion) -> Response:
         # Someone changed the item meanwhile: say who, and hand the page the item as it is now.
         return stale_answer(request, error) or await _answer(request, error)
+
+    @app.exception_handler(StaleReply)
+    async def _stale_reply(request: Request, error: StaleReply) -> Response:
+        return stale_reply_answer(request, error) or await _answer(request, error)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

@@ -6,11 +6,15 @@ browsers is in tests/web/test_collisions_browser.py.
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from listener.models import Mention
+from listener.models import Mention, StaffUser
+from responders import workflow
+from responders.staff import find_user
+from responders.web.security import set_password
 from tests.responders.helpers import add_mention, process
-from tests.web.conftest import TEAM, Site
+from tests.web.conftest import PASSWORD, TEAM, Site, csrf_of, sign_in
 
 
 def _mention(site: Site) -> int:
@@ -75,3 +79,73 @@ def test_a_stale_row_action_answers_with_the_message_and_the_row_as_it_is_now(si
     assert "Ana took this mention just now" in stale.text
     assert f'id="mention-row-{mention_id}"' in stale.text and TEAM["agent"] in stale.text
     assert f'name="version" value="{seen + 1}"' in stale.text  # the refreshed row acts on the current version
+
+
+def _pending_reply(site: Site, required_approvals: int = 2) -> int:
+    mention_id = _mention(site)
+    with Session(site.engine) as session:
+        agent = find_user(session, TEAM["agent"])
+        reply = workflow.create_draft(session, session.get(Mention, mention_id), "Sorry: a refund is on its way.",  # type: ignore[arg-type]
+                                      agent)
+        workflow.submit(session, site.settings, reply, agent)
+        reply.required_approvals = required_approvals
+        session.add(reply)
+        session.commit()
+        return reply.id  # type: ignore[return-value]
+
+
+def _reply_version(client, reply_id: int) -> int:  # type: ignore[no-untyped-def]
+    items = client.get("/api/v1/replies").json()["items"]
+    return next(item["version"] for item in items if item["id"] == reply_id)  # type: ignore[no-any-return]
+
+
+def test_api_refuses_an_edit_and_approve_made_on_a_reply_another_approver_approved_meanwhile(site: Site) -> None:
+    reply_id = _pending_reply(site)
+    dana = _second_approver(site)
+    pat = site.client("approver")
+    seen_by_both = _reply_version(pat, reply_id)
+
+    first = pat.post(f"/api/v1/replies/{reply_id}/approve", json={"version": seen_by_both})
+    assert first.status_code == 200 and first.json()["state"] == "pending_approval"  # 1 of 2
+
+    stale = dana.post(f"/api/v1/replies/{reply_id}/approve",
+                      json={"text": "Sorry: your refund was sent today.", "version": seen_by_both})
+    assert stale.status_code == 409
+    assert stale.json()["detail"].startswith("Pat approved this reply (1 of 2 approvals given) just now")
+    assert stale.json()["current"]["text"] == "Sorry: a refund is on its way."
+    with Session(site.engine) as session:
+        reply = workflow.get_reply(session, reply_id)
+        assert reply.text == "Sorry: a refund is on its way." and reply.revision == 1  # Pat's approval stands
+        assert [a.approver_id for a in workflow.approvals(session, reply)] == [site.team["approver"].id]
+
+    rejected = dana.post(f"/api/v1/replies/{reply_id}/reject", json={"reason": "tone", "version": seen_by_both})
+    assert rejected.status_code == 409 and "Pat approved this reply" in rejected.json()["detail"]
+    # Seen the current version, Dana's decision counts.
+    approved = dana.post(f"/api/v1/replies/{reply_id}/approve", json={"version": _reply_version(dana, reply_id)})
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+
+
+def test_a_stale_queue_card_decision_answers_with_the_message_and_the_card_as_it_is_now(site: Site) -> None:
+    reply_id = _pending_reply(site)
+    dana = _second_approver(site)
+    pat = site.client("approver")
+    seen = _reply_version(pat, reply_id)
+    assert pat.post(f"/replies/{reply_id}/approve", data={"version": str(seen)}).status_code in (200, 303)
+    stale = dana.post(f"/replies/{reply_id}/approve", data={"text": "Edited by Dana", "version": str(seen)},
+                      headers={"HX-Request": "true", "HX-Target": f"reply-{reply_id}"})
+    assert stale.status_code == 409 and "Pat approved this reply" in stale.text
+    assert f'id="reply-{reply_id}"' in stale.text and f'name="version" value="{seen + 1}"' in stale.text
+
+
+def _second_approver(site: Site):  # type: ignore[no-untyped-def]
+    """Dana, a second approver, signed in (two-approver replies need two people)."""
+    with Session(site.engine) as session:
+        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
+        session.add(dana)
+        session.flush()
+        set_password(session, dana, PASSWORD, "system:test")
+        session.commit()
+    client = TestClient(site.app, base_url="http://testserver")
+    assert sign_in(client, "dana@lumen.test").status_code == 303
+    client.headers["X-CSRF-Token"] = csrf_of(client.get("/inbox").text)
+    return client

@@ -46,6 +46,19 @@
     if (box) { box.remove(); }
   }
 
+  // What the person typed in the stale item (an edited reply, a rejection reason) survives its refresh.
+  function keepTyped(stale, fresh) {
+    var carried = [];
+    stale.querySelectorAll("textarea[name], input[type=text][name]").forEach(function (field) {
+      if (field.value === field.defaultValue) { return; }
+      var form = field.form && field.form.getAttribute("action");
+      fresh.querySelectorAll(field.tagName.toLowerCase() + '[name="' + field.name + '"]').forEach(function (twin) {
+        if (!twin.form || twin.form.getAttribute("action") === form) { twin.value = field.value; carried.push(twin); }
+      });
+    });
+    return carried;
+  }
+
   // A change refused as stale (someone changed the item meanwhile) comes with the item as it is now: it takes
   // the stale one's place, so the screen shows who has it, and the message shows inside it.
   function current(event) {
@@ -57,8 +70,11 @@
     var fresh = wrapped && wrapped.content.getElementById(target.id);
     if (!fresh) { return null; }
     fresh = document.importNode(fresh, true);
+    var carried = keepTyped(target, fresh);
     target.replaceWith(fresh);
     if (window.htmx) { window.htmx.process(fresh); }
+    // The length counter and the "voids an approval" warning follow the carried text, as if typed again.
+    carried.forEach(function (field) { field.dispatchEvent(new Event("input", { bubbles: true })); });
     return fresh;
   }
 
