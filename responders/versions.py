@@ -51,8 +51,8 @@ def check_reply_version(session: Session, reply: Reply, version: int | None) -> 
     if version is None or version == reply.version:
         return
     assert reply.id is not None
-    raise StaleReply(f"{_last_reply_change(session, reply.id)}; this page showed an older version, "
-                     "now refreshed: look again before changing it", reply.id)
+    raise StaleReply(f"{_last_reply_change(session, reply.id)}; your change was made on an older "
+                     "version and was not applied: look again before changing it", reply.id)
 
 
 def check_mention_version(session: Session, mention: Mention, version: int | None) -> None:
@@ -60,8 +60,8 @@ def check_mention_version(session: Session, mention: Mention, version: int | Non
     if version is None or version == mention.version:
         return
     assert mention.id is not None
-    raise StaleVersion(f"{_last_change(session, mention.id)}; this page showed an older version, "
-                       "now refreshed: look again before changing it", mention.id)
+    raise StaleVersion(f"{_last_change(session, mention.id)}; your change was made on an older "
+                       "version and was not applied: look again before changing it", mention.id)
 
 
 def _last_change(session: Session, mention_id: int) -> str:

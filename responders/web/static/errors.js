@@ -46,17 +46,23 @@
     if (box) { box.remove(); }
   }
 
-  // What the person typed in the stale item (an edited reply, a rejection reason) survives its refresh.
+  // What the person typed in the stale item (an edited reply, a rejection reason) survives its refresh; null when
+  // the fresh item has no box for some of it (a reply rejected meanwhile has no text box): then no refresh.
   function keepTyped(stale, fresh) {
-    var carried = [];
+    var carried = [], lost = false;
     stale.querySelectorAll("textarea[name], input[type=text][name]").forEach(function (field) {
       if (field.value === field.defaultValue) { return; }
-      var form = field.form && field.form.getAttribute("action");
+      var form = field.form && field.form.getAttribute("action"), found = false;
       fresh.querySelectorAll(field.tagName.toLowerCase() + '[name="' + field.name + '"]').forEach(function (twin) {
-        if (!twin.form || twin.form.getAttribute("action") === form) { twin.value = field.value; carried.push(twin); }
+        if (!twin.form || twin.form.getAttribute("action") === form) {
+          twin.value = field.value;
+          carried.push(twin);
+          found = true;
+        }
       });
+      lost = lost || !found;
     });
-    return carried;
+    return lost ? null : carried;
   }
 
   // A change refused as stale (someone changed the item meanwhile) comes with the item as it is now: it takes
@@ -71,6 +77,7 @@
     if (!fresh) { return null; }
     fresh = document.importNode(fresh, true);
     var carried = keepTyped(target, fresh);
+    if (!carried) { return null; }  // what they typed matters more than the refresh: the message says what changed
     target.replaceWith(fresh);
     if (window.htmx) { window.htmx.process(fresh); }
     // The length counter and the "voids an approval" warning follow the carried text, as if typed again.
