@@ -149,3 +149,35 @@ def _second_approver(site: Site):  # type: ignore[no-untyped-def]
     assert sign_in(client, "dana@lumen.test").status_code == 303
     client.headers["X-CSRF-Token"] = csrf_of(client.get("/inbox").text)
     return client
+
+
+def test_bulk_change_with_one_stale_mention_changes_none_and_names_it(site: Site) -> None:
+    first, second = _mention(site), _mention(site)
+    agent, approver = site.client("agent"), site.client("approver")
+    seen = {first: _version(approver, first), second: _version(approver, second)}
+    assert agent.post(f"/api/v1/mentions/{second}/assign", json={"assignee": "me"}).status_code == 200
+
+    api = approver.post("/api/v1/mentions/bulk", json={"ids": [first, second], "status": "ignored",
+                                                       "versions": [{"id": k, "version": v} for k, v in seen.items()]})
+    assert api.status_code == 409 and api.json()["detail"].startswith(f"mention {second}: Ana took this mention")
+    page = approver.post("/inbox/bulk", data={"ids": [str(first), str(second)], "status": "ignored",
+                                              "versions": [f"{k}:{v}" for k, v in seen.items()]},
+                         headers={"HX-Request": "true"})
+    assert page.status_code == 409 and f"mention {second}: Ana took this mention" in page.text
+    with Session(site.engine) as session:
+        assert session.get(Mention, first).status != "ignored"  # type: ignore[union-attr]
+        assert session.get(Mention, second).status == "assigned"  # type: ignore[union-attr]
+
+    bad = approver.post("/inbox/bulk", data={"ids": [str(first)], "status": "ignored", "versions": ["first:1"]})
+    assert bad.status_code == 409 and "first:1&#39; is not a mention id and its version (id:version)" in bad.text
+
+
+def test_the_mention_page_states_the_version_its_triage_forms_were_drawn_on(site: Site) -> None:
+    mention_id = _mention(site)
+    agent, approver = site.client("agent"), site.client("approver")
+    page = approver.get(f"/mentions/{mention_id}").text
+    assert page.count(f'name="version" value="{_version(approver, mention_id)}"') == 2  # status and assign
+    seen = _version(approver, mention_id)
+    assert agent.post(f"/api/v1/mentions/{mention_id}/assign", json={"assignee": "me"}).status_code == 200
+    stale = approver.post(f"/mentions/{mention_id}/status", data={"status": "ignored", "version": str(seen)})
+    assert stale.status_code == 409 and "Ana took this mention just now" in stale.text
