@@ -286,6 +286,9 @@ class Mention(SQLModel, table=True):
     # Which triage rule ignored or assigned it, so a person can see why.
     triage_reason: str | None = Field(default=None, sa_type=Text)
     triaged_at: datetime | None = _time(default=None)
+    # Raised by every person's change (assign, status): a change stating an older version was made on a stale
+    # screen and is refused (responders.versions), so two people cannot silently undo each other.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class QuarantinedPayload(SQLModel, table=True):
@@ -407,6 +410,9 @@ class Reply(SQLModel, table=True):
     original_text: str | None = Field(default=None, sa_type=Text)
     # Bumped by every edit: approvals count only for the revision they saw.
     revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Bumped by every change (edit, approval, rejection, submit, sending): a person's change stating an older
+    # version was made on a stale screen and is refused (responders.versions).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_by_id: int | None = _named_fk("staff_users.id", "fk_replies_created_by_id")
     submitted_by_id: int | None = _named_fk("staff_users.id", "fk_replies_submitted_by_id")
     submitted_at: datetime | None = _time(default=None)

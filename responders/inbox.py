@@ -80,6 +80,8 @@ class QueueItem:
     reply_id: int | None
     reply_state: str | None
     sentiment_confidence: float | None = None  # shown beside the label; below min_confidence it is "uncertain"
+    # The mention's version when read: a change sent back with it is refused if someone changed it since.
+    version: int = 1
 
 
 class InvalidFilter(HarkenError, ValueError):
@@ -338,7 +340,8 @@ def _items(rows: Any) -> list[QueueItem]:
     return [
         QueueItem(mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
                   mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label, handle,
-                  followers, tier, assignee_mail, reply_id, reply_state, mention.sentiment_confidence)
+                  followers, tier, assignee_mail, reply_id, reply_state, mention.sentiment_confidence,
+                  version=mention.version)
         for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in rows
     ]
 

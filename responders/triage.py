@@ -272,6 +272,7 @@ def set_status(session: Session, mention: Mention, status: str, by: StaffUser, n
     after: dict[str, object] = {"status": status}
     if note:
         after["note"] = note
+    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.status", mention, before, after)
     return mention
 
@@ -295,6 +296,7 @@ def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: S
         mention.status = ASSIGNED
     elif assignee is None and mention.status == ASSIGNED:
         mention.status = NEEDS_REPLY
+    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.assign", mention, before,
                  {"status": mention.status, "assignee": assignee.email if assignee else None})
     return mention

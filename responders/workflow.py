@@ -126,7 +126,8 @@ def _move(session: Session, reply: Reply, action: str, sources: tuple[str, ...],
     if at_revision is not None:
         statement = statement.where(Reply.revision == at_revision)
     result = session.execute(
-        statement.values(state=target, updated_at=utcnow(), **values).execution_options(synchronize_session=False)
+        statement.values(state=target, updated_at=utcnow(), version=Reply.version + 1, **values)
+        .execution_options(synchronize_session=False)
     )
     session.refresh(reply)
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -248,6 +249,10 @@ def approve(session: Session, settings: Settings, reply: Reply, by: StaffUser, e
     before = {**_snapshot(reply, "revision"), "approvals": count - 1}
     if count >= reply.required_approvals:
         _move(session, reply, "approve", (PENDING,), APPROVED, at_revision=reply.revision, approved_at=utcnow())
+    else:  # one approval of several is a change too: a page that did not see it is stale (responders.versions)
+        session.execute(update(Reply).where(Reply.id == reply.id).values(version=Reply.version + 1)
+                        .execution_options(synchronize_session=False))
+        session.refresh(reply)
     audit.record(session, by, "reply.approve", reply, before,
                  {**_snapshot(reply, "revision", "required_approvals"), "approvals": count})
     return reply

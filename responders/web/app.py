@@ -29,6 +29,7 @@ from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
 from listener.settings import Settings
 from responders.digests.render import count, duration, percent, safe_url, signed
 from responders.roles import Action, can
+from responders.versions import StaleReply, StaleVersion
 from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
@@ -37,6 +38,7 @@ from responders.web.openapi import api_schema
 from responders.web.pages import is_https
 from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
+from responders.web.stale import stale_answer, stale_reply_answer
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -147,6 +149,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     # Starlette picks a handler by the error's class hierarchy; the table (responders.web.errors) picks the status.
     for answered in ANSWERED:
         app.add_exception_handler(answered, _answer)
+
+    @app.exception_handler(StaleVersion)
+    async def _stale(request: Request, error: StaleVersion) -> Response:
+        # Someone changed the item meanwhile: say who, and hand the page the item as it is now.
+        return stale_answer(request, error) or await _answer(request, error)
+
+    @app.exception_handler(StaleReply)
+    async def _stale_reply(request: Request, error: StaleReply) -> Response:
+        return stale_reply_answer(request, error) or await _answer(request, error)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

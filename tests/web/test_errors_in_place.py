@@ -94,7 +94,8 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
     card = page.locator(f"#reply-{first}")
     card.locator("textarea").fill("Edited words the approver typed")
     card.get_by_role("button", name="Approve and send").click()
-    expect(card.locator(".inline-error")).to_contain_text("approve")
+    # Made on the page's older version of the reply: the message says who changed it (responders.versions).
+    expect(card.locator(".inline-error")).to_contain_text("Pat rejected this reply just now")
     expect(card.locator("textarea")).to_have_value("Edited words the approver typed")
     expect(page.locator("#flash")).to_have_text("")
 
@@ -103,7 +104,7 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
     other.get_by_role("button", name="Reject").click()
     expect(other.locator(".inline-error")).to_contain_text("reject")
     expect(other.get_by_label("Reason for rejecting")).to_have_value("too casual for this customer")
-    expect(card.locator(".inline-error")).to_contain_text("approve")  # the first message is still there
+    expect(card.locator(".inline-error")).to_contain_text("Pat rejected this reply")  # the first is still there
     screenshot(page, "queue-errors-1440")
     page.context.close()
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -22,6 +22,7 @@ from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
+from responders.versions import check_reply_version
 from responders.web.approval_panel import ApprovalLine, approval_lines
 from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
 from responders.web.pages import page
@@ -130,6 +131,9 @@ def _card(db: Session, reply_id: int) -> QueueCard:
     return as_cards(db, [row])[0]
 
 
+queue_card = _card  # one reply's card as it is now (a stale decision's answer shows it: responders.web.stale)
+
+
 def _after(request: Request, db: Session, reply_id: int) -> Response:
     if request.headers.get("hx-request"):
         return page(request, "_queue_card.html", {"card": _card(db, reply_id)})
@@ -151,8 +155,9 @@ def queue_status(request: Request, db: SessionDep, user: Reader) -> Response:
 
 @router.post("/replies/{reply_id}/approve")
 def approve(request: Request, reply_id: RecordId, db: SessionDep, settings: SettingsDep, user: Approver,
-            text: Annotated[str | None, Form()] = None) -> Response:
+            text: Annotated[str | None, Form()] = None, version: Annotated[int | None, Form()] = None) -> Response:
     reply = workflow.get_reply(db, reply_id)
+    check_reply_version(db, reply, version)
     edited = text if text is not None and text.strip() != reply.text else None
     workflow.approve(db, settings, reply, user, edit_text=edited)
     db.commit()
@@ -161,8 +166,10 @@ def approve(request: Request, reply_id: RecordId, db: SessionDep, settings: Sett
 
 @router.post("/replies/{reply_id}/reject")
 def reject(request: Request, reply_id: RecordId, db: SessionDep, user: Rejecter,
-           reason: Annotated[str, Form()] = "") -> Response:
-    workflow.reject(db, workflow.get_reply(db, reply_id), user, reason)
+           reason: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
+    reply = workflow.get_reply(db, reply_id)
+    check_reply_version(db, reply, version)
+    workflow.reject(db, reply, user, reason)
     db.commit()
     return _after(request, db, reply_id)
 
@@ -177,13 +184,19 @@ def retry(request: Request, reply_id: RecordId, db: SessionDep, user: Retrier) -
 # -- JSON API ----------------------------------------------------------------------------------
 
 
+VERSION_HELP = ("the reply's `version` this decision was made on; when given and someone changed the reply "
+                "since, the decision is refused (409) naming who changed what")
+
+
 class Approval(BaseModel):
     text: str | None = None
     """Edited text to approve instead of the submitted one (edit-then-approve)."""
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class Rejection(BaseModel):
     reason: str
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 @api.get("/replies")
@@ -207,6 +220,7 @@ def api_replies(db: SessionDep, user: Reader,
 def api_approve(reply_id: RecordId, body: Approval, db: SessionDep, settings: SettingsDep,
                 user: Approver) -> dict[str, Any]:
     reply = workflow.get_reply(db, reply_id)
+    check_reply_version(db, reply, body.version)
     edited = body.text if body.text is not None and body.text.strip() != reply.text else None
     workflow.approve(db, settings, reply, user, edit_text=edited)
     db.commit()
@@ -215,7 +229,9 @@ def api_approve(reply_id: RecordId, body: Approval, db: SessionDep, settings: Se
 
 @api.post("/replies/{reply_id}/reject")
 def api_reject(reply_id: RecordId, body: Rejection, db: SessionDep, user: Rejecter) -> dict[str, Any]:
-    reply = workflow.reject(db, workflow.get_reply(db, reply_id), user, body.reason)
+    reply = workflow.get_reply(db, reply_id)
+    check_reply_version(db, reply, body.version)
+    workflow.reject(db, reply, user, body.reason)
     db.commit()
     return reply_json(reply)
 

@@ -35,6 +35,7 @@ from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
+from responders.versions import StaleVersion, check_mention_version
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
 from responders.web.pages import after_post, back, page
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
@@ -136,8 +137,10 @@ def inbox_page(
 
 @router.post("/mentions/{mention_id}/status")
 def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
-                  status: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+                  status: Annotated[str, Form()], note: Annotated[str, Form()] = "",
+                  version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, version)
     set_status(db, mention, status, user, note.strip() or None)
     db.commit()
     return _row_or_back(request, db, mention_id)
@@ -145,8 +148,9 @@ def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: 
 
 @router.post("/mentions/{mention_id}/assign")
 def change_assignee(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
-                    assignee: Annotated[str, Form()] = "") -> Response:
+                    assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, version)
     assign(db, mention, _assignee(db, assignee, user), user)
     db.commit()
     return _row_or_back(request, db, mention_id)
@@ -169,8 +173,9 @@ def _one_item(db: Session, mention_id: int) -> QueueItem:
 @router.post("/inbox/bulk")
 def bulk(request: Request, db: SessionDep, user: Triager,
          ids: Annotated[list[int] | None, Form()] = None,  # none ticked: apply_bulk says so, not a bare 422
-         status: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "") -> Response:
-    apply_bulk(db, user, ids or [], status or None, assignee or None)
+         status: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "",
+         versions: Annotated[list[str] | None, Form()] = None) -> Response:
+    apply_bulk(db, user, ids or [], status or None, assignee or None, _versions(versions or []))
     db.commit()
     if request.headers.get("hx-request"):
         response = Response(status_code=204)
@@ -179,8 +184,23 @@ def bulk(request: Request, db: SessionDep, user: Triager,
     return back(request, "/inbox")
 
 
-def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None, assignee: str | None) -> int:
-    """Assign and/or set the status of many mentions in one transaction: all of them, or none."""
+def _versions(pairs: list[str]) -> dict[int, int]:
+    """The inbox rows' ``id:version`` pairs (one per row shown, ticked or not) as {mention id: version}."""
+    found = {}
+    for pair in pairs:
+        mention_id, _, version = pair.partition(":")
+        if not (mention_id.isdigit() and version.isdigit()):
+            raise ValueError(f"versions: {pair!r} is not a mention id and its version (id:version)")
+        found[int(mention_id)] = int(version)
+    return found
+
+
+def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None, assignee: str | None,
+               versions: dict[int, int] | None = None) -> int:
+    """Assign and/or set the status of many mentions in one transaction: all of them, or none.
+
+    ``versions`` ({mention id: version seen}) refuses the whole change if any of them changed meanwhile.
+    """
     if not ids:
         raise ValueError("select at least one mention")
     if status is None and assignee is None:
@@ -190,6 +210,11 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
     if len(mentions) != len(ids):
         raise MentionNotFound("some selected mentions no longer exist")
     target = _assignee(db, assignee, user) if assignee not in (None, "none") else None
+    for mention in mentions:
+        try:
+            check_mention_version(db, mention, (versions or {}).get(mention.id))  # type: ignore[arg-type]
+        except StaleVersion as stale:  # among many, say which one
+            raise StaleVersion(f"mention {mention.id}: {stale}", stale.mention_id) from None
     for mention in mentions:
         if assignee is not None:
             assign(db, mention, target, user)
@@ -228,23 +253,36 @@ def send_for_approval(request: Request, mention_id: RecordId, db: SessionDep, se
 # -- JSON API ----------------------------------------------------------------------------------
 
 
+VERSION_HELP = ("the mention's `version` this change was made on; when given and someone changed the mention "
+                "since, the change is refused (409) naming who changed what")
+
+
 class StatusChange(BaseModel):
     status: str = Field(description=f"one of {', '.join(STATUSES)}")
     note: str | None = None
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class AssigneeChange(BaseModel):
     assignee: str | None = Field(None, description="a staff email, `me`, or null to unassign")
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class SentimentChange(BaseModel):
     label: str = Field(description="negative, neutral or positive")
 
 
+class SeenVersion(BaseModel):
+    id: BodyId
+    version: int
+
+
 class BulkChange(BaseModel):
     ids: list[BodyId]
     status: str | None = None
     assignee: str | None = Field(None, description="a staff email, `me`, or `none` to unassign")
+    versions: list[SeenVersion] | None = Field(None, description="the `version` of each mention this change was "
+                                               "made on; when given, one changed since refuses the whole change (409)")
 
 
 class ReplyDraft(BaseModel):
@@ -276,6 +314,7 @@ def api_mention(mention_id: RecordId, db: SessionDep, user: Reader) -> dict[str,
 @api.post("/mentions/{mention_id}/status")
 def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, change.version)
     set_status(db, mention, change.status, user, change.note)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
@@ -284,6 +323,7 @@ def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user:
 @api.post("/mentions/{mention_id}/assign")
 def api_assign(mention_id: RecordId, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, change.version)
     assign(db, mention, _assignee(db, change.assignee, user), user)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
@@ -299,7 +339,8 @@ def api_sentiment(mention_id: RecordId, change: SentimentChange, db: SessionDep,
 
 @api.post("/mentions/bulk")
 def api_bulk(change: BulkChange, db: SessionDep, user: Triager) -> dict[str, Any]:
-    count = apply_bulk(db, user, change.ids, change.status, change.assignee)
+    seen = {item.id: item.version for item in change.versions} if change.versions is not None else None
+    count = apply_bulk(db, user, change.ids, change.status, change.assignee, seen)
     db.commit()
     return {"changed": count}
 

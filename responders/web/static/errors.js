@@ -46,8 +46,48 @@
     if (box) { box.remove(); }
   }
 
+  // What the person typed in the stale item (an edited reply, a rejection reason) survives its refresh; null when
+  // the fresh item has no box for some of it (a reply rejected meanwhile has no text box): then no refresh.
+  function keepTyped(stale, fresh) {
+    var carried = [], lost = false;
+    stale.querySelectorAll("textarea[name], input[type=text][name]").forEach(function (field) {
+      if (field.value === field.defaultValue) { return; }
+      var form = field.form && field.form.getAttribute("action"), found = false;
+      fresh.querySelectorAll(field.tagName.toLowerCase() + '[name="' + field.name + '"]').forEach(function (twin) {
+        if (!twin.form || twin.form.getAttribute("action") === form) {
+          twin.value = field.value;
+          carried.push(twin);
+          found = true;
+        }
+      });
+      lost = lost || !found;
+    });
+    return lost ? null : carried;
+  }
+
+  // A change refused as stale (someone changed the item meanwhile) comes with the item as it is now: it takes
+  // the stale one's place, so the screen shows who has it, and the message shows inside it.
+  function current(event) {
+    var target = event.detail.target;
+    if (!target || !target.id || event.detail.xhr.status !== 409) { return null; }
+    var parsed = document.createElement("template");
+    parsed.innerHTML = event.detail.xhr.responseText || "";
+    var wrapped = parsed.content.querySelector("template[data-current-item]");
+    var fresh = wrapped && wrapped.content.getElementById(target.id);
+    if (!fresh) { return null; }
+    fresh = document.importNode(fresh, true);
+    var carried = keepTyped(target, fresh);
+    if (!carried) { return null; }  // what they typed matters more than the refresh: the message says what changed
+    target.replaceWith(fresh);
+    if (window.htmx) { window.htmx.process(fresh); }
+    // The length counter and the "voids an approval" warning follow the carried text, as if typed again.
+    carried.forEach(function (field) { field.dispatchEvent(new Event("input", { bubbles: true })); });
+    return fresh;
+  }
+
   document.addEventListener("htmx:responseError", function (event) {
-    show(scopeOf(event.detail.elt), messageOf(event.detail.xhr));
+    var fresh = current(event);
+    show(fresh || scopeOf(event.detail.elt), messageOf(event.detail.xhr));
   });
   document.addEventListener("htmx:sendError", function (event) {
     show(scopeOf(event.detail.elt), "Harken could not be reached: nothing was changed. Try again.");

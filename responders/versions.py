@@ -1,0 +1,126 @@
+"""Collision safety: a change to a mention or a reply states the version it was made on; a stale one is refused.
+
+Two people looking at the same mention each see a version number (on the page, in the API's JSON). A change
+sent with the version its sender saw is applied only if nobody changed the mention since; otherwise it is
+refused with who changed it and how, read from the audit log ("Pat assigned this mention to Dana 2 minutes
+ago"), so the person can look again instead of silently undoing a colleague's work. Sending no version (older
+API clients) skips the check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from listener.db import utcnow
+from listener.models import AuditEvent, Mention, Reply, StaffUser
+from responders.triage import TriageError
+from responders.workflow import WorkflowError
+
+# The audit actions that change a mention, as a person would say them.
+_MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of"}
+_REPLY_VERBS = {
+    "reply.revise": "revised this draft", "reply.submit": "sent this reply for approval",
+    "reply.edit": "edited this reply", "reply.approve": "approved this reply", "reply.reject": "rejected this reply",
+    "reply.retry": "sent this reply again", "reply.sending": "started sending this reply",
+    "reply.sent": "sent this reply", "reply.failed": "could not send this reply",
+    "reply.send_uncertain": "could not confirm the sending of this reply",
+}
+
+
+class StaleVersion(TriageError):
+    """A change was made on an older version of the item than the one stored: someone changed it meanwhile."""
+
+    def __init__(self, message: str, mention_id: int) -> None:
+        super().__init__(message)
+        self.mention_id = mention_id
+
+
+class StaleReply(WorkflowError):
+    """A change to a reply was made on an older version than the one stored: someone changed it meanwhile."""
+
+    def __init__(self, message: str, reply_id: int) -> None:
+        super().__init__(message)
+        self.reply_id = reply_id
+
+
+def check_reply_version(session: Session, reply: Reply, version: int | None) -> None:
+    """Refuse a change to ``reply`` stated on ``version`` when it has moved on; ``None`` means no check."""
+    if version is None or version == reply.version:
+        return
+    assert reply.id is not None
+    raise StaleReply(f"{_last_reply_change(session, reply.id)}; your change was made on an older "
+                     "version and was not applied: look again before changing it", reply.id)
+
+
+def check_mention_version(session: Session, mention: Mention, version: int | None) -> None:
+    """Refuse a change stated on ``version`` when the mention has moved on; ``None`` means no check."""
+    if version is None or version == mention.version:
+        return
+    assert mention.id is not None
+    raise StaleVersion(f"{_last_change(session, mention.id)}; your change was made on an older "
+                       "version and was not applied: look again before changing it", mention.id)
+
+
+def _last_change(session: Session, mention_id: int) -> str:
+    event = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "mention", AuditEvent.object_id == str(mention_id),
+               AuditEvent.action.in_(tuple(_MENTION_VERBS)))  # type: ignore[attr-defined]
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).scalar_one_or_none()
+    if event is None:
+        return "Someone changed this mention"
+    who = _person(session, event.actor)
+    verb = _MENTION_VERBS[event.action]
+    if event.action == "mention.assign":
+        to = event.after.get("assignee")
+        if not to:
+            what = "unassigned this mention"
+        elif to == event.actor:
+            what = "took this mention"
+        else:
+            what = f"{verb} this mention to {_person(session, to)}"
+    else:
+        what = f"set this mention to {str(event.after.get('status', '')).replace('_', ' ')}"
+    return f"{who} {what} {_ago(event.at)}"
+
+
+def _last_reply_change(session: Session, reply_id: int) -> str:
+    event = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "reply", AuditEvent.object_id == str(reply_id),
+               AuditEvent.action.in_(tuple(_REPLY_VERBS)))  # type: ignore[attr-defined]
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).scalar_one_or_none()
+    if event is None:
+        return "Someone changed this reply"
+    what = _REPLY_VERBS[event.action]
+    if event.action == "reply.approve" and event.after.get("approvals", 0) < event.after.get("required_approvals", 1):
+        what += f" ({event.after.get('approvals')} of {event.after.get('required_approvals')} approvals given)"
+    return f"{_person(session, event.actor)} {what} {_ago(event.at)}"
+
+
+def _person(session: Session, email: str) -> str:
+    """A staff member by name (what colleagues call them); Harken itself for its workers (``system:...``)."""
+    if email.startswith("system:"):
+        return "Harken"
+    user = session.execute(select(StaffUser).where(StaffUser.email == email)).scalar_one_or_none()
+    return user.name if user is not None and user.name else email
+
+
+def _ago(moment: datetime, now: datetime | None = None) -> str:
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    return f"{hours // 24} days ago"
