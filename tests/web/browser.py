@@ -8,6 +8,7 @@ runs on a fresh machine by itself. Screenshots go to ``tests/artifacts/`` (ignor
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from listener.collecting import CollectionRunner
 from listener.db import make_engine, migrate
+from listener.demo import running_simulators
 from listener.pipeline import processing_steps
 from listener.platforms.reddit.simulator import RedditSimulator
 from listener.platforms.x.simulator import XSimulator
@@ -30,7 +33,7 @@ from responders.sender import Sender
 from responders.web.server import WebServer
 from tests.platforms import settings_for
 from tests.responders.helpers import add_mention
-from tests.web.conftest import add_team
+from tests.web.conftest import PASSWORD, TEAM, add_team
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -87,6 +90,39 @@ def live_site(database: Path, x: XSimulator, reddit: RedditSimulator) -> Iterato
     with WebServer(settings, engine, host="127.0.0.1", port=0) as web, SenderLoop(engine, settings):
         yield LiveSite(settings, engine, web.url, x, reddit, hostile.id)  # type: ignore[arg-type]
     engine.dispose()
+
+
+@contextmanager
+def demo_site(directory: Path) -> Iterator[LiveSite]:
+    """A live site on the demo corpus in ``directory``: what each browser test module serves its pages from."""
+    with running_simulators() as platforms, live_site(
+        directory / "harken.db", platforms["x"], platforms["reddit"]
+    ) as site:
+        yield site
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, launched once for a test module."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(browser: Any, live: LiveSite, who: str, width: int = 1440) -> Page:
+    """A page signed in as ``who`` (a role of the demo team, or an email) in a browser context of its own:
+    its own cookies, as on its own computer."""
+    context = browser.new_context(base_url=live.url, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto("/signin")
+    page.get_by_label("Email").fill(TEAM.get(who, who))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    return page
 
 
 def ensure_chromium(executable: str = CHROMIUM) -> str:

@@ -13,45 +13,30 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.demo import running_simulators
 from listener.models import Mention, Reply, Suggestion
 from responders.web.security import create_token
 from responders.workflow import PENDING
-from tests.web.browser import LiveSite, launch, live_site, screenshot
-from tests.web.conftest import PASSWORD, TEAM
+from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.conftest import TEAM
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("browser") / "harken.db", platforms["x"], platforms["reddit"]
-    ) as site:
+    with demo_site(tmp_path_factory.mktemp("browser")) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser(live: LiveSite) -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
-
-def signed_in(browser: Any, live: LiveSite, role: str) -> Page:
-    context = browser.new_context(base_url=live.url, viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(TEAM[role])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
-    return page
 
 
 def _mention_with_suggestions(live: LiveSite) -> Mention:
@@ -69,7 +54,7 @@ def _mention_with_suggestions(live: LiveSite) -> Mention:
 def test_agent_drafts_approver_edits_and_approves_and_the_reply_reaches_the_platform(browser: Any,
                                                                                       live: LiveSite) -> None:
     mention = _mention_with_suggestions(live)
-    agent = signed_in(browser, live, "agent")
+    agent = sign_in(browser, live, "agent", width=1360)
     agent.goto(f"/mentions/{mention.id}")
     agent.locator("form.suggestion").first.get_by_role("button", name="Send for approval").click()
     expect(agent.locator("section.answer")).to_contain_text("pending approval")
@@ -83,7 +68,7 @@ def test_agent_drafts_approver_edits_and_approves_and_the_reply_reaches_the_plat
     expect(card.get_by_role("button", name="Approve and send")).to_have_count(0)
     expect(card.get_by_role("button", name="Reject")).to_have_count(0)
 
-    approver = signed_in(browser, live, "approver")
+    approver = sign_in(browser, live, "approver", width=1360)
     approver.goto("/queue")
     card = approver.locator(f"#reply-{reply.id}")
     edited = f"Sorry about this! We're on it, check your DMs. (ref {mention.id})"
@@ -117,7 +102,7 @@ def test_an_agent_cannot_reach_the_approve_action(browser: Any, live: LiveSite) 
             workflow.submit(session, live.settings, reply, agent_user)
         token = create_token(session, "agent script", TEAM["agent"], find_admin(session)).secret
         session.commit()
-    agent = signed_in(browser, live, "agent")
+    agent = sign_in(browser, live, "agent", width=1360)
     agent.goto("/queue")
     expect(agent.get_by_role("button", name="Approve and send")).to_have_count(0)
     csrf = json.loads(agent.locator("body").get_attribute("hx-headers") or "{}")["X-CSRF-Token"]
@@ -151,7 +136,7 @@ def _refilter(page: Page, change: Any) -> None:
 
 
 def test_inbox_filters(browser: Any, live: LiveSite) -> None:
-    page = signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent", width=1360)
     rows = _visible_rows(page)
     expect(rows.first).to_be_visible()
     expect(page.locator("table.inbox span.platform.x").first).to_be_visible()
@@ -188,7 +173,7 @@ def test_inbox_filters(browser: Any, live: LiveSite) -> None:
 
 
 def test_keyboard_shortcuts_assign_and_resolve(browser: Any, live: LiveSite) -> None:
-    page = signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent", width=1360)
     first = _visible_rows(page).first
     expect(first).to_be_visible()
     mention_id = first.get_attribute("data-mention-id")
@@ -208,7 +193,7 @@ def test_keyboard_shortcuts_assign_and_resolve(browser: Any, live: LiveSite) -> 
 
 
 def test_a_hostile_mention_renders_as_text(browser: Any, live: LiveSite) -> None:
-    page = signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent", width=1360)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"/mentions/{live.hostile_mention_id}")
@@ -245,7 +230,7 @@ def test_screenshots_of_the_main_pages(browser: Any, live: LiveSite) -> None:
         "admin": [("admin", "/admin")],
     }
     for role, wanted in pages.items():
-        page = signed_in(browser, live, role)
+        page = sign_in(browser, live, role, width=1360)
         errors: list[str] = []
         page.on("console", lambda message, errors=errors: errors.append(message.text)
                 if message.type == "error" else None)

@@ -6,15 +6,13 @@ screen is refreshed to its current state (and works from there).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlmodel import Session
 
-from listener.demo import running_simulators
 from listener.models import Mention, StaffUser
 from listener.pipeline import processing_steps
 from listener.processing import Processor
@@ -22,7 +20,7 @@ from responders import workflow
 from responders.staff import find_user
 from responders.web.security import set_password
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, launch, live_site, screenshot
+from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
 from tests.web.conftest import PASSWORD, TEAM
 
 pytestmark = pytest.mark.browser
@@ -30,30 +28,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("collide") / "harken.db", platforms["x"], platforms["reddit"]
-    ) as site:
+    with demo_site(tmp_path_factory.mktemp("collide")) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser(live: LiveSite) -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
-
-def _signed_in(browser: Any, live: LiveSite, role: str) -> Page:
-    """Each person in their own browser context: their own cookies, as on their own computer."""
-    context = browser.new_context(base_url=live.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(TEAM.get(role, role))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
-    return page
 
 
 def test_the_older_pages_assign_is_refused_and_says_who_took_it(browser: Any, live: LiveSite) -> None:
@@ -61,7 +44,7 @@ def test_the_older_pages_assign_is_refused_and_says_who_took_it(browser: Any, li
                           confidence=0.9, handle="double_billed_dee")
     Processor(live.engine, processing_steps(live.settings)).run_until_empty()
     inbox = "/inbox?q=%40double_billed_dee"
-    agent, approver = _signed_in(browser, live, "agent"), _signed_in(browser, live, "approver")
+    agent, approver = sign_in(browser, live, "agent"), sign_in(browser, live, "approver")
     agent.goto(inbox)
     approver.goto(inbox)  # both see the mention unassigned
 
@@ -109,7 +92,7 @@ def test_an_edit_and_approve_on_a_reply_another_approver_approved_meanwhile_says
         session.add(reply)
         session.commit()
         reply_id = reply.id
-    pat, dana_page = _signed_in(browser, live, "approver"), _signed_in(browser, live, "dana@lumen.test")
+    pat, dana_page = sign_in(browser, live, "approver"), sign_in(browser, live, "dana@lumen.test")
     pat.goto("/queue")
     dana_page.goto("/queue")  # both see the reply with no approval yet
 
@@ -138,7 +121,7 @@ def test_an_edit_and_approve_on_a_reply_another_approver_approved_meanwhile_says
 def test_a_second_person_sending_a_reply_on_the_same_mention_keeps_the_draft_and_is_told(
         browser: Any, live: LiveSite) -> None:
     mention_id = _new_mention(live, "Lumen Mobile roaming bill is wrong", "roaming_ron")
-    agent, approver = _signed_in(browser, live, "agent"), _signed_in(browser, live, "approver")
+    agent, approver = sign_in(browser, live, "agent"), sign_in(browser, live, "approver")
     agent.goto(f"/mentions/{mention_id}")
     approver.goto(f"/mentions/{mention_id}")
     approver.locator("#reply-text-own").fill("The approver's answer, sent first.")

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.demo import running_simulators
 from listener.models import Mention, Reply
 from responders import workflow
 from responders.staff import find_user
-from tests.web.browser import LiveSite, launch, live_site, screenshot
+from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
 from tests.web.conftest import PASSWORD, TEAM
 
 pytestmark = pytest.mark.browser
@@ -30,29 +29,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("errors") / "harken.db", platforms["x"], platforms["reddit"]
-    ) as site:
+    with demo_site(tmp_path_factory.mktemp("errors")) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser(live: LiveSite) -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
-
-def _signed_in(browser: Any, live: LiveSite, role: str) -> Page:
-    context = browser.new_context(base_url=live.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(TEAM[role])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
-    return page
 
 
 def _unanswered(live: LiveSite, count: int) -> list[int]:
@@ -78,7 +63,7 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
     own = _submitted(live, own_mention, "approver", "Our reply, drafted by the approver.")
     first = _submitted(live, first_mention, "agent", "Sorry about that, please DM us.")
     second = _submitted(live, second_mention, "agent", "Thanks, we are looking into it.")
-    page = _signed_in(browser, live, "approver")
+    page = sign_in(browser, live, "approver")
     page.goto("/queue")
     # Approval is offered only where it can count: not on the approver's own reply.
     expect(page.locator(f"#reply-{own}").get_by_role("button", name="Approve and send")).to_have_count(0)
@@ -110,7 +95,7 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
 
 
 def test_inbox_errors_show_in_the_form_that_caused_them_and_go_when_fixed(browser: Any, live: LiveSite) -> None:
-    page = _signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent")
     page.get_by_role("button", name="Apply to selected").click()
     expect(page.locator("#bulk .inline-error")).to_have_text(
         "Select at least one mention first: tick its box, or press x on its row.")
@@ -125,7 +110,7 @@ def test_inbox_errors_show_in_the_form_that_caused_them_and_go_when_fixed(browse
 
 def test_a_reply_refused_on_the_mention_page_keeps_the_draft(browser: Any, live: LiveSite) -> None:
     (mention_id,) = _unanswered(live, 1)
-    page = _signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent")
     page.goto(f"/mentions/{mention_id}")
     draft = "A long, careful answer the agent typed while someone else was answering too."
     page.locator("#reply-text-own").fill(draft)
@@ -158,7 +143,7 @@ def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_a
         session.commit()
     TEAM["dana"] = "dana@lumen.test"
     try:
-        pat = _signed_in(browser, live, "approver")
+        pat = sign_in(browser, live, "approver")
         pat.goto("/queue")
         card = pat.locator(f"#reply-{reply_id}")
         expect(card.locator("ul.approvals")).to_contain_text("Pat approved revision 1")
@@ -166,7 +151,7 @@ def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_a
         expect(card.get_by_role("button", name="Approve and send")).to_have_count(0)  # would not count twice
         expect(card).to_contain_text("You have approved this text")
 
-        dana_page = _signed_in(browser, live, "dana")
+        dana_page = sign_in(browser, live, "dana")
         dana_page.goto("/queue")
         card = dana_page.locator(f"#reply-{reply_id}")
         warning = card.locator(".voids-warning")
@@ -191,7 +176,7 @@ def test_main_pages_at_1440_and_390_pixels_load_without_console_errors(browser: 
     """Screenshots of each main page at both widths (tests/artifacts/); a CSP violation would be a console error."""
     (mention_id,) = _unanswered(live, 1)
     for width in (1440, 390):
-        page = _signed_in(browser, live, "admin")
+        page = sign_in(browser, live, "admin")
         page.set_viewport_size({"width": width, "height": 900})
         errors: list[str] = []
         page.on("console", lambda message, errors=errors: errors.append(message.text)

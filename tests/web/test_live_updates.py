@@ -7,46 +7,31 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.demo import running_simulators
 from listener.models import Mention, Reply
 from responders import workflow
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, launch, live_site, screenshot
-from tests.web.conftest import PASSWORD, TEAM, Site
+from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.conftest import TEAM, Site
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("live") / "harken.db", platforms["x"], platforms["reddit"]
-    ) as site:
+    with demo_site(tmp_path_factory.mktemp("live")) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser(live: LiveSite) -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
-
-def _signed_in(browser: Any, live: LiveSite, role: str) -> Page:
-    context = browser.new_context(base_url=live.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(TEAM[role])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
-    return page
 
 
 def _new_open_mention(live: LiveSite, text: str, platform: str = "x") -> int:
@@ -61,7 +46,7 @@ def _new_open_mention(live: LiveSite, text: str, platform: str = "x") -> int:
 
 
 def test_new_mentions_show_as_a_bar_and_the_list_moves_only_when_asked(browser: Any, live: LiveSite) -> None:
-    page = _signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent")
     rows = page.locator("tr[data-mention-id]")
     first_row = rows.first.get_attribute("data-mention-id")
     fresh = _new_open_mention(live, "Just arrived: my order never came")
@@ -84,7 +69,7 @@ def test_new_mentions_show_as_a_bar_and_the_list_moves_only_when_asked(browser: 
 def test_the_queue_count_in_the_navigation_follows_approvals(browser: Any, live: LiveSite) -> None:
     with Session(live.engine) as session:
         waiting = len(session.execute(select(Reply.id).where(Reply.state == workflow.PENDING)).all())
-    page = _signed_in(browser, live, "approver")
+    page = sign_in(browser, live, "approver")
     count = page.locator('[data-live-count="queue"]')
     expect(count).to_have_text(f"({waiting})")
     mention_id = _new_open_mention(live, "Please help, the app crashes")

@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.demo import running_simulators
 from listener.models import Mention, Reply
 from listener.platforms import get_platform
-from tests.web.browser import LiveSite, launch, live_site, screenshot
-from tests.web.conftest import PASSWORD, TEAM, Site
+from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.conftest import Site
 
 CJK_OVER = "谢" * 150  # 150 characters, weighing 300 on X
 CJK_FITS = "谢" * 100  # 200 on X
@@ -53,29 +52,15 @@ def test_the_length_api_refuses_what_it_cannot_answer(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with running_simulators() as platforms, live_site(
-        tmp_path_factory.mktemp("length") / "harken.db", platforms["x"], platforms["reddit"]
-    ) as site:
+    with demo_site(tmp_path_factory.mktemp("length")) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser(live: LiveSite) -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
-
-def _signed_in(browser: Any, live: LiveSite, role: str, width: int = 1440) -> Page:
-    context = browser.new_context(base_url=live.url, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_label("Email").fill(TEAM[role])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
-    return page
 
 
 def _open_mention(live: LiveSite, platform: str) -> Mention:
@@ -92,7 +77,7 @@ def _open_mention(live: LiveSite, platform: str) -> Mention:
 @pytest.mark.browser
 def test_a_reply_box_counts_as_x_does_and_will_not_send_over_the_limit(browser: Any, live: LiveSite) -> None:
     mention = _open_mention(live, "x")
-    page = _signed_in(browser, live, "agent")
+    page = sign_in(browser, live, "agent")
     page.goto(f"/mentions/{mention.id}")
     own = page.locator("#reply-text-own")
     counter = page.locator('output[data-length-for="reply-text-own"]')
@@ -125,7 +110,7 @@ def test_a_reply_box_counts_as_x_does_and_will_not_send_over_the_limit(browser: 
 @pytest.mark.browser
 def test_a_reddit_box_counts_characters_and_the_queue_card_counts_its_edit(browser: Any, live: LiveSite) -> None:
     mention = _open_mention(live, "reddit")
-    agent = _signed_in(browser, live, "agent", width=390)
+    agent = sign_in(browser, live, "agent", width=390)
     agent.goto(f"/mentions/{mention.id}")
     agent.locator("#reply-text-own").fill(CJK_OVER)
     limit = get_platform("reddit").reply_limit
@@ -138,7 +123,7 @@ def test_a_reddit_box_counts_characters_and_the_queue_card_counts_its_edit(brows
         reply = session.execute(select(Reply).where(Reply.mention_id == mention.id)).scalars().one()
     agent.context.close()
 
-    approver = _signed_in(browser, live, "approver")
+    approver = sign_in(browser, live, "approver")
     approver.goto("/queue")
     card = approver.locator(f"#reply-{reply.id}")
     counter = card.locator(f'output[data-length-for="text-{reply.id}"]')
