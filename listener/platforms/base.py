@@ -129,10 +129,3 @@ class Platform:
     def demo_settings(self, simulator: Any) -> dict[str, Any]:
         """The section's values that point the real client at ``simulator`` as the demo brand."""
         return {}
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "title": self.title, "kinds": list(self.mention_kinds),
-            "reply_limit": self.reply_limit, "length_unit": self.length_unit,
-            "sources": [cls.kind for cls in self.collectors],
-        }
