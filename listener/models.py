@@ -452,6 +452,36 @@ class ReplyApproval(SQLModel, table=True):
     at: datetime = _time(default_factory=utcnow)
 
 
+class Note(SQLModel, table=True):
+    """A staff member's internal note on a mention: for colleagues only, never posted, digested or exported.
+
+    It is kept apart from the mention and its replies on purpose, so that nothing that reads those
+    (the sender, the digest, ``harken export mentions``) can carry a note out by accident.
+    """
+
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id", index=True)
+    author_id: int = Field(foreign_key="staff_users.id", index=True)
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _time(default_factory=utcnow)
+
+
+class NoteMention(SQLModel, table=True):
+    """A colleague @-mentioned in a note; ``read_at`` is set when they open the mention it is on."""
+
+    __tablename__ = "note_mentions"
+    __table_args__ = (
+        # A colleague's unread mentions (the navigation's count) and their list, newest first.
+        Index("ix_note_mentions_user_read", "user_id", "read_at"),
+    )
+
+    note_id: int = Field(foreign_key="notes.id", primary_key=True)
+    user_id: int = Field(foreign_key="staff_users.id", primary_key=True)
+    read_at: datetime | None = _time(default=None)
+
+
 class MentionEmbedding(SQLModel, table=True):
     """A mention's sentence embedding (float32, L2-normalised), kept so it is computed once.
 
