@@ -37,6 +37,7 @@ from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
 from responders.versions import StaleVersion, check_mention_version
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
+from responders.web.note_panel import note_panel
 from responders.web.pages import after_post, back, page
 from responders.web.views import detail_json, mention_context, queue_item_json, reply_json
 
@@ -227,6 +228,7 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
 def mention_page(request: Request, mention_id: RecordId, db: SessionDep, user: Reader) -> Response:
     context = mention_context(db, mention_id)
     context.update({"nav": "inbox", "staff": _staff(db), "statuses": STATUSES, "labels": SENTIMENTS[:3]})
+    context.update(note_panel(request, db, mention_id, user))
     return page(request, "mention.html", context)
 
 

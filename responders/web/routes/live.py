@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from listener.models import Reply
 from responders.inbox import InboxFilter, search
+from responders.notes import unread_count
 from responders.web.deps import Reader, SessionDep
 from responders.web.routes.inbox import inbox_filter
 from responders.workflow import PENDING
@@ -32,6 +33,6 @@ def new_mentions(db: SessionDep, user: Reader, wanted: Annotated[InboxFilter, De
 
 @router.get("/nav/counts")
 def nav_counts(db: SessionDep, user: Reader) -> dict[str, int]:
-    """The numbers in the navigation: replies waiting for approval."""
+    """The numbers in the navigation: replies waiting for approval, notes mentioning the reader not yet read."""
     waiting = db.scalar(select(func.count()).select_from(Reply).where(Reply.state == PENDING)) or 0
-    return {"queue": waiting}
+    return {"queue": waiting, "mentions": unread_count(db, user)}

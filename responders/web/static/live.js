@@ -21,7 +21,7 @@
         if (value === undefined) { return; }
         spot.textContent = "(" + value + ")";
         spot.hidden = false;
-        spot.setAttribute("aria-label", value + " waiting");
+        spot.setAttribute("aria-label", value + " " + (spot.dataset.liveLabel || "waiting"));
       });
     });
   }
