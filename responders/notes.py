@@ -189,7 +189,7 @@ def checked_text(text: str) -> str:
     if not cleaned:
         raise InvalidNote("the note is empty: write something first")
     if len(cleaned) > NOTE_LIMIT:
-        raise InvalidNote(f"the note is {len(cleaned):,} characters long: at most {NOTE_LIMIT:,}")
+        raise InvalidNote(f"the note is {len(cleaned):,} characters long: at most {NOTE_LIMIT:,} characters")
     return cleaned
 
 
