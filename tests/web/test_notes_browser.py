@@ -61,6 +61,7 @@ def test_a_note_mentioning_dana_reaches_her_navigation_and_opening_it_clears_the
     box.press_sequentially("@da")
     offered = agent.get_by_role("listbox", name="Colleagues to mention").get_by_role("option")
     expect(offered).to_have_text(["Dana (dana@lumen.test)"])  # Dave is deactivated: not offered
+    screenshot(agent, "note-suggestions-1440")
     offered.first.click()
     expect(box).to_have_value("@Dana ")
     box.press_sequentially("can you check the refund?")
