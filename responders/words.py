@@ -98,6 +98,8 @@ SYSTEM_ACTOR_WORDS: dict[str, str] = {
     "system:config": "Harken (settings)",
     "system:drafts": "Harken (reply drafter)",
     "system:bootstrap": "Harken (set-up)",
+    "system:cli": "Harken (command line)",
+    "system:demo": "Harken (demo set-up)",
 }
 
 BUILT_IN_MODEL = "default"
