@@ -17,17 +17,14 @@ from sqlmodel import Session
 from listener.db import utcnow
 from listener.models import AuditEvent, Mention, Reply, StaffUser
 from responders.triage import TriageError
+from responders.words import ACTION_WORDS, actor_words, is_system_actor, status_word
 from responders.workflow import WorkflowError
 
-# The audit actions that change a mention, as a person would say them.
+# The audit actions that change a mention or a reply; their words are responders.words'.
 _MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of"}
-_REPLY_VERBS = {
-    "reply.revise": "revised this draft", "reply.submit": "sent this reply for approval",
-    "reply.edit": "edited this reply", "reply.approve": "approved this reply", "reply.reject": "rejected this reply",
-    "reply.retry": "sent this reply again", "reply.sending": "started sending this reply",
-    "reply.sent": "sent this reply", "reply.failed": "could not send this reply",
-    "reply.send_uncertain": "could not confirm the sending of this reply",
-}
+_REPLY_VERBS = {action: ACTION_WORDS[action] for action in (
+    "reply.revise", "reply.submit", "reply.edit", "reply.approve", "reply.reject", "reply.retry",
+    "reply.sending", "reply.sent", "reply.failed", "reply.send_uncertain")}
 
 
 class StaleVersion(TriageError):
@@ -85,7 +82,7 @@ def _last_change(session: Session, mention_id: int) -> str:
         else:
             what = f"{verb} this mention to {_person(session, to)}"
     else:
-        what = f"set this mention to {str(event.after.get('status', '')).replace('_', ' ')}"
+        what = f"set this mention to {status_word(str(event.after.get('status', '')))}"
     return f"{who} {what} {_ago(event.at)}"
 
 
@@ -107,8 +104,8 @@ def _last_reply_change(session: Session, reply_id: int) -> str:
 
 def _person(session: Session, email: str) -> str:
     """A staff member by name (what colleagues call them); Harken itself for its workers (``system:...``)."""
-    if email.startswith("system:"):
-        return "Harken"
+    if is_system_actor(email):
+        return actor_words(email)
     user = session.execute(select(StaffUser).where(StaffUser.email == email)).scalar_one_or_none()
     return user.name if user is not None and user.name else email
 

@@ -43,6 +43,7 @@ from responders import audit
 from responders.context import context_for
 from responders.roles import Action, require
 from responders.triage import NEEDS_ANSWER, WAITING, is_high_risk
+from responders.words import reply_state_word, states_words
 
 # The reply states are defined once, with the tables (listener.statuses); the workflow moves replies between them.
 STATES: tuple[str, ...] = REPLY_STATES
@@ -62,8 +63,10 @@ class IllegalTransition(WorkflowError):
     """The reply is not in a state that allows this (or someone else moved it first)."""
 
     def __init__(self, reply: Reply, action: str, allowed: tuple[str, ...]) -> None:
+        # In words (responders.words): this message reaches the page next to the reply acted on.
         super().__init__(
-            f"reply {reply.id} is {reply.state}: cannot {action} (only from {', '.join(allowed)})"
+            f"reply {reply.id} is {reply_state_word(reply.state)}: cannot {action} it now "
+            f"(that works only for a reply that is {states_words(allowed)})"
         )
         self.reply_id, self.state, self.action = reply.id, reply.state, action
 

@@ -72,6 +72,23 @@ def signed(value: float | None, digits: int = 1, unit: str = "") -> str:
     return "–" if value is None else f"{value:+.{digits}f}{unit}".replace("-", "−")
 
 
+SMALL_BASE = 20
+"""Below this many mentions before, a change is told in mentions: +38600% from 1 mention says nothing."""
+
+
+def volume_change(now: int | None, before: int | None, digits: int = 1) -> str:
+    """How the number of mentions moved: a percentage, or "new" / "+12 mentions" when the base is tiny."""
+    if now is None or before is None or (now == 0 and before == 0):
+        return "–"
+    if before == 0:
+        return "new"
+    if before < SMALL_BASE:
+        difference = now - before
+        return "no change" if difference == 0 else \
+            f"{difference:+,} mention{'s' if abs(difference) != 1 else ''}".replace("-", "−")
+    return signed(100.0 * (now - before) / before, digits, "%")
+
+
 def duration(seconds: float | None) -> str:
     """Seconds as people say it: "45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
     if seconds is None:
@@ -108,6 +125,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["volume_change"] = volume_change
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url,
                        excerpt=excerpt, slack=slack_escape)
     env.globals.update(colours=COLOURS, order=ORDER)

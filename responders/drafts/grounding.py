@@ -24,12 +24,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import SIMILAR_ORIGIN, Author, Mention, Reply, Suggestion
 from listener.platforms import get_platform, reply_limit
 from listener.settings import Settings
+from listener.threads import thread_chain
 from responders.context import MentionContext, own_handles
 from responders.drafts.knowledge import Knowledge
 from responders.rules import placeholder_values
@@ -154,21 +155,13 @@ def build_grounding(session: Session, mention: Mention, context: MentionContext,
 def _thread(session: Session, mention: Mention, settings: Settings,
             brand: set[str]) -> tuple[list[dict[str, str | None]], set[str]]:
     """Earlier messages of the conversation, oldest first, and the handles of the other people in it."""
-    keys = {k for k in (mention.conversation_external_id, mention.in_reply_to_external_id) if k}
-    if not keys:
-        return [], set()
-    rows = session.execute(
-        select(Mention, Author.handle).outerjoin(Author, Author.id == Mention.author_id)  # type: ignore[arg-type]
-        .where(Mention.platform == mention.platform, Mention.id != mention.id, Mention.created_at <= mention.created_at,
-               or_(Mention.external_id.in_(keys), Mention.conversation_external_id.in_(keys)))  # type: ignore[attr-defined]
-        .order_by(Mention.created_at.desc()).limit(THREAD_LIMIT)  # type: ignore[attr-defined]
-    ).all()
+    rows = thread_chain(session, mention, THREAD_LIMIT)  # its parents up to the post, never sibling comments
     people: set[str] = set()
     own_author = session.get(Author, mention.author_id) if mention.author_id is not None else None
     for _, handle in rows:
         if handle and handle.lower() not in brand and (own_author is None or handle != own_author.handle):
             people.add(handle)
-    return [{"author": handle, "text": _clean(row.text, settings)} for row, handle in reversed(rows)], people
+    return [{"author": handle, "text": _clean(row.text, settings)} for row, handle in rows], people
 
 
 def _profile(session: Session, mention: Mention, context: MentionContext, settings: Settings) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from listener.platforms import display_handle
 from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
 from listener.settings import Settings
-from responders.digests.render import count, duration, percent, safe_url, signed
+from listener.threads import body_of
+from responders.digests.render import count, duration, percent, safe_url, signed, volume_change
 from responders.roles import Action, can
 from responders.versions import StaleReply, StaleVersion
 from responders.web.approval_panel import voided_by_an_edit
@@ -39,6 +40,7 @@ from responders.web.pages import is_https
 from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
 from responders.web.stale import stale_answer, stale_reply_answer
+from responders.words import install as install_words
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -99,12 +101,15 @@ def make_templates() -> Jinja2Templates:
     # Handles as each platform writes them (@alice, u/alice): templates never name a platform.
     env.globals["handle"] = display_handle
     env.globals["reply_length"] = reply_length  # the reply boxes' counters, first drawn with their text's count
+    env.filters["body"] = body_of  # a post's text without the title shown above it
+    install_words(env)  # internal names (statuses, audit actions, system actors) in plain words
     install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
     env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
     env.globals["sentiment_shown"] = sentiment_shown  # "uncertain" below [sentiment] min_confidence
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)
+    env.globals["volume_change"] = volume_change
     return templates
 
 

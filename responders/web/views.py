@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.links import http_url
-from listener.models import Author, Mention, Reply, Suggestion
+from listener.models import AuditEvent, Reply, StaffUser, Suggestion
 from listener.profiles.timeline import profile_timeline
+from listener.threads import thread_chain
 from responders.audit import jsonable
 from responders.mention_queue import MentionDetail, QueueItem, mention_detail
+from responders.words import is_system_actor
 from responders.workflow import OPEN_STATES
 
 
@@ -42,23 +45,6 @@ def detail_json(detail: MentionDetail) -> dict[str, Any]:
     })
 
 
-def thread_of(db: Session, mention: Mention, limit: int = 20) -> list[tuple[Mention, str | None]]:
-    """The stored mentions of the same conversation (the post a comment answers, its siblings), oldest first."""
-    keys = {k for k in (mention.conversation_external_id, mention.in_reply_to_external_id) if k}
-    if not keys:
-        return []
-    rows = db.execute(
-        select(Mention, Author.handle)
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .where(Mention.platform == mention.platform, Mention.id != mention.id)
-        .where(or_(Mention.external_id.in_(keys),  # type: ignore[attr-defined]
-                   Mention.conversation_external_id.in_(keys)))  # type: ignore[union-attr]
-        .order_by(Mention.created_at, Mention.id)
-        .limit(limit)
-    ).all()
-    return [(m, handle) for m, handle in rows]
-
-
 def mention_context(db: Session, mention_id: int) -> dict[str, Any]:
     """Everything the mention page shows: the mention, its thread, author, profile history, suggestions."""
     detail = mention_detail(db, mention_id)
@@ -67,5 +53,14 @@ def mention_context(db: Session, mention_id: int) -> dict[str, Any]:
         history = [entry for entry in profile_timeline(db, detail.profile.id, limit=11)  # type: ignore[arg-type]
                    if entry.mention_id != mention_id][:10]
     open_reply = next((r for r in detail.replies if r.state in OPEN_STATES), None)
-    return {"detail": detail, "mention": detail.mention, "thread": thread_of(db, detail.mention),
-            "profile_history": history, "open_reply": open_reply}
+    return {"detail": detail, "mention": detail.mention, "thread": thread_chain(db, detail.mention),
+            "profile_history": history, "open_reply": open_reply, "names": staff_names(db, detail.history)}
+
+
+def staff_names(db: Session, events: Sequence[AuditEvent]) -> dict[str, str]:
+    """The names of the staff members who acted in ``events`` by the email the audit log records (one query)."""
+    emails = {event.actor for event in events if not is_system_actor(event.actor)}
+    if not emails:
+        return {}
+    rows = db.execute(select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(emails)))  # type: ignore[attr-defined]
+    return {email: name for email, name in rows if name}

@@ -204,7 +204,7 @@ def test_illegal_transitions_and_bad_texts_raise_named_errors(engine: Engine, db
     reply = draft(engine, mention.id, "Hi", team["agent"])
     with pytest.raises(workflow.ReplyAlreadyOpen):
         draft(engine, mention.id, "Hi again", team["approver"])
-    with pytest.raises(workflow.IllegalTransition, match="is draft: cannot approve"):
+    with pytest.raises(workflow.IllegalTransition, match="is a draft: cannot approve"):
         act(engine, workflow.approve, reply.id, settings, team["approver"])
     with pytest.raises(workflow.IllegalTransition):
         act(engine, workflow.retry, reply.id, team["approver"])

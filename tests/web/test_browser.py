@@ -57,7 +57,7 @@ def test_agent_drafts_approver_edits_and_approves_and_the_reply_reaches_the_plat
     agent = sign_in(browser, live, "agent", width=1360)
     agent.goto(f"/mentions/{mention.id}")
     agent.locator("form.suggestion").first.get_by_role("button", name="Send for approval").click()
-    expect(agent.locator("section.answer")).to_contain_text("pending approval")
+    expect(agent.locator("section.answer")).to_contain_text("waiting for approval")
 
     # The agent sees the reply in the approval queue, but no way to approve it.
     agent.goto("/queue")
@@ -165,7 +165,7 @@ def test_inbox_filters(browser: Any, live: LiveSite) -> None:
     # Only resolved mentions: none are yet, so the table says so.
     _refilter(page, lambda: page.get_by_label("Text").fill(""))
     _refilter(page, lambda: page.get_by_label("Sentiment").select_option(""))
-    for status in ("new", "needs reply", "assigned"):
+    for status in ("new", "needs a reply", "assigned"):
         _refilter(page, lambda status=status: page.get_by_label(status, exact=True).uncheck())
     _refilter(page, lambda: page.get_by_label("resolved", exact=True).check())
     expect(page.locator("table.inbox")).to_contain_text("No mentions match these filters.")

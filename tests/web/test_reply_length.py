@@ -100,7 +100,7 @@ def test_a_reply_box_counts_as_x_does_and_will_not_send_over_the_limit(browser: 
     expect(counter).to_have_text("200 / 280 weighted characters")
     expect(send).to_be_enabled()
     send.click()
-    expect(page.locator("section.answer")).to_contain_text("pending approval")
+    expect(page.locator("section.answer")).to_contain_text("waiting for approval")
     with Session(live.engine) as session:
         reply = session.execute(select(Reply).where(Reply.mention_id == mention.id)).scalars().one()
         assert reply.text == CJK_FITS
@@ -118,7 +118,7 @@ def test_a_reddit_box_counts_characters_and_the_queue_card_counts_its_edit(brows
     screenshot(agent, "reply-length-390")
     agent.locator("#reply-text-own").locator("xpath=ancestor::form").get_by_role(
         "button", name="Send for approval").click()
-    expect(agent.locator("section.answer")).to_contain_text("pending approval")
+    expect(agent.locator("section.answer")).to_contain_text("waiting for approval")
     with Session(live.engine) as session:
         reply = session.execute(select(Reply).where(Reply.mention_id == mention.id)).scalars().one()
     agent.context.close()

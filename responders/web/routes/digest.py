@@ -7,7 +7,8 @@ charts are Chart.js configs built here from the digest's own series, and every
 list links on to the mentions and profiles behind it.
 
 Periods are the digest's: yesterday, last week, last month or the last 30 days in
-the ``[digest]`` time zone, or the local days from ``since`` to ``until`` (both included).
+the ``[digest]`` time zone, or the local days from ``since`` to ``until`` (both included);
+and today, this week or this month so far, in the reader's own time zone (``/account``).
 
 A view serves a stored digest (responders.digests.snapshots) younger than
 ``[digest] snapshot_max_age_seconds`` and says when it was computed; "Recompute
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -32,10 +33,11 @@ from responders.digests.alerts import get_alert, list_alerts
 from responders.digests.compute import Digest, SentimentMix
 from responders.digests.dispatch import build_digest
 from responders.digests.errors import PeriodError
-from responders.digests.periods import Period, check_day, last_days, resolve_period
+from responders.digests.periods import SO_FAR_KINDS, Period, check_day, last_days, resolve_period, so_far
 from responders.digests.render import COLOURS, ORDER, alert_data
 from responders.digests.snapshots import DASHBOARD_DAYS, Served, current_digest
 from responders.roles import Action
+from responders.web.clock import zone_of
 from responders.web.deps import RecordId, SettingsDep, allowed
 from responders.web.pages import page
 
@@ -43,7 +45,7 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["digests"])
 
 DigestReader = Annotated[StaffUser, allowed(Action.READ_DIGESTS)]
-PeriodKind = Literal["day", "week", "month", "30days"]
+PeriodKind = Literal["today", "this_week", "this_month", "day", "week", "month", "30days"]
 Day = Annotated[date | None, Query(description="a local calendar day, YYYY-MM-DD (both bounds included)")]
 
 ALERTS_ON_DASHBOARD = 5
@@ -59,7 +61,7 @@ def _engine(request: Request) -> Engine:
 
 
 def chosen_period(settings: Settings, kind: str | None, since: date | None, until: date | None,
-                  now: datetime | None = None) -> Period:
+                  now: datetime | None = None, reader: StaffUser | None = None) -> Period:
     """The period asked for: ``since``/``until`` (local days, both included) win over ``kind``.
 
     Without either, the last complete day, week or month, or the last 30 complete
@@ -71,6 +73,10 @@ def chosen_period(settings: Settings, kind: str | None, since: date | None, unti
     for day in (since, until):
         if day is not None:
             check_day(day)  # before any arithmetic: the day after 9999-12-31 is an overflow, not a 4xx
+    if kind in SO_FAR_KINDS and since is None and until is None:
+        return so_far(kind, zone_of(reader, settings.digest.timezone).key, now)
+    if kind in SO_FAR_KINDS:
+        kind = None
     if kind == "30days":
         if since is None and until is None:
             return last_days(DASHBOARD_DAYS, settings.digest.timezone, now)
@@ -91,7 +97,7 @@ def serve_digest(engine: Engine, settings: Settings, period: Period, since: date
     A range with no last day runs to this very moment, so its bounds never repeat:
     it is computed every time and never stored.
     """
-    if since is not None and until is None:
+    if (since is not None and until is None) or period.kind in SO_FAR_KINDS:
         digest = build_digest(engine, settings, period)
         return Served(digest, digest.generated_at, False)
     return current_digest(engine, settings, period, refresh=refresh)
@@ -207,7 +213,7 @@ def digest_page(
                                "alerts": list_alerts(_engine(request), ALERTS_ON_DASHBOARD), "alert_link": alert_link,
                                "title": period_title}
     try:
-        chosen = chosen_period(settings, period, since, until)
+        chosen = chosen_period(settings, period, since, until, reader=user)
     except PeriodError as error:
         return page(request, "digest.html", context | {"error": str(error)}, status_code=422)
     served = serve_digest(_engine(request), settings, chosen, since, until)
@@ -238,11 +244,11 @@ def recompute_digest(
     """"Recompute now": compute the period's digest again, store it, and show the dashboard on it."""
     try:
         kind = period or None
-        if kind not in (None, "day", "week", "month", "30days"):
-            raise PeriodError(f"a period is day, week, month or 30days, not {kind!r}")
+        if kind is not None and kind not in get_args(PeriodKind):
+            raise PeriodError(f"a period is one of {', '.join(get_args(PeriodKind))}, not {kind!r}")
         first = date.fromisoformat(since) if since else None
         last = date.fromisoformat(until) if until else None
-        chosen = chosen_period(settings, kind, first, last)
+        chosen = chosen_period(settings, kind, first, last, reader=user)
     except (PeriodError, ValueError) as error:
         raise HTTPException(422, str(error)) from None
     serve_digest(_engine(request), settings, chosen, first, last, refresh=True)
@@ -281,14 +287,15 @@ def api_digest(
 ) -> dict[str, Any]:
     """The digest of a period, exactly as the scheduled email and webhook compute it.
 
-    ``period``: the last complete day, week or month, or ``30days`` (default: the
+    ``period``: ``today``, ``this_week`` or ``this_month`` so far (in the token holder's time zone),
+    the last complete day, week or month, or ``30days`` (default: the
     scheduled digest's); ``since``/``until``: local calendar days, both included,
     instead, at most 366 days apart, between 1900-01-01 and 2999-12-31 (422 otherwise). Like
     the dashboard, it may be a snapshot: ``generated_at`` says when it was computed (at most
     ``[digest] snapshot_max_age_seconds`` ago).
     """
     try:
-        chosen = chosen_period(settings, period, since, until)
+        chosen = chosen_period(settings, period, since, until, reader=user)
     except PeriodError as error:
         raise HTTPException(422, str(error)) from None
     digest = serve_digest(_engine(request), settings, chosen, since, until).digest
