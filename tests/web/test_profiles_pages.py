@@ -54,6 +54,29 @@ def test_search_finds_profiles_by_name_crm_id_and_tier(web: Site) -> None:
     assert client.get("/api/v1/profiles", params={"tier": "vip"}).json()["items"][0]["id"] == dana
 
 
+def test_search_finds_profiles_by_handle_with_or_without_its_prefix(web: Site) -> None:
+    raj = profile(web.engine, "Raj Patel", accounts=(("x", "@raj_codes"),))
+    reddit_raj = profile(web.engine, "Raj P.", accounts=(("reddit", "u/rajp"),))
+    profile(web.engine, "Rajcodes Fan")  # a name holding "rajcodes", not the handle raj_codes
+    client = web.client("agent")
+
+    for typed in ("raj_codes", "@raj_codes", "@RAJ_CODES", " raj_co "):
+        page = client.get("/profiles", params={"q": typed}).text
+        assert f'href="/profiles/{raj}"' in page, typed
+        assert "Rajcodes Fan" not in page and f'href="/profiles/{reddit_raj}"' not in page, typed
+    # Reddit writes u/: that prefix means Reddit's accounts only; "@rajp" is no one's handle.
+    page = client.get("/profiles", params={"q": "u/rajp"}).text
+    assert f'href="/profiles/{reddit_raj}"' in page and f'href="/profiles/{raj}"' not in page
+    assert "No profile matches" in client.get("/profiles", params={"q": "@rajp"}).text
+    # An underscore is a character of the handle, not a LIKE wildcard.
+    assert "No profile matches" in client.get("/profiles", params={"q": "raj_p"}).text
+
+    found = client.get("/api/v1/profiles", params={"q": "@raj_codes"}).json()
+    assert [p["id"] for p in found["items"]] == [raj]
+    found = client.get("/api/v1/profiles", params={"q": "u/rajp"}).json()
+    assert [p["id"] for p in found["items"]] == [reddit_raj]
+
+
 def test_profile_page_shows_accounts_timeline_newest_first_and_the_trend(web: Site) -> None:
     pid = profile(web.engine, "Dana Whitfield", accounts=(("x", "@dana_w"), ("reddit", "u/danaw")))
     ids = said(web.engine, pid, ("my bill doubled", "negative"), ("still no answer", "negative"),

@@ -248,13 +248,14 @@ def merge_json(merge: ProfileMerge) -> dict[str, Any]:
 def api_profiles(
     db: SessionDep,
     user: Reader,
-    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="a name or CRM id")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description=(
+        "part of a name, part of a handle typed with or without its platform's prefix (@, u/), or a CRM id"))] = None,
     tier: Tier | None = None,
     customers: Annotated[bool, Query(description="only imported customers, no prospects")] = False,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Live profiles, newest first: by name or CRM id (``q``), of one tier."""
+    """Live profiles, newest first: by name, handle or CRM id (``q``), of one tier."""
     found = list_profiles(db, search=(q or "").strip() or None, tier=_tier(tier), include_prospects=not customers,
                           limit=limit + 1, offset=offset)
     return {"items": [summary_json(s) for s in found[:limit]], "offset": offset, "limit": limit,
