@@ -136,6 +136,30 @@ def test_merging_shows_on_both_pages_and_undo_restores_them(site: Site) -> None:
     assert again.status_code == 409 and "already undone" in again.json()["detail"]
 
 
+def test_the_profile_to_merge_into_is_found_by_search_and_the_confirmation_names_both(web: Site) -> None:
+    raj = profile(web.engine, "Raj Patel", accounts=(("x", "@raj_codes"),))
+    kept = profile(web.engine, "Raj P.", accounts=(("reddit", "u/raj"),))
+    agent = web.client("agent")
+
+    page = html_lib.unescape(agent.get(f"/profiles/{raj}", params={"merge_q": "u/raj"}).text)
+    assert f'data-candidate-id="{kept}"' in page and f'data-candidate-id="{raj}"' not in page
+    assert f'name="into" value="{kept}"' in page
+    assert 'data-confirm="Merge Raj Patel (@raj_codes) into Raj P. (u/raj)? You can undo it."' in page
+    assert "No profile matches “nobody”" in agent.get(f"/profiles/{raj}", params={"merge_q": "nobody"}).text
+
+    # Itself, through the plain form: the same page again with the reason next to that row's form.
+    itself = post_form(agent, f"/profiles/{raj}/merge", {"into": raj},
+                       headers={"Referer": f"http://testserver/profiles/{raj}?merge_q=raj"})
+    assert itself.status_code == 409 and f'data-candidate-id="{raj}"' in itself.text
+    assert "Raj Patel cannot be merged into itself" in html_lib.unescape(itself.text)
+    assert f'data-form-error="/profiles/{raj}/merge"' in itself.text
+
+    assert post_form(agent, f"/profiles/{raj}/merge", {"into": kept}).headers["location"] == f"/profiles/{kept}"
+    again = agent.post(f"/api/v1/profiles/{raj}/merge", json={"into": kept})
+    assert again.status_code == 409
+    assert f"Raj Patel (profile {raj}) was already merged into Raj P. (profile {kept})" in again.json()["detail"]
+
+
 def test_merge_and_undo_through_the_api(web: Site) -> None:
     a, b = profile(web.engine, "Alex One"), profile(web.engine, "Alex Two")
     said(web.engine, b, ("hello from two", "positive"))
