@@ -100,6 +100,8 @@ class FormError:
     action: str
     message: str
     typed: dict[str, list[str]] = field(default_factory=dict)
+    page: str = ""
+    """The page (path and query) shown again: the browser's address goes back to it, not the POST's."""
 
 
 def is_plain_form_post(request: Request) -> bool:
@@ -135,7 +137,7 @@ async def form_page_again(request: Request, status: int, message: str) -> Respon
     if source is None or source.startswith("/api/"):
         return None
     path, _, query = source.partition("?")
-    failed = FormError(request.url.path, message, await typed_values(request))
+    failed = FormError(request.url.path, message, await typed_values(request), source)
     scope = {
         "type": "http", "asgi": request.scope.get("asgi", {"version": "3.0"}),
         "http_version": request.scope.get("http_version", "1.1"), "method": "GET",

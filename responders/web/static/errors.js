@@ -134,6 +134,10 @@
   function placeFormError() {
     var note = document.querySelector("#flash [data-form-error]");
     if (!note) { return; }
+    // The address bar shows the page, not the path the form posted to: a reload shows the page again (posting
+    // nothing), and the next try of the form is sent from that page, so a second refusal comes back here too.
+    var shown = note.getAttribute("data-form-page");
+    if (shown && shown.charAt(0) === "/" && window.history.replaceState) { window.history.replaceState(null, "", shown); }
     var typed = {};
     try { typed = JSON.parse(note.getAttribute("data-typed") || "{}"); } catch (error) { typed = {}; }
     var form = sameForm(note.getAttribute("data-form-error"), typed);
