@@ -2,9 +2,10 @@
 
 Against a live Harken on the demo corpus: the profile search finds an account's handle typed with
 or without its platform's prefix, and a name in any case; merging picks the profile to keep from a
-search, and the browser's confirmation names both profiles with their handles; a merge into itself
-is refused next to the row acted on; a refused new account keeps what was typed (not the password);
-reloading the admin page after making a token makes no second token, and its secret shows once.
+search (matches show while typing), and the browser's confirmation names both profiles with their
+handles; a merge into itself is refused next to the row acted on; a refused new account keeps what
+was typed (not the password); reloading the admin page after making a token makes no second token,
+and its secret shows once.
 """
 
 from __future__ import annotations
@@ -78,10 +79,11 @@ def test_merge_picks_the_profile_to_keep_by_search_and_the_confirmation_names_bo
     kept = profile(live.engine, "Raj P.", accounts=(("reddit", "u/raj_p"),))
     page = sign_in(browser, live, "agent")
     page.goto(f"/profiles/{merged}")
-    page.get_by_label("Find the profile to keep").fill("u/raj_p")
-    page.get_by_role("button", name="Find").click()
+    page.get_by_label("Find the profile to keep").press_sequentially("u/raj_p")  # matches show while typing
     row = page.locator(f'tr[data-candidate-id="{kept}"]')
     expect(row).to_contain_text("u/raj_p")
+    expect(page.locator("tr[data-candidate-id]")).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"/profiles/{merged}\?merge_q=u%2Fraj_p$"))
 
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
