@@ -75,6 +75,8 @@ def test_search_finds_profiles_by_handle_with_or_without_its_prefix(web: Site) -
     assert [p["id"] for p in found["items"]] == [raj]
     found = client.get("/api/v1/profiles", params={"q": "u/rajp"}).json()
     assert [p["id"] for p in found["items"]] == [reddit_raj]
+    for odd in ("@", "u/", "%", "id:1", "/u/"):  # a prefix alone, a LIKE wildcard, a placeholder: no handle search
+        assert client.get("/api/v1/profiles", params={"q": odd}).json()["items"] == [], odd
 
 
 def test_profile_page_shows_accounts_timeline_newest_first_and_the_trend(web: Site) -> None:
