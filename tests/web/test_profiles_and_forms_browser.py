@@ -39,6 +39,19 @@ def browser(live: LiveSite) -> Iterator[Any]:
         yield browser
 
 
+def _console_errors(page: Any) -> list[str]:
+    """What the browser logs as errors from now on: a Content-Security-Policy violation, a script failing.
+
+    Not the refusal itself: Chromium logs a page that comes with an error status (the 409 of a refused
+    form) as a resource that failed to load.
+    """
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error"
+            and not message.text.startswith("Failed to load resource: the server responded with a status of 4")
+            else None)
+    return errors
+
+
 def _search(page: Any, typed: str) -> Any:
     page.goto("/profiles")
     page.get_by_label("Name, handle or CRM id").fill(typed)
@@ -78,6 +91,7 @@ def test_merge_picks_the_profile_to_keep_by_search_and_the_confirmation_names_bo
     merged = profile(live.engine, "Raj Patel", accounts=(("x", "@raj_builds"),))
     kept = profile(live.engine, "Raj P.", accounts=(("reddit", "u/raj_p"),))
     page = sign_in(browser, live, "agent")
+    errors = _console_errors(page)
     page.goto(f"/profiles/{merged}")
     page.get_by_label("Find the profile to keep").press_sequentially("u/raj_p")  # matches show while typing
     row = page.locator(f'tr[data-candidate-id="{kept}"]')
@@ -94,12 +108,14 @@ def test_merge_picks_the_profile_to_keep_by_search_and_the_confirmation_names_bo
     expect(page.get_by_role("button", name="Undo")).to_have_count(1)  # undo stays as it was
     with Session(live.engine) as session:
         assert session.get(CustomerProfile, merged).merged_into_id == kept  # type: ignore[union-attr]
+    assert not errors, errors
 
 
 def test_a_merge_into_itself_is_refused_next_to_the_row_acted_on(browser: Any, live: LiveSite) -> None:
     mira = profile(live.engine, "Mira Castell", accounts=(("x", "@mira_castell"),))
     other = profile(live.engine, "Mira C.", accounts=(("reddit", "u/miracastell"),))
     page = sign_in(browser, live, "agent")
+    errors = _console_errors(page)
     page.goto(f"/profiles/{mira}")
     page.get_by_label("Find the profile to keep").fill("mira")
     page.get_by_role("button", name="Find").click()
@@ -118,12 +134,14 @@ def test_a_merge_into_itself_is_refused_next_to_the_row_acted_on(browser: Any, l
     screenshot(page, "profile-merge-into-itself-1440")
     with Session(live.engine) as session:
         assert session.get(CustomerProfile, mira).merged_into_id is None  # type: ignore[union-attr]
+    assert not errors, errors
 
 
 def test_a_duplicate_email_keeps_the_typed_name_next_to_the_form_but_not_the_password(
     browser: Any, live: LiveSite
 ) -> None:
     page = sign_in(browser, live, "admin")
+    errors = _console_errors(page)
     page.goto("/admin")
     form = page.locator('form[action="/admin/users"]')
     form.get_by_label("Name").fill("Ana Again")
@@ -152,6 +170,7 @@ def test_a_duplicate_email_keeps_the_typed_name_next_to_the_form_but_not_the_pas
         assert session.execute(
             select(StaffUser).where(StaffUser.name.in_(["Ana Again", "Ana Once More"]))  # type: ignore[attr-defined]
         ).first() is None
+    assert not errors, errors
 
 
 def _tokens(live: LiveSite) -> int:
