@@ -173,6 +173,12 @@ def test_a_new_token_works_once_shown_and_stops_when_revoked(site: Site) -> None
     assert integration.get("/api/v1/users", headers=bearer).status_code == 403  # it acts as the agent
     page = admin.get("/admin").text
     assert secret not in page and secret[:10] in page and "CRM sync" in page
+    # The page shows only a secret its admin has just made: not one another admin made, nor a made-up one.
+    site.client("admin").post(f"/api/v1/users/{_user_id(site, 'approver')}/role", json={"role": "admin"})
+    other_admin = site.client("approver")
+    for shown_secret in (secret, "hk_made_up"):
+        other_admin.cookies.set("harken_new_token", shown_secret, path="/admin")
+        assert shown_secret not in other_admin.get("/admin").text
     listed = admin.get("/api/v1/tokens").json()["items"]
     token = next(t for t in listed if t["name"] == "CRM sync")
     assert token["user"] == TEAM["agent"] and token["last_used_at"] and "token_hash" not in token
