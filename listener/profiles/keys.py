@@ -57,6 +57,22 @@ def handle_key(handle: str | None) -> str | None:
     return value.casefold()[:MAX_KEY_LENGTH] or None
 
 
+def typed_handle_keys(text: str) -> dict[str, str]:
+    """What a person typed to find an account (``@raj_codes``, ``u/raj``, ``raj``): platform -> part of a handle key.
+
+    A prefix says which platforms it means (``u/`` only Reddit's, ``@`` those that write handles so); without one
+    every platform is searched. Nothing is validated: a search may hold a partial handle.
+    """
+    value = text.strip().casefold()
+    if not value or ":" in value:  # placeholders (``id:123``) are never searched for
+        return {}
+    meant = {name: value.removeprefix("/").removeprefix(prefix)
+             for name in platform_names()
+             if (prefix := get_platform(name).handle_prefix.casefold()) and value.removeprefix("/").startswith(prefix)}
+    keys = meant or dict.fromkeys(platform_names(), value)
+    return {name: key.strip()[:MAX_KEY_LENGTH] for name, key in keys.items() if key.strip()}
+
+
 def normalise_handle(platform: str, handle: str) -> str:
     """A handle typed by a person (``@Alice``, ``u/alice``) as the platform writes it; raises ValueError."""
     try:

@@ -68,7 +68,8 @@ def merge_profiles(
     if not by.strip():
         raise MergeRefused("say who merges (by)")
     if survivor_id == other_id:
-        raise MergeRefused(f"profile {survivor_id} cannot be merged into itself")
+        same = get_profile(session, survivor_id)
+        raise MergeRefused(f"{same.display_name} cannot be merged into itself: pick another profile to keep")
     # Lock both rows (PostgreSQL) so a concurrent merge of the same profiles waits, in id order.
     for profile_id in sorted((survivor_id, other_id)):
         session.execute(select(CustomerProfile.id).where(CustomerProfile.id == profile_id).with_for_update())
@@ -78,9 +79,10 @@ def merge_profiles(
     session.refresh(other)
     for profile in (survivor, other):
         if profile.merged_into_id is not None:
+            into = get_profile(session, profile.merged_into_id)
             raise MergeRefused(
-                f"profile {profile.id} was already merged into profile {profile.merged_into_id}; "
-                "merge its survivor instead, or undo that merge first"
+                f"{profile.display_name} (profile {profile.id}) was already merged into {into.display_name} "
+                f"(profile {into.id}); merge its survivor instead, or undo that merge first"
             )
     now = utcnow()
     touching = list(

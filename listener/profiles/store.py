@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import CustomerProfile, Identity
 from listener.platforms import platform_names
 from listener.profiles.errors import IdentityConflict, InvalidProfileData, ProfileMergedAway, ProfileNotFound
-from listener.profiles.keys import handle_key, index_profiles, normalise_email, normalise_handle
+from listener.profiles.keys import handle_key, index_profiles, normalise_email, normalise_handle, typed_handle_keys
 
 TIERS: tuple[str, ...] = ("standard", "vip", "press")
 PROVENANCES: tuple[str, ...] = ("imported", "manual", "automatic")
@@ -279,7 +279,8 @@ def list_profiles(
     limit: int = 50,
     offset: int = 0,
 ) -> list[ProfileSummary]:
-    """Live profiles (merged-away ones are hidden), newest first, optionally by name or CRM id, or of one tier."""
+    """Live profiles (merged-away ones are hidden), newest first, optionally searched (:func:`search_condition`)
+    or of one tier."""
     identity_count = (
         select(func.count())
         .where(Identity.profile_id == CustomerProfile.id)
@@ -294,14 +295,23 @@ def list_profiles(
     if tier:
         statement = statement.where(CustomerProfile.tier == check_tier(tier))
     if search:
-        statement = statement.where(
-            or_(
-                func.lower(CustomerProfile.display_name).contains(search.strip().casefold(), autoescape=True),
-                CustomerProfile.crm_id == search.strip(),
-            )
-        )
+        statement = statement.where(search_condition(search))
     statement = statement.order_by(CustomerProfile.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
     return [
         ProfileSummary(p.id, p.display_name, p.tier, p.is_prospect, p.company, p.crm_id, count)  # type: ignore[arg-type]
         for p, count in session.execute(statement).all()
     ]
+
+
+def search_condition(search: str) -> Any:
+    """Profiles whose name holds ``search`` (any case), whose CRM id is it, or with an account whose handle holds
+    it, typed with or without the platform's prefix (``@raj_codes``, ``raj_codes``, ``u/raj``)."""
+    text = search.strip()
+    handles = [and_(Identity.platform == platform, Identity.handle_key.contains(key, autoescape=True))  # type: ignore[union-attr]
+               for platform, key in typed_handle_keys(text).items()]
+    by_handle = select(Identity.profile_id).where(or_(*handles)) if handles else None
+    return or_(
+        func.lower(CustomerProfile.display_name).contains(text.casefold(), autoescape=True),
+        CustomerProfile.crm_id == text,
+        *([CustomerProfile.id.in_(by_handle)] if by_handle is not None else []),  # type: ignore[union-attr]
+    )

@@ -36,7 +36,7 @@ from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.openapi import api_schema
-from responders.web.pages import is_https
+from responders.web.pages import form_page_again, is_https
 from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
 from responders.web.stale import stale_answer, stale_reply_answer
@@ -141,15 +141,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         if not wants_json(request) and request.method == "GET" and "hx-request" not in request.headers:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
-        return _error(request, 401, str(error) or "sign in first", {"WWW-Authenticate": "Bearer"})
+        return await _error(request, 401, str(error) or "sign in first", {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> Response:
-        return _error(request, error.status_code, str(error.detail), getattr(error, "headers", None))
+        return await _error(request, error.status_code, str(error.detail), getattr(error, "headers", None))
 
     async def _answer(request: Request, error: Exception) -> Response:
         status = status_for(error)
-        return _error(request, status, message_for(error, status))
+        return await _error(request, status, message_for(error, status))
 
     # Starlette picks a handler by the error's class hierarchy; the table (responders.web.errors) picks the status.
     for answered in ANSWERED:
@@ -169,7 +169,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     async def _out_of_range(request: Request, error: Exception) -> Response:
         # SQLite cannot bind an integer of 2**63 or more; PostgreSQL refuses one beyond its column
         # (ids are 32-bit there) or a text with a NUL byte. Bad input, said plainly: never a 500.
-        return _error(request, 422, out_of_range(request, error))
+        return await _error(request, 422, out_of_range(request, error))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
@@ -178,7 +178,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
         if wants_json(request):
             return JSONResponse({"detail": message, "errors": jsonable_errors(error)}, status_code=422)
-        return _error(request, 422, message)
+        return await _error(request, 422, message)
 
     return app
 
@@ -205,11 +205,16 @@ def jsonable_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(item.get("loc", ())), "msg": item.get("msg", "")} for item in error.errors()]
 
 
-def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """JSON for the API; for pages a small error page, or just the message for an HTMX swap."""
+async def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """JSON for the API; just the message for an HTMX swap; for a plain form post the page it was sent from
+    again, with the message next to the form and what was typed kept; else a small error page."""
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
+    again = await form_page_again(request, status, message) if status != 401 else None
+    if again is not None:
+        again.headers.update(headers or {})
+        return again
     if "hx-request" in request.headers:
         return templates.TemplateResponse(request, "_error.html", {"message": message, "status": status},
                                           status_code=status, headers=headers)

@@ -5,17 +5,35 @@ The routes and the app (``responders.web.app``) both import this module; the app
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.types import Message
+
+from listener.settings import WebSettings
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NEVER_ECHOED = re.compile(r"password|secret|token", re.IGNORECASE)
+"""Fields whose value a page never sends back: passwords, secrets, the CSRF and sign-in tokens."""
+_REQUEST_ONLY_HEADERS = frozenset({b"content-type", b"content-length", b"hx-request", b"hx-target", b"hx-trigger",
+                                   b"hx-current-url", b"x-csrf-token", b"accept-encoding"})
 
 
 def is_https(request: Request) -> bool:
     """Whether the browser reached us over HTTPS. Behind a reverse proxy uvicorn has already taken the
     scheme from X-Forwarded-Proto, believing it only from ``[web] trusted_proxies`` (server.py, cli.py)."""
     return request.url.scheme == "https"
+
+
+def secure_cookies(request: Request, settings: WebSettings) -> bool:
+    """Whether cookies get the Secure flag: ``[web] secure_cookies`` always, never, or (auto) over HTTPS."""
+    mode = settings.secure_cookies
+    return mode == "always" or (mode == "auto" and is_https(request))
 
 
 def client_address(request: Request) -> str:
@@ -42,12 +60,16 @@ def local_path(target: str | None) -> str | None:
     return target
 
 
-def back(request: Request, fallback: str) -> RedirectResponse:
-    """After a plain (script-less) form post: back to the page it came from, if ours."""
+def sent_from(request: Request) -> str | None:
+    """The page (path and query) of this site that the request was sent from, if the browser said so."""
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"
-    target = local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
-    return RedirectResponse(target or fallback, status_code=303)
+    return local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
+
+
+def back(request: Request, fallback: str) -> RedirectResponse:
+    """After a plain (script-less) form post: back to the page it came from, if ours."""
+    return RedirectResponse(sent_from(request) or fallback, status_code=303)
 
 
 def after_post(request: Request, fallback: str, to: str | None = None) -> Response:
@@ -65,3 +87,79 @@ def after_post(request: Request, fallback: str, to: str | None = None) -> Respon
             response.headers["HX-Refresh"] = "true"
         return response
     return RedirectResponse(to, status_code=303) if to is not None else back(request, fallback)
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A plain form post that was refused: which form (the path it posts to), why, and what was typed in it.
+
+    base.html shows the message in the page's message area; static/errors.js moves it next to that form and
+    puts the typed values back into its fields.
+    """
+
+    action: str
+    message: str
+    typed: dict[str, list[str]] = field(default_factory=dict)
+    page: str = ""
+    """The page (path and query) shown again: the browser's address goes back to it, not the POST's."""
+
+
+def is_plain_form_post(request: Request) -> bool:
+    """A browser's own form submission (not HTMX, not the API): the whole page is what it gets back."""
+    return (request.method == "POST" and "hx-request" not in request.headers
+            and not request.url.path.startswith("/api/")
+            and request.headers.get("content-type", "").startswith(FORM_TYPES))
+
+
+async def typed_values(request: Request) -> dict[str, list[str]]:
+    """What the person typed in the posted form, without passwords, secrets and tokens."""
+    try:
+        form = await request.form()  # read already by the route: Starlette keeps it on the request
+    except Exception:  # a body that is not a readable form: nothing to give back
+        return {}
+    typed: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) and not NEVER_ECHOED.search(name):
+            typed.setdefault(name, []).append(value)
+    return typed
+
+
+async def form_page_again(request: Request, status: int, message: str) -> Response | None:
+    """For a refused plain form post: the page it was sent from, rendered again, with the error and what was typed.
+
+    No dead end and nothing lost: the page is the one the browser had (its GET, asked of this same app
+    with the same cookies), answered with the error's status. None where that is not possible (no page
+    to go back to, or that page is not a page any more): the caller then shows its error page.
+    """
+    if not is_plain_form_post(request):
+        return None
+    source = sent_from(request)
+    if source is None or source.startswith("/api/"):
+        return None
+    path, _, query = source.partition("?")
+    failed = FormError(request.url.path, message, await typed_values(request), source)
+    scope = {
+        "type": "http", "asgi": request.scope.get("asgi", {"version": "3.0"}),
+        "http_version": request.scope.get("http_version", "1.1"), "method": "GET",
+        "scheme": request.url.scheme, "server": request.scope.get("server"), "client": request.scope.get("client"),
+        "root_path": request.scope.get("root_path", ""), "path": unquote(path), "raw_path": path.encode(),
+        "query_string": query.encode(), "state": {"form_error": failed},
+        "headers": [(name, value) for name, value in request.scope["headers"] if name not in _REQUEST_ONLY_HEADERS],
+    }
+    answer: dict[str, Any] = {"body": []}
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"], answer["headers"] = message["status"], message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            answer["body"].append(message.get("body", b""))
+
+    await request.app(scope, receive, send)
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in answer.get("headers", [])}
+    if answer.get("status") != 200 or not headers.get("content-type", "").startswith("text/html"):
+        return None
+    headers.pop("content-length", None)
+    return Response(b"".join(answer["body"]), status_code=status, headers=headers)

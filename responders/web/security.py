@@ -227,6 +227,15 @@ def create_token(session: Session, name: str, for_email: str, by: StaffUser) -> 
     return NewToken(token, secret)
 
 
+def token_just_made(session: Session, secret: str, by: StaffUser) -> NewToken | None:
+    """The live token ``by`` made whose secret this is (to show it that once), or None for any other secret."""
+    token = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.created_by_id == by.id,
+                               ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).scalar_one_or_none()
+    return NewToken(token, secret) if token is not None else None
+
+
 def revoke_token(session: Session, token_id: int, by: StaffUser) -> ApiToken:
     require(by, Action.MANAGE_USERS)
     token = session.get(ApiToken, token_id)

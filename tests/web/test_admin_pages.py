@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from listener.db import utcnow
@@ -93,6 +95,22 @@ def test_an_added_account_signs_in_with_its_role(site: Site) -> None:
     assert bot.status_code == 201 and bot.json()["has_password"] is False  # an account for API tokens only
 
 
+def test_a_refused_form_comes_back_on_its_page_with_what_was_typed_but_never_a_password(web: Site) -> None:
+    admin = web.client("admin")
+    typed = {"name": "Second Ana", "email": TEAM["agent"], "role": "approver", "password": "a secret passphrase"}
+    refused = post_form(admin, "/admin/users", typed, headers={"Referer": "http://testserver/admin"})
+    assert refused.status_code == 409
+    assert "<h1>Admin</h1>" in refused.text and "Back to the inbox" not in refused.text  # the page, not a dead end
+    note = re.search(r'data-form-error="/admin/users" data-typed=\'([^\']+)\'>([^<]+)</p>', refused.text)
+    assert note, "no error for the add-user form"
+    assert "already has an account" in note.group(2)
+    assert json.loads(html_lib.unescape(note.group(1))) == {"name": ["Second Ana"], "email": [TEAM["agent"]],
+                                                             "role": ["approver"]}
+    assert "a secret passphrase" not in refused.text
+    with Session(web.engine) as session:
+        assert session.execute(select(StaffUser).where(StaffUser.name == "Second Ana")).first() is None
+
+
 def test_changing_a_role_and_resetting_a_password(web: Site) -> None:
     agent_id = _user_id(web, "agent")
     agent = web.client("agent")
@@ -142,9 +160,12 @@ def test_a_new_token_works_once_shown_and_stops_when_revoked(site: Site) -> None
     """On SQLite and PostgreSQL: made on the page, used by an integration, revoked on the page."""
     admin = site.client("admin")
     response = post_form(admin, "/admin/tokens", {"name": "CRM sync", "email": TEAM["agent"]})
-    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
-    secret = re.search(r'value="(hk_[^"]+)"', response.text).group(1)  # type: ignore[union-attr]
-    assert "shown only this once" in response.text
+    assert response.status_code == 303 and response.headers["location"] == "/admin"  # a reload posts nothing
+    assert "hk_" not in response.text
+    admin.cookies.update(response.cookies)  # what the browser keeps from the redirect
+    shown = admin.get("/admin")
+    assert shown.headers["cache-control"] == "no-store" and "shown only this once" in shown.text
+    secret = re.search(r'value="(hk_[^"]+)"', shown.text).group(1)  # type: ignore[union-attr]
 
     integration = site.client()
     bearer = {"Authorization": f"Bearer {secret}"}
@@ -152,6 +173,12 @@ def test_a_new_token_works_once_shown_and_stops_when_revoked(site: Site) -> None
     assert integration.get("/api/v1/users", headers=bearer).status_code == 403  # it acts as the agent
     page = admin.get("/admin").text
     assert secret not in page and secret[:10] in page and "CRM sync" in page
+    # The page shows only a secret its admin has just made: not one another admin made, nor a made-up one.
+    site.client("admin").post(f"/api/v1/users/{_user_id(site, 'approver')}/role", json={"role": "admin"})
+    other_admin = site.client("approver")
+    for shown_secret in (secret, "hk_made_up"):
+        other_admin.cookies.set("harken_new_token", shown_secret, path="/admin")
+        assert shown_secret not in other_admin.get("/admin").text
     listed = admin.get("/api/v1/tokens").json()["items"]
     token = next(t for t in listed if t["name"] == "CRM sync")
     assert token["user"] == TEAM["agent"] and token["last_used_at"] and "token_hash" not in token

@@ -54,6 +54,31 @@ def test_search_finds_profiles_by_name_crm_id_and_tier(web: Site) -> None:
     assert client.get("/api/v1/profiles", params={"tier": "vip"}).json()["items"][0]["id"] == dana
 
 
+def test_search_finds_profiles_by_handle_with_or_without_its_prefix(web: Site) -> None:
+    raj = profile(web.engine, "Raj Patel", accounts=(("x", "@raj_codes"),))
+    reddit_raj = profile(web.engine, "Raj P.", accounts=(("reddit", "u/rajp"),))
+    profile(web.engine, "Rajcodes Fan")  # a name holding "rajcodes", not the handle raj_codes
+    client = web.client("agent")
+
+    for typed in ("raj_codes", "@raj_codes", "@RAJ_CODES", " raj_co "):
+        page = client.get("/profiles", params={"q": typed}).text
+        assert f'href="/profiles/{raj}"' in page, typed
+        assert "Rajcodes Fan" not in page and f'href="/profiles/{reddit_raj}"' not in page, typed
+    # Reddit writes u/: that prefix means Reddit's accounts only; "@rajp" is no one's handle.
+    page = client.get("/profiles", params={"q": "u/rajp"}).text
+    assert f'href="/profiles/{reddit_raj}"' in page and f'href="/profiles/{raj}"' not in page
+    assert "No profile matches" in client.get("/profiles", params={"q": "@rajp"}).text
+    # An underscore is a character of the handle, not a LIKE wildcard.
+    assert "No profile matches" in client.get("/profiles", params={"q": "raj_p"}).text
+
+    found = client.get("/api/v1/profiles", params={"q": "@raj_codes"}).json()
+    assert [p["id"] for p in found["items"]] == [raj]
+    found = client.get("/api/v1/profiles", params={"q": "u/rajp"}).json()
+    assert [p["id"] for p in found["items"]] == [reddit_raj]
+    for odd in ("@", "u/", "%", "id:1", "/u/"):  # a prefix alone, a LIKE wildcard, a placeholder: no handle search
+        assert client.get("/api/v1/profiles", params={"q": odd}).json()["items"] == [], odd
+
+
 def test_profile_page_shows_accounts_timeline_newest_first_and_the_trend(web: Site) -> None:
     pid = profile(web.engine, "Dana Whitfield", accounts=(("x", "@dana_w"), ("reddit", "u/danaw")))
     ids = said(web.engine, pid, ("my bill doubled", "negative"), ("still no answer", "negative"),
@@ -111,6 +136,30 @@ def test_merging_shows_on_both_pages_and_undo_restores_them(site: Site) -> None:
     assert "merged into" not in restored and "from B on reddit" in restored and "danaw" in restored
     again = agent.post(f"/api/v1/profile-merges/{merge_id}/undo")
     assert again.status_code == 409 and "already undone" in again.json()["detail"]
+
+
+def test_the_profile_to_merge_into_is_found_by_search_and_the_confirmation_names_both(web: Site) -> None:
+    raj = profile(web.engine, "Raj Patel", accounts=(("x", "@raj_codes"),))
+    kept = profile(web.engine, "Raj P.", accounts=(("reddit", "u/raj"),))
+    agent = web.client("agent")
+
+    page = html_lib.unescape(agent.get(f"/profiles/{raj}", params={"merge_q": "u/raj"}).text)
+    assert f'data-candidate-id="{kept}"' in page and f'data-candidate-id="{raj}"' not in page
+    assert f'name="into" value="{kept}"' in page
+    assert 'data-confirm="Merge Raj Patel (@raj_codes) into Raj P. (u/raj)? You can undo it."' in page
+    assert "No profile matches “nobody”" in agent.get(f"/profiles/{raj}", params={"merge_q": "nobody"}).text
+
+    # Itself, through the plain form: the same page again with the reason next to that row's form.
+    itself = post_form(agent, f"/profiles/{raj}/merge", {"into": raj},
+                       headers={"Referer": f"http://testserver/profiles/{raj}?merge_q=raj"})
+    assert itself.status_code == 409 and f'data-candidate-id="{raj}"' in itself.text
+    assert "Raj Patel cannot be merged into itself" in html_lib.unescape(itself.text)
+    assert f'data-form-error="/profiles/{raj}/merge"' in itself.text
+
+    assert post_form(agent, f"/profiles/{raj}/merge", {"into": kept}).headers["location"] == f"/profiles/{kept}"
+    again = agent.post(f"/api/v1/profiles/{raj}/merge", json={"into": kept})
+    assert again.status_code == 409
+    assert f"Raj Patel (profile {raj}) was already merged into Raj P. (profile {kept})" in again.json()["detail"]
 
 
 def test_merge_and_undo_through_the_api(web: Site) -> None:

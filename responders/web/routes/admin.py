@@ -4,8 +4,10 @@ Everything here needs ``Action.MANAGE_USERS`` (admins), except making an API tok
 for oneself, which anyone may (``POST /api/v1/tokens``). Account changes go
 through ``responders.staff`` and ``responders.web.security``, which audit them;
 the last active admin cannot be demoted or switched off, so the app always keeps
-someone who can manage it. A new token's secret is shown once, in the response
-that created it: only its hash is stored.
+someone who can manage it. A new token's secret is shown once: the API returns it in the
+response that created it; the page form redirects (post/redirect/get, so a reload makes no
+second token) and the secret rides along once in a short-lived cookie that only the admin
+page reads and clears. Only its hash is stored.
 """
 
 from __future__ import annotations
@@ -26,15 +28,24 @@ from listener.models import ApiToken, Mention, Source, StaffUser
 from responders.audit import jsonable
 from responders.roles import Action, Role
 from responders.staff import UnknownUser, add_user, set_active, set_role
-from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, allowed
-from responders.web.pages import after_post, page
-from responders.web.security import MIN_PASSWORD_LENGTH, NewToken, create_token, revoke_token, set_password
+from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, SettingsDep, allowed
+from responders.web.pages import after_post, page, secure_cookies
+from responders.web.security import (
+    MIN_PASSWORD_LENGTH,
+    NewToken,
+    create_token,
+    revoke_token,
+    set_password,
+    token_just_made,
+)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 
 Admin = Annotated[StaffUser, allowed(Action.MANAGE_USERS)]
 ROLES = tuple(role.value for role in Role)
+NEW_TOKEN_COOKIE = "harken_new_token"
+NEW_TOKEN_SECONDS = 120  # long enough for the redirect; the page clears it at once anyway
 
 
 # -- what the page and the API show -----------------------------------------------------------
@@ -125,7 +136,12 @@ def _admin_page(request: Request, db: Session, new_token: NewToken | None = None
 
 @router.get("/admin")
 def admin_page(request: Request, db: SessionDep, user: Admin) -> Response:
-    return _admin_page(request, db)
+    """The admin page; right after making a token, with its secret, that once (the cookie is cleared here)."""
+    secret = request.cookies.get(NEW_TOKEN_COOKIE)
+    response = _admin_page(request, db, token_just_made(db, secret, user) if secret else None)
+    if secret is not None:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path="/admin")
+    return response
 
 
 @router.post("/admin/users")
@@ -162,12 +178,16 @@ def reset_password(request: Request, user_id: RecordId, db: SessionDep, user: Ad
 
 
 @router.post("/admin/tokens")
-def new_token(request: Request, db: SessionDep, user: Admin, name: Annotated[str, Form()],
+def new_token(request: Request, db: SessionDep, settings: SettingsDep, user: Admin, name: Annotated[str, Form()],
               email: Annotated[str, Form()]) -> Response:
-    """The page again, with the new secret shown this once (the response is never cached)."""
+    """Post/redirect/get to the admin page, which shows the new secret once: it goes there in a cookie that
+    only that page gets (HttpOnly, SameSite=Strict, path /admin, two minutes) and that it clears."""
     created = create_token(db, name, email, user)
     db.commit()
-    return _admin_page(request, db, created)
+    response = after_post(request, "/admin", to="/admin")
+    response.set_cookie(NEW_TOKEN_COOKIE, created.secret, max_age=NEW_TOKEN_SECONDS, httponly=True,
+                        samesite="strict", secure=secure_cookies(request, settings.web), path="/admin")
+    return response
 
 
 @router.post("/admin/tokens/{token_id}/revoke")

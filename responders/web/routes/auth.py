@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from responders.web import security
 from responders.web.deps import SESSION_COOKIE, ActorDep, SessionDep, SettingsDep
-from responders.web.pages import client_address, is_https, local_path, page
+from responders.web.pages import client_address, local_path, page, secure_cookies
 
 router = APIRouter(include_in_schema=False)
 SIGNIN_COOKIE = "harken_signin"
@@ -38,8 +38,7 @@ def _signin_page(request: Request, settings, next_path: str, error: str | None =
 
 
 def _secure(request: Request, settings) -> bool:
-    mode = settings.web.secure_cookies
-    return mode == "always" or (mode == "auto" and is_https(request))
+    return secure_cookies(request, settings.web)
 
 
 @router.get("/signin")

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from listener.links import http_url
 from listener.models import CustomerProfile, Identity, ProfileMerge, StaffUser
+from listener.platforms import display_handle
 from listener.profiles.link_suggestions import (
     SuggestionView,
     confirm_suggestion,
@@ -49,6 +50,7 @@ TIMELINE_LIMIT = 50
 MAX_TIMELINE_LIMIT = 500
 SUGGESTIONS_SHOWN = 20
 MAX_SEARCH = 1000  # as the inbox's: longer than any name, and short of SQLite's limit on a LIKE pattern
+MERGE_CANDIDATES = 10
 
 
 # -- what the pages and the API show ----------------------------------------------------------
@@ -104,6 +106,42 @@ def merge_rows(db: Session, merges: list[ProfileMerge]) -> list[MergeRow]:
         select(CustomerProfile.id, CustomerProfile.display_name).where(CustomerProfile.id.in_(ids))  # type: ignore[union-attr]
     ).all()) if ids else {}
     return [MergeRow(m, names.get(m.survivor_id, "?"), names.get(m.merged_id, "?")) for m in reversed(merges)]
+
+
+@dataclass
+class MergeCandidate:
+    """A profile found to merge this one into, with its accounts as their platforms write them."""
+
+    summary: ProfileSummary
+    handles: list[str]
+
+    @property
+    def label(self) -> str:
+        """``Raj P. (u/raj)``: what the merge confirmation names."""
+        return named_with_handles(self.summary.display_name, self.handles)
+
+
+def named_with_handles(name: str, handles: list[str]) -> str:
+    return f"{name} ({', '.join(handles)})" if handles else name
+
+
+def handles_of(db: Session, profile_ids: list[int]) -> dict[int, list[str]]:
+    """Each profile's accounts (``@raj_codes``, ``u/raj``), oldest link first, in one query."""
+    rows = db.execute(
+        select(Identity.profile_id, Identity.platform, Identity.handle)
+        .where(Identity.profile_id.in_(profile_ids)).order_by(Identity.id)  # type: ignore[attr-defined]
+    ).all() if profile_ids else []
+    found: dict[int, list[str]] = {profile_id: [] for profile_id in profile_ids}
+    for profile_id, platform, handle in rows:
+        found[profile_id].append(display_handle(platform, handle))
+    return found
+
+
+def merge_candidates(db: Session, search: str) -> list[MergeCandidate]:
+    """Live profiles matching ``search`` (name, handle or CRM id), to pick the one a profile is merged into."""
+    found = list_profiles(db, search=search.strip(), limit=MERGE_CANDIDATES) if search.strip() else []
+    handles = handles_of(db, [summary.id for summary in found])
+    return [MergeCandidate(summary, handles[summary.id]) for summary in found]
 
 
 def trend_chart(points: list[TrendPoint], bucket: str) -> dict[str, Any]:
@@ -175,12 +213,16 @@ def profile_page(
     user: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_TIMELINE_LIMIT)] = TIMELINE_LIMIT,
     bucket: Bucket = "week",
+    merge_q: Annotated[str, Query(max_length=MAX_SEARCH, description="find the profile to merge this one into")] = "",
 ) -> Response:
     view = profile_view(db, profile_id, limit, bucket)
     return page(request, "profile.html", {
         "nav": "profiles", "view": view, "profile": view.profile, "limit": limit, "bucket": bucket,
         "more_limit": min(limit * 2, MAX_TIMELINE_LIMIT),
         "chart": json.dumps(trend_chart(view.trend, bucket)) if view.trend else None,
+        "merge_q": merge_q, "merge_candidates": merge_candidates(db, merge_q),
+        "this_label": named_with_handles(view.profile.display_name,
+                                         [display_handle(i.platform, i.handle) for i in view.identities]),
     })
 
 
@@ -248,13 +290,14 @@ def merge_json(merge: ProfileMerge) -> dict[str, Any]:
 def api_profiles(
     db: SessionDep,
     user: Reader,
-    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description="a name or CRM id")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH, description=(
+        "part of a name, part of a handle typed with or without its platform's prefix (@, u/), or a CRM id"))] = None,
     tier: Tier | None = None,
     customers: Annotated[bool, Query(description="only imported customers, no prospects")] = False,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Live profiles, newest first: by name or CRM id (``q``), of one tier."""
+    """Live profiles, newest first: by name, handle or CRM id (``q``), of one tier."""
     found = list_profiles(db, search=(q or "").strip() or None, tier=_tier(tier), include_prospects=not customers,
                           limit=limit + 1, offset=offset)
     return {"items": [summary_json(s) for s in found[:limit]], "offset": offset, "limit": limit,

@@ -96,6 +96,64 @@
     if (event.detail.successful) { clear(scopeOf(event.detail.elt)); }
   });
 
+  // A plain form post that was refused comes back as the page it was sent from, with the message in the page's
+  // message area (base.html, data-form-error: the path the form posts to) and what was typed (data-typed). The
+  // message goes next to that form, the typed values back into its fields (passwords never come back).
+  function sameForm(action, typed) {
+    var candidates = Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
+      return (form.getAttribute("method") || "").toLowerCase() === "post" && form.getAttribute("action") === action;
+    });
+    // Several forms may post to one path (a reply per suggestion): the one whose hidden fields sent these values.
+    return candidates.filter(function (form) {
+      return Array.prototype.every.call(form.querySelectorAll("input[type=hidden][name]"), function (hidden) {
+        var sent = typed[hidden.name];
+        return hidden.name === "csrf_token" || !sent || sent.indexOf(hidden.value) >= 0;
+      });
+    })[0] || candidates[0] || null;
+  }
+
+  function refill(form, typed) {
+    var used = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      var type = (field.type || "").toLowerCase();
+      if (!field.name || ["hidden", "password", "file", "submit", "button", "reset"].indexOf(type) >= 0) { return; }
+      var values = typed[field.name] || [];
+      if (type === "checkbox" || type === "radio") {
+        field.checked = values.indexOf(field.value) >= 0;  // an unticked box is not sent at all
+      } else if (field.tagName === "SELECT" && field.multiple) {
+        Array.prototype.forEach.call(field.options, function (option) { option.selected = values.indexOf(option.value) >= 0; });
+      } else if (values.length) {
+        var index = used[field.name] || 0;  // several fields of one name take the values in order
+        if (index < values.length) { field.value = values[index]; }
+        used[field.name] = index + 1;
+        field.dispatchEvent(new Event("input", { bubbles: true }));  // counters follow the text
+      }
+    });
+  }
+
+  function placeFormError() {
+    var note = document.querySelector("#flash [data-form-error]");
+    if (!note) { return; }
+    // The address bar shows the page, not the path the form posted to: a reload shows the page again (posting
+    // nothing), and the next try of the form is sent from that page, so a second refusal comes back here too.
+    var shown = note.getAttribute("data-form-page");
+    if (shown && shown.charAt(0) === "/" && window.history.replaceState) { window.history.replaceState(null, "", shown); }
+    var typed = {};
+    try { typed = JSON.parse(note.getAttribute("data-typed") || "{}"); } catch (error) { typed = {}; }
+    var form = sameForm(note.getAttribute("data-form-error"), typed);
+    if (!form) { return; }  // the form is not on this page any more: the message stays at the top
+    refill(form, typed);
+    show(form.closest("[data-error-scope]") || form, note.textContent.trim());
+    note.remove();
+    var first = form.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) { first.focus({ preventScroll: true }); }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", placeFormError);
+  } else {
+    placeFormError();
+  }
+
   // "Apply to selected" with nothing selected: say so where the person looks, without asking the server.
   document.addEventListener("submit", function (event) {
     var form = event.target;
