@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvironmentParseError
 
@@ -26,6 +26,9 @@ from listener.errors import HarkenError
 from listener.platforms import Platform, all_platforms
 from listener.safe_text import mask_url_password
 from listener.sections import LONGEST_DURATION, Section, http_url
+from listener.sentiment.errors import UnknownLanguageError
+from listener.sentiment.language import language_code
+from listener.sentiment.model_names import missing_directory
 from listener.statuses import OPEN_MENTION_STATUSES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -83,11 +86,41 @@ class ProcessingSettings(Section):
     reconnect_max_seconds: float = Field(default=30.0, gt=0)
 
 
+class LanguageModelSettings(Section):
+    """One language's own sentiment model: an entry of ``[sentiment] models``."""
+
+    model: str
+    # The model's own label names -> negative/neutral/positive, as [sentiment] label_map is for `model`.
+    label_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _loadable(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must name a model: a local model directory or a Hugging Face hub id")
+        problem = missing_directory(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def _language_codes(codes: Iterable[str]) -> list[str]:
+    """Lower-cased ISO 639-1 codes; a ValueError (one line) names any that language detection does not know."""
+    try:
+        return [language_code(code) for code in codes]
+    except UnknownLanguageError as error:
+        raise ValueError(str(error)) from None
+
+
 class SentimentSettings(Section):
     enabled: bool = True
     model: str = "default"
     label_map: dict[str, str] = Field(default_factory=dict)
     languages: list[str] = Field(default_factory=lambda: ["en"])
+    # Language -> its own model (README "Per-language models"), written `pt = "DIR or hub id"` or
+    # `pt = { model = "...", label_map = {...} }`. Languages in neither list stay unscored.
+    models: dict[str, LanguageModelSettings] = Field(default_factory=dict)
     device: str = "auto"
     batch_size: int = Field(default=32, gt=0)
     max_length: int = Field(default=128, gt=8, le=512)
@@ -101,6 +134,38 @@ class SentimentSettings(Section):
         if value not in {"auto", "cpu", "cuda"} and not value.startswith("cuda:"):
             raise ValueError("must be auto, cpu, cuda or cuda:N")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(_language_codes(value)))
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_tables(cls, value: Any) -> Any:
+        """``pt = "DIR"`` is short for ``pt = { model = "DIR" }``; codes are checked and lower-cased."""
+        if not isinstance(value, dict):
+            return value
+        codes = _language_codes(str(code) for code in value)
+        if len(set(codes)) < len(codes):
+            raise ValueError("a language appears twice (codes are compared lower-cased)")
+        return {code: {"model": entry} if isinstance(entry, str) else entry
+                for code, entry in zip(codes, value.values(), strict=True)}
+
+    @model_validator(mode="after")
+    def _one_model_per_language(self) -> SentimentSettings:
+        both = [code for code in self.models if code in self.languages]
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} in both sentiment.languages (scored by sentiment.model) and sentiment.models: "
+                "a language has one model, so keep it in one of them"
+            )
+        return self
+
+    @property
+    def scored_languages(self) -> list[str]:
+        """Every language some model scores: ``languages`` (the main model), then those of ``models``."""
+        return [*self.languages, *self.models]
 
 
 PRIORITY_LEVELS: tuple[str, ...] = ("urgent", "high", "normal", "low")

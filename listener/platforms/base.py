@@ -1,5 +1,13 @@
 """What a platform is: everything Harken knows about one social platform, described in one class.
 
+A platform package's ``__init__`` (and its settings and text modules) must not
+import its client library (tweepy, praw, atproto, Mastodon.py): the registry
+imports every package when settings are read, and each CLI command, worker and
+test would pay seconds of start-up for clients it may never use. So the
+collectors, the publisher, the client and the simulator are imported inside the
+methods below (:attr:`Platform.collectors`, :meth:`Platform.publisher`,
+:meth:`Platform.simulator`), when first asked for.
+
 Like a collector, a platform describes itself (its name, its settings section, its
 kinds of mention, its reply limit) and answers the few questions the rest of Harken
 asks about it: which sources to collect, how to post a reply and find it again, how
@@ -44,7 +52,6 @@ class Platform:
     """How people call it (``Reddit``)."""
     section: ClassVar[type[Section]]
     """The settings section (``[name]`` in the settings file)."""
-    collectors: ClassVar[tuple[type[Collector], ...]] = ()
     mention_kinds: ClassVar[tuple[str, ...]]
     """What its mentions can be (``tweet``; ``post``, ``comment``)."""
     reply_limit: ClassVar[int]
@@ -56,6 +63,11 @@ class Platform:
     """The column of the customer CSV that lists the customer's handle here (``config/customers.md``)."""
     noisy_loggers: ClassVar[tuple[str, ...]] = ()
     """Loggers of the platform's client that print secrets at DEBUG: held at INFO."""
+
+    @property
+    def collectors(self) -> tuple[type[Collector], ...]:
+        """The platform's collector classes, imported here on first use (see the module's docstring)."""
+        return ()
 
     # -- settings ------------------------------------------------------------------------------
     def settings_of(self, settings: Any) -> Any:

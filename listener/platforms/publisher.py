@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from listener.errors import HarkenError
-from listener.models import Mention
+
+if TYPE_CHECKING:  # the tables (SQLModel, SQLAlchemy) are not needed to read settings, which import this module
+    from listener.models import Mention
 
 
 class PublishError(HarkenError):

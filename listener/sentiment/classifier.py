@@ -44,12 +44,12 @@ import numpy as np
 
 from listener.sentiment.errors import ModelLoadError
 from listener.sentiment.labels import LABELS
+from listener.sentiment.model_names import DEFAULT_MODEL, looks_like_path
 from listener.sentiment.text import normalise_for_model
 
 log = logging.getLogger(__name__)
 
 SETTING = "sentiment.model"
-DEFAULT_MODEL = "default"
 MEAN_POOLING_ARCHITECTURE = "MeanPoolingBertClassifier"
 LABEL_ALIASES: dict[str, str] = {"neg": "negative", "neu": "neutral", "pos": "positive"}
 """Short names some published sentiment models use; anything else needs ``label_map``."""
@@ -258,6 +258,7 @@ def load_classifier(
     threads: int | None = None,
     languages: Iterable[str] = ("en",),
     parallel_batches: bool = True,
+    setting: str = SETTING,
 ) -> SentimentClassifier:
     """Load the model that the ``sentiment.model`` setting names; :class:`ModelLoadError` when that fails.
 
@@ -266,7 +267,9 @@ def load_classifier(
     ``threads`` defaults to the cores this process may use. ``languages`` are the
     ISO 639-1 codes the model covers. ``parallel_batches`` picks how ONNX models
     use their threads (see :class:`_OnnxBackend`). ONNX models always run on the
-    CPU; ``device`` applies to torch models.
+    CPU; ``device`` applies to torch models. ``setting`` is the setting that
+    named the model (a per-language model's is ``sentiment.models.<code>``), so
+    that an error points at the line to fix.
     """
     name, version_hint = model, None
     if model == DEFAULT_MODEL:
@@ -275,21 +278,21 @@ def load_classifier(
         try:
             directory: Path | None = default_model_path()
         except DefaultModelError as exc:
-            raise ModelLoadError(f"{SETTING}: {model!r}: {_one_line(exc)}") from exc
+            raise ModelLoadError(f"{setting}: {model!r}: {_one_line(exc)}") from exc
     else:
-        directory = _local_directory(model)
+        directory = _local_directory(model, setting)
 
     if directory is not None and any(directory.glob("*.onnx")):
         backend, config, raw_tokenizer = _load_onnx(
-            model, directory, threads or _available_cores(), parallel_batches
+            model, directory, threads or _available_cores(), parallel_batches, setting
         )
     else:
         source = str(directory) if directory is not None else model
-        backend, config, raw_tokenizer = _load_torch(model, source, directory is None, device, threads)
+        backend, config, raw_tokenizer = _load_torch(model, source, directory is None, device, threads, setting)
         if directory is None:
             version_hint = getattr(config, "_commit_hash", None)
 
-    labels = _model_labels(model, config, label_map)
+    labels = _model_labels(model, config, label_map, setting)
     version = getattr(config, "_harken_version", None) or version_hint
     if not version and directory is not None:
         version = _weights_hash(directory)
@@ -317,6 +320,7 @@ def _cached_classifier(
     max_length: int,
     threads: int | None,
     languages: tuple[str, ...],
+    setting: str,
 ) -> SentimentClassifier:
     return load_classifier(
         model,
@@ -326,6 +330,7 @@ def _cached_classifier(
         max_length=max_length,
         threads=threads,
         languages=languages,
+        setting=setting,
     )
 
 
@@ -338,6 +343,7 @@ def get_classifier(
     max_length: int = 128,
     threads: int | None = None,
     languages: Iterable[str] = ("en",),
+    setting: str = SETTING,
 ) -> SentimentClassifier:
     """:func:`load_classifier`, once per process for the same settings: loading takes seconds.
 
@@ -352,6 +358,7 @@ def get_classifier(
         max_length,
         threads,
         tuple(sorted(set(languages))),
+        setting,
     )
 
 
@@ -372,18 +379,13 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _looks_like_path(model: str) -> bool:
-    """Hub ids are ``name`` or ``owner/name``; anything else with slashes can only be a path."""
-    return model.startswith(("/", "./", "../", "~", "\\")) or model.count("/") > 1 or "\\" in model
-
-
-def _local_directory(model: str) -> Path | None:
+def _local_directory(model: str, setting: str = SETTING) -> Path | None:
     """The directory ``model`` names, ``None`` for a hub id; a path that is no directory fails here."""
     path = Path(model).expanduser()
     if path.is_dir():
         return path
-    if _looks_like_path(model) or path.exists():
-        raise ModelLoadError(f"{SETTING}: {model!r} is neither a local model directory nor a Hugging Face hub id")
+    if looks_like_path(model) or path.exists():
+        raise ModelLoadError(f"{setting}: {model!r} is neither a local model directory nor a Hugging Face hub id")
     return None
 
 
@@ -412,7 +414,7 @@ def _hub_reachable(endpoint: str) -> bool:
         return False
 
 
-def _onnx_file(model: str, directory: Path) -> Path:
+def _onnx_file(model: str, directory: Path, setting: str) -> Path:
     """``model.onnx`` (optimum's standard name) or the directory's only ``.onnx`` file."""
     files = sorted(directory.glob("*.onnx"))
     if (directory / "model.onnx").is_file():
@@ -420,15 +422,17 @@ def _onnx_file(model: str, directory: Path) -> Path:
     if len(files) == 1:
         return files[0]
     raise ModelLoadError(
-        f"{SETTING}: {model!r} holds several ONNX files ({', '.join(f.name for f in files)}) "
+        f"{setting}: {model!r} holds several ONNX files ({', '.join(f.name for f in files)}) "
         "and none is model.onnx; keep the one to use"
     )
 
 
-def _load_onnx(model: str, directory: Path, threads: int, parallel_batches: bool) -> tuple[_Backend, Any, Any]:
+def _load_onnx(
+    model: str, directory: Path, threads: int, parallel_batches: bool, setting: str
+) -> tuple[_Backend, Any, Any]:
     from tokenizers import Tokenizer
 
-    path = _onnx_file(model, directory)
+    path = _onnx_file(model, directory, setting)
     try:
         raw = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         tokenizer_config = directory / "tokenizer_config.json"
@@ -445,13 +449,13 @@ def _load_onnx(model: str, directory: Path, threads: int, parallel_batches: bool
         backend = _OnnxBackend(path, threads, parallel_batches)
     except Exception as exc:
         raise ModelLoadError(
-            f"{SETTING}: {model!r}: cannot load the ONNX model in {directory}: {_one_line(exc)}"
+            f"{setting}: {model!r}: cannot load the ONNX model in {directory}: {_one_line(exc)}"
         ) from exc
     return backend, config, tokenizer
 
 
 def _load_torch(
-    model: str, source: str, from_hub: bool, device: str, threads: int | None
+    model: str, source: str, from_hub: bool, device: str, threads: int | None, setting: str
 ) -> tuple[_Backend, Any, Any]:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -471,10 +475,10 @@ def _load_torch(
         if from_hub:
             where = "reachable on the Hugging Face hub (offline)" if offline else "loadable from the hub"
             raise ModelLoadError(
-                f"{SETTING}: {model!r} is neither a local model directory nor {where}: {_one_line(exc)}"
+                f"{setting}: {model!r} is neither a local model directory nor {where}: {_one_line(exc)}"
             ) from exc
         raise ModelLoadError(
-            f"{SETTING}: {model!r}: cannot load a transformers model from it: {_one_line(exc)}"
+            f"{setting}: {model!r}: cannot load a transformers model from it: {_one_line(exc)}"
         ) from exc
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -483,11 +487,11 @@ def _load_torch(
     try:
         backend = _TorchBackend(network, device)
     except (RuntimeError, AssertionError) as exc:
-        raise ModelLoadError(f"{SETTING}: {model!r}: cannot use device {device!r}: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"{setting}: {model!r}: cannot use device {device!r}: {_one_line(exc)}") from exc
     return backend, config, tokenizer
 
 
-def _model_labels(model: str, config: Any, label_map: Mapping[str, str] | None) -> list[str]:
+def _model_labels(model: str, config: Any, label_map: Mapping[str, str] | None, setting: str) -> list[str]:
     """The model's output names as Harken labels; unknown names fail at load, not at the first mention."""
     id2label = getattr(config, "id2label", None) or {}
     num_labels = int(getattr(config, "num_labels", None) or len(id2label))
@@ -499,13 +503,18 @@ def _model_labels(model: str, config: Any, label_map: Mapping[str, str] | None) 
         if label not in LABELS:
             named = f"labelled {raw!r}" + (f" (mapped to {label!r})" if label != raw else "")
             raise ModelLoadError(
-                f"{SETTING}: {model!r}: output {index} is {named}, not one of {', '.join(LABELS)}; "
-                "map it with sentiment.label_map"
+                f"{setting}: {model!r}: output {index} is {named}, not one of {', '.join(LABELS)}; "
+                f"map it with {_label_map_setting(setting)}"
             )
         labels.append(label)
     if not labels:
-        raise ModelLoadError(f"{SETTING}: {model!r}: the model's config names no labels")
+        raise ModelLoadError(f"{setting}: {model!r}: the model's config names no labels")
     return labels
+
+
+def _label_map_setting(setting: str) -> str:
+    """Where the label map of the model that ``setting`` names goes."""
+    return "sentiment.label_map" if setting == SETTING else f"{setting}.label_map"
 
 
 def _usable_max_length(max_length: int, tokenizer: Any, config: Any) -> int:

@@ -35,17 +35,20 @@ def correct_label(session: Session, mention_id: int, new_label: str, corrected_b
     return correction
 
 
-def corrected_examples(session: Session) -> tuple[list[str], list[int]]:
-    """(texts, gold label ids) of every corrected mention, by its latest correction."""
+def corrected_examples(session: Session, language: str | None = None) -> tuple[list[str], list[int]]:
+    """(texts, gold label ids) of every corrected mention, by its latest correction; only ``language``'s if given."""
     latest = (
         select(SentimentCorrection.mention_id, func.max(SentimentCorrection.id).label("last_id"))
         .group_by(SentimentCorrection.mention_id)
         .subquery()
     )
-    rows = session.execute(
+    query = (
         select(Mention.text, SentimentCorrection.new_label)
         .join(latest, latest.c.last_id == SentimentCorrection.id)
         .join(Mention, Mention.id == SentimentCorrection.mention_id)
         .order_by(SentimentCorrection.mention_id)
-    ).all()
+    )
+    if language is not None:
+        query = query.where(Mention.language == language.strip().lower())
+    rows = session.execute(query).all()
     return [text for text, _ in rows], [LABELS.index(label) for _, label in rows]

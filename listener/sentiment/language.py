@@ -59,6 +59,11 @@ def _code(language: Language) -> str:
     return language.iso_code_639_1.name.lower()
 
 
+def language_code(code: str) -> str:
+    """``code`` lower-cased; :class:`UnknownLanguageError` unless lingua knows it (``pt``, not ``pt-BR``)."""
+    return _code(_language(code))
+
+
 class LanguageDetector:
     """Detects the ISO 639-1 code of many texts at once.
 

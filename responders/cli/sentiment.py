@@ -13,13 +13,22 @@ from responders.cli.support import console, errors, fail, get_settings, ready_en
 app = typer.Typer(help="Sentiment: evaluate, train and build the model; correct labels.", no_args_is_help=True)
 
 
-def _classifier():
-    from listener.sentiment.classifier import ModelLoadError, get_classifier
+def _classifier(language: str | None = None):
+    """The model that scores ``language`` (``[sentiment] models`` or the main model); the main model for None."""
+    from listener.sentiment.classifier import ModelLoadError
+    from listener.sentiment.routing import load_choice, main_choice, model_choices
 
     s = get_settings().sentiment
+    choice = main_choice(s)
+    if language is not None:
+        code = language.strip().lower()
+        if code not in model_choices(s):
+            models = ", ".join(s.models) or "none"
+            raise fail(f"no model scores {language!r}: sentiment.languages are {', '.join(s.languages) or 'none'}, "
+                       f"sentiment.models has {models}", code=2)
+        choice = model_choices(s)[code]
     try:
-        return get_classifier(s.model, label_map=tuple(sorted(s.label_map.items())), device=s.device,
-                              batch_size=s.batch_size, max_length=s.max_length, threads=s.threads or None)
+        return load_choice(s, choice)
     except ModelLoadError as error:
         raise fail(error) from None
 
@@ -38,6 +47,11 @@ def evaluate_command(
         typer.Option("--shared", help="The shared data directory: adds its TweetEval val and Sanders sets."),
     ] = None,
     corrections: Annotated[bool, typer.Option("--corrections", help="Score on staff-corrected mentions.")] = False,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="Measure the model that scores this language (ISO 639-1, e.g. pt); "
+                     "with --corrections, only mentions detected in it."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object, or a list for several sets).")]
     = False,
 ) -> None:
@@ -68,7 +82,7 @@ def evaluate_command(
         except (LabelledDataError, OSError) as error:
             errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        results = evaluate_sets(_classifier(), sets)
+        results = evaluate_sets(_classifier(language), sets)
         if as_json:
             print(json.dumps(results))
         else:
@@ -81,9 +95,9 @@ def evaluate_command(
         from listener.sentiment.corrections import corrected_examples
 
         with Session(ready_engine(get_settings())) as session:
-            text_list, gold = corrected_examples(session)
+            text_list, gold = corrected_examples(session, language=language)
         if not gold:
-            errors.print("harken: no corrected mentions yet")
+            errors.print("harken: no corrected mentions yet" + (f" in {language!r}" if language else ""))
             raise typer.Exit(1)
     else:
         if texts is None or labels is None:
@@ -93,7 +107,7 @@ def evaluate_command(
             text_list, gold = read_labelled(texts, labels)
         except (LabelledDataError, OSError) as error:
             raise fail(error) from None
-    result = evaluate(_classifier(), text_list, gold)
+    result = evaluate(_classifier(language), text_list, gold)
     if as_json:
         print(json.dumps(result))
         return

@@ -67,7 +67,7 @@ class DraftSource(SuggestionSource):
         if self._detect is None:
             from listener.sentiment.language import get_language_detector
 
-            detector = get_language_detector(tuple(self.settings.sentiment.languages))
+            detector = get_language_detector(tuple(self.settings.sentiment.scored_languages))
             self._detect = detector.detect
         return self._detect(text)
 

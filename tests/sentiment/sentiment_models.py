@@ -7,6 +7,7 @@ default model or a model hub.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from listener.sentiment.default_model.build import TOKENIZER_FILES, base_model_dir
@@ -117,4 +118,37 @@ def make_tiny_classifier(
         model.config.harken_normalise = normalise
     model.save_pretrained(str(path))
     copy_tokenizer(path)
+    return path
+
+
+TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz"]
+"""A vocabulary of single letters: any lower-cased Latin text tokenises (accents are stripped), the rest is [UNK]."""
+
+
+def make_constant_classifier(path: Path, label: str, *, label_names: Sequence[str] = LABELS) -> Path:
+    """A tiny ``BertForSequenceClassification`` with its own tiny tokenizer that always answers ``label``.
+
+    The classifier's weights are zero and its bias favours ``label``'s output, so
+    whatever the text, the answer tells which model gave it. ``label_names`` are
+    the names the model's config gives its outputs (e.g. ``LABEL_0``...), in the
+    order of :data:`LABELS`.
+    """
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True).save_pretrained(str(path))
+    names = dict(enumerate(label_names))
+    config = BertConfig(
+        vocab_size=len(TINY_VOCAB), hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+        intermediate_size=16, max_position_embeddings=64, num_labels=len(names),
+        id2label=names, label2id={name: index for index, name in names.items()},
+    )
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([5.0 if i == LABELS.index(label) else 0.0 for i in names]))
+    model.save_pretrained(str(path))
     return path

@@ -7,16 +7,17 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from listener.platforms.base import Platform, ReplyTooLong
-from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector, BlueskyNotificationsCollector
-from listener.platforms.bluesky.publisher import BlueskyPublisher
 from listener.platforms.bluesky.settings import BlueskySettings
-from listener.platforms.bluesky.simulator import BlueskySimulator
 from listener.platforms.bluesky.text import MAX_POST_BYTES, MAX_POST_GRAPHEMES, post_length, profile_handles
-from listener.platforms.publisher import Publisher
 from listener.simulators.corpus import CorpusItem, parse_utc
+
+if TYPE_CHECKING:  # these import atproto: loaded when first asked for (listener/platforms/base.py)
+    from listener.platforms.bluesky.simulator import BlueskySimulator
+    from listener.platforms.collector import Collector
+    from listener.platforms.publisher import Publisher
 
 DEMO_HANDLE = "lumenmobile.bsky.social"
 DEMO_CORPUS_PART = Path(__file__).parent / "demo" / "corpus.json"
@@ -41,7 +42,6 @@ class BlueskyPlatform(Platform):
     name: ClassVar[str] = "bluesky"
     title: ClassVar[str] = "Bluesky"
     section = BlueskySettings
-    collectors = (BlueskyNotificationsCollector, BlueskyJetstreamCollector)
     mention_kinds: ClassVar[tuple[str, ...]] = ("post", "reply")
     reply_limit: ClassVar[int] = MAX_POST_GRAPHEMES
     length_unit: ClassVar[str] = "graphemes"
@@ -52,6 +52,12 @@ class BlueskyPlatform(Platform):
     crm_column: ClassVar[str] = "bluesky_handle"
     # httpx logs request lines at DEBUG (and atproto's session headers through it).
     noisy_loggers: ClassVar[tuple[str, ...]] = ("httpx", "httpcore", "websockets")
+
+    @property
+    def collectors(self) -> tuple[type[Collector], ...]:
+        from listener.platforms.bluesky.collectors import BlueskyJetstreamCollector, BlueskyNotificationsCollector
+
+        return (BlueskyNotificationsCollector, BlueskyJetstreamCollector)
 
     def own_handle(self, section: BlueskySettings) -> str | None:
         return section.handle or None
@@ -79,10 +85,14 @@ class BlueskyPlatform(Platform):
         return False  # a repost is not a post record: Jetstream's post collection and notifications never hold one
 
     def publisher(self, section: BlueskySettings, lookup_pages: int) -> Publisher:
+        from listener.platforms.bluesky.publisher import BlueskyPublisher
+
         return BlueskyPublisher(section, lookup_pages=lookup_pages)
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[BlueskySimulator]:
+        from listener.platforms.bluesky.simulator import BlueskySimulator
+
         items = [*corpus, *demo_corpus_part()]
         with BlueskySimulator(corpus_items=items, brand_handle=DEMO_HANDLE) as simulator:
             yield simulator

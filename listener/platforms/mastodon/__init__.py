@@ -9,22 +9,22 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from listener.platforms.base import Platform
-from listener.platforms.mastodon.client import make_mastodon_client
-from listener.platforms.mastodon.collectors import MastodonHashtagCollector, MastodonMentionsCollector, _plain
-from listener.platforms.mastodon.publisher import MastodonPublisher
 from listener.platforms.mastodon.settings import MastodonSettings
-from listener.platforms.mastodon.simulator import MastodonSimulator
 from listener.platforms.mastodon.text import (
     DEFAULT_MAX_CHARACTERS,
     PROFILE_URL_PATTERN,
     instance_limit,
     status_length,
 )
-from listener.platforms.publisher import Publisher
 from listener.simulators.corpus import CorpusItem, load_corpus
+
+if TYPE_CHECKING:  # these import Mastodon.py: loaded when first asked for (listener/platforms/base.py)
+    from listener.platforms.collector import Collector
+    from listener.platforms.mastodon.simulator import MastodonSimulator
+    from listener.platforms.publisher import Publisher
 
 DEMO_TOKEN = "sim-mastodon-token"
 DEMO_CORPUS_PART = Path(__file__).parent / "demo" / "corpus.json"
@@ -40,7 +40,6 @@ class MastodonPlatform(Platform):
     name: ClassVar[str] = "mastodon"
     title: ClassVar[str] = "Mastodon"
     section = MastodonSettings
-    collectors = (MastodonMentionsCollector, MastodonHashtagCollector)
     mention_kinds: ClassVar[tuple[str, ...]] = ("status", "reply")
     # The instance's own limit applies when posting (the publisher reads it); 500 is what most
     # instances allow and what Mastodon assumes when an instance does not say.
@@ -60,6 +59,9 @@ class MastodonPlatform(Platform):
         500 when the instance does not say, and (for a minute, then asked again) when it cannot be reached."""
         if not section.api_base_url:
             return self.reply_limit
+        from listener.platforms.mastodon.client import make_mastodon_client
+        from listener.platforms.mastodon.collectors import _plain
+
         with self._limits_lock:
             known = self._limits.get(section.api_base_url)
         if known is not None and known[1] > time.monotonic():
@@ -74,6 +76,12 @@ class MastodonPlatform(Platform):
         with self._limits_lock:
             self._limits[section.api_base_url] = (limit, holds_until)
         return limit
+
+    @property
+    def collectors(self) -> tuple[type[Collector], ...]:
+        from listener.platforms.mastodon.collectors import MastodonHashtagCollector, MastodonMentionsCollector
+
+        return (MastodonMentionsCollector, MastodonHashtagCollector)
 
     def own_handle(self, section: MastodonSettings) -> str | None:
         return None  # the brand is whoever the access token belongs to: asked of the server, not configured
@@ -91,10 +99,14 @@ class MastodonPlatform(Platform):
         return isinstance(raw.get("reblog"), dict)
 
     def publisher(self, section: MastodonSettings, lookup_pages: int) -> Publisher:
+        from listener.platforms.mastodon.publisher import MastodonPublisher
+
         return MastodonPublisher(section, lookup_pages=lookup_pages)
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[MastodonSimulator]:
+        from listener.platforms.mastodon.simulator import MastodonSimulator
+
         part = load_corpus(DEMO_CORPUS_PART, kinds={self.name: self.mention_kinds})
         with MastodonSimulator(corpus_items=[*corpus, *part], access_token=DEMO_TOKEN) as simulator:
             yield simulator

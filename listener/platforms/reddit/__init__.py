@@ -6,20 +6,16 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from listener.platforms.base import Platform
-from listener.platforms.publisher import Publisher
-from listener.platforms.reddit.collectors import (
-    RedditInboxMentionsCollector,
-    RedditKeywordCommentsCollector,
-    RedditSearchPostsCollector,
-    RedditSubredditPostsCollector,
-)
-from listener.platforms.reddit.publisher import RedditPublisher
 from listener.platforms.reddit.settings import RedditSettings
-from listener.platforms.reddit.simulator import RedditSimulator
-from listener.simulators.corpus import CorpusItem
+
+if TYPE_CHECKING:  # these import praw: loaded when first asked for (listener/platforms/base.py)
+    from listener.platforms.collector import Collector
+    from listener.platforms.publisher import Publisher
+    from listener.platforms.reddit.simulator import RedditSimulator
+    from listener.simulators.corpus import CorpusItem
 
 # Reddit limits a comment to 10,000 characters.
 MAX_COMMENT_LENGTH = 10_000
@@ -36,12 +32,6 @@ class RedditPlatform(Platform):
     name: ClassVar[str] = "reddit"
     title: ClassVar[str] = "Reddit"
     section = RedditSettings
-    collectors = (
-        RedditInboxMentionsCollector,
-        RedditSearchPostsCollector,
-        RedditSubredditPostsCollector,
-        RedditKeywordCommentsCollector,
-    )
     mention_kinds: ClassVar[tuple[str, ...]] = ("comment", "post")
     reply_limit: ClassVar[int] = MAX_COMMENT_LENGTH
     handle_prefix: ClassVar[str] = "u/"
@@ -50,6 +40,22 @@ class RedditPlatform(Platform):
     # prawcore logs request data (the password grant) at DEBUG.
     noisy_loggers: ClassVar[tuple[str, ...]] = ("prawcore", "praw")
 
+    @property
+    def collectors(self) -> tuple[type[Collector], ...]:
+        from listener.platforms.reddit.collectors import (
+            RedditInboxMentionsCollector,
+            RedditKeywordCommentsCollector,
+            RedditSearchPostsCollector,
+            RedditSubredditPostsCollector,
+        )
+
+        return (
+            RedditInboxMentionsCollector,
+            RedditSearchPostsCollector,
+            RedditSubredditPostsCollector,
+            RedditKeywordCommentsCollector,
+        )
+
     def own_handle(self, section: RedditSettings) -> str | None:
         return section.username.lower() or None
 
@@ -57,10 +63,14 @@ class RedditPlatform(Platform):
         return PROFILE_URL.findall(text)
 
     def publisher(self, section: RedditSettings, lookup_pages: int) -> Publisher:
+        from listener.platforms.reddit.publisher import RedditPublisher
+
         return RedditPublisher(section, lookup_pages=lookup_pages)
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[RedditSimulator]:
+        from listener.platforms.reddit.simulator import RedditSimulator
+
         with RedditSimulator(corpus_items=corpus, username=DEMO_ACCOUNT) as simulator:
             yield simulator
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from listener.platforms.base import Platform
-from listener.platforms.publisher import Publisher
-from listener.platforms.x.collectors import XMentionsCollector, XSearchCollector
-from listener.platforms.x.publisher import XPublisher
 from listener.platforms.x.settings import XSettings
-from listener.platforms.x.simulator import XSimulator
 from listener.platforms.x.text import HANDLE_PATTERN, X_MAX_WEIGHTED_LENGTH, profile_handles, x_weighted_length
-from listener.simulators.corpus import CorpusItem
+
+if TYPE_CHECKING:  # these import tweepy: loaded when first asked for (listener/platforms/base.py)
+    from listener.platforms.collector import Collector
+    from listener.platforms.publisher import Publisher
+    from listener.platforms.x.simulator import XSimulator
+    from listener.simulators.corpus import CorpusItem
 
 DEMO_HANDLE = "lumenmobile"
 DEMO_QUERIES = ['"lumen mobile" -is:retweet']
@@ -23,7 +24,6 @@ class XPlatform(Platform):
     name: ClassVar[str] = "x"
     title: ClassVar[str] = "X"
     section = XSettings
-    collectors = (XMentionsCollector, XSearchCollector)
     mention_kinds: ClassVar[tuple[str, ...]] = ("tweet",)
     reply_limit: ClassVar[int] = X_MAX_WEIGHTED_LENGTH
     length_unit: ClassVar[str] = "weighted characters"
@@ -31,6 +31,12 @@ class XPlatform(Platform):
     crm_column: ClassVar[str] = "x_handle"
     # tweepy logs request headers (the bearer token) at DEBUG.
     noisy_loggers: ClassVar[tuple[str, ...]] = ("tweepy",)
+
+    @property
+    def collectors(self) -> tuple[type[Collector], ...]:
+        from listener.platforms.x.collectors import XMentionsCollector, XSearchCollector
+
+        return (XMentionsCollector, XSearchCollector)
 
     def own_handle(self, section: XSettings) -> str | None:
         return section.brand_username.lstrip("@").lower() or None
@@ -51,10 +57,14 @@ class XPlatform(Platform):
         )
 
     def publisher(self, section: XSettings, lookup_pages: int) -> Publisher:
+        from listener.platforms.x.publisher import XPublisher
+
         return XPublisher(section, lookup_pages=lookup_pages)
 
     @contextlib.contextmanager
     def simulator(self, corpus: Sequence[CorpusItem]) -> Iterator[XSimulator]:
+        from listener.platforms.x.simulator import XSimulator
+
         with XSimulator(corpus_items=corpus, brand_username=DEMO_HANDLE) as simulator:
             yield simulator
 
