@@ -20,7 +20,8 @@ from responders.triage import TriageError
 from responders.workflow import WorkflowError
 
 # The audit actions that change a mention, as a person would say them.
-_MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of"}
+_MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of",
+                  "mention.sentiment": "corrected the sentiment of"}
 _REPLY_VERBS = {
     "reply.revise": "revised this draft", "reply.submit": "sent this reply for approval",
     "reply.edit": "edited this reply", "reply.approve": "approved this reply", "reply.reject": "rejected this reply",
@@ -84,6 +85,8 @@ def _last_change(session: Session, mention_id: int) -> str:
             what = "took this mention"
         else:
             what = f"{verb} this mention to {_person(session, to)}"
+    elif event.action == "mention.sentiment":
+        what = f"{verb} this mention to {event.after.get('sentiment')}"
     else:
         what = f"set this mention to {str(event.after.get('status', '')).replace('_', ' ')}"
     return f"{who} {what} {_ago(event.at)}"

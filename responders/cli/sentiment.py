@@ -399,18 +399,25 @@ def correct_command(
     label: Annotated[str, typer.Argument(help="negative, neutral or positive.")],
     by: Annotated[str, typer.Option("--by", help="Who corrects it.")],
 ) -> None:
-    """Correct a mention's sentiment label (kept with who, when, old and new label)."""
+    """Correct a mention's sentiment label (kept with who, when, old and new label; audited like the web's)."""
     from sqlmodel import Session
 
-    from listener.sentiment.corrections import CorrectionError, correct_label
+    from listener.models import Mention
+    from listener.sentiment.corrections import CorrectionError
+    from responders.triage import correct_sentiment
 
-    with Session(ready_engine(get_settings())) as session:
+    settings = get_settings()
+    with Session(ready_engine(settings)) as session:
+        mention = session.get(Mention, mention_id)
         try:
-            correction = correct_label(session, mention_id, label, by)
+            if mention is None:
+                raise CorrectionError(f"no mention with id {mention_id}")
+            old_label = mention.sentiment_label
+            correct_sentiment(session, mention, label, by, settings)
         except CorrectionError as error:
             raise fail(error) from None
         session.commit()
-        console.print(f"mention {mention_id}: {correction.old_label} -> {correction.new_label} (by {by})")
+        console.print(f"mention {mention_id}: {old_label} -> {mention.sentiment_label} (by {by})")
 
 
 def register(parent: typer.Typer) -> None:
