@@ -202,3 +202,36 @@ def test_train_and_eval_corrections_on_the_command_line(
         assert rows[name][:3] == [str(held), f"{expected['macro_recall'] * 100:.2f}",
                                   f"{expected['accuracy'] * 100:.2f}"], table.output
 
+
+
+def test_the_command_line_says_plainly_when_there_is_nothing_to_train_on(sqlite_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"HARKEN_DATABASE__URL": sqlite_url}
+    data = tmp_path / "data"  # never read: the command stops before training
+    nothing = runner.invoke(app, ["sentiment", "train", "--data", str(data), "--out", str(tmp_path / "out"),
+                                  "--corrections"], env=env)
+    assert nothing.exit_code == 1
+    assert "none of the 0 corrected mentions is in the training part yet" in nothing.output
+    assert not (tmp_path / "out").exists()
+    assert runner.invoke(app, ["sentiment", "eval", "--corrections"], env=env).output.strip() == (
+        "harken: no corrected mentions yet")
+
+
+def test_correcting_on_the_command_line_is_versioned_and_audited(sqlite_url: str, sqlite_engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from listener.models import AuditEvent, Mention
+
+    mention = add_mention(sqlite_engine, "the shop on main street closes at six", sentiment="negative",
+                          confidence=0.7)
+    corrected = CliRunner().invoke(app, ["sentiment", "correct", str(mention.id), "Neutral", "--by", "pat@lumen.test"],
+                                   env={"HARKEN_DATABASE__URL": sqlite_url})
+    assert corrected.exit_code == 0, corrected.output
+    assert f"mention {mention.id}: negative -> neutral (by pat@lumen.test)" in corrected.output
+    with Session(sqlite_engine) as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.action == "mention.sentiment")).scalar_one()
+        assert (event.actor, event.before, event.after) == ("pat@lumen.test", {"sentiment": "negative"},
+                                                            {"sentiment": "neutral"})
+        assert session.get(Mention, mention.id).version == mention.version + 1  # type: ignore[union-attr]
+        assert [(e.mention_id, e.label) for e in correction_split(session).training + correction_split(
+            session).held_back] == [(mention.id, LABELS.index("neutral"))]
