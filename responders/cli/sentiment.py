@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from responders.cli.support import console, errors, fail, get_settings, ready_engine
+
+if TYPE_CHECKING:  # imported where used: `harken --help` should not load the sentiment stack
+    from listener.sentiment.corrections import CorrectionSplit
 
 app = typer.Typer(help="Sentiment: evaluate, train and build the model; correct labels.", no_args_is_help=True)
 
@@ -31,7 +34,8 @@ def _trained_model(path: Path) -> Path:
     return path / "model" if (path / "model" / "config.json").is_file() else path
 
 
-def _correction_split():
+def _correction_split() -> CorrectionSplit:
+    """The stored corrections of the configured database, split into training and held back."""
     from sqlmodel import Session
 
     from listener.sentiment.corrections import correction_split
@@ -57,7 +61,7 @@ def _evaluate_corrections(after: Path | None, min_held_back: int, as_json: bool)
     if len(split.held_back) < min_held_back:
         errors.print(f"harken: only {len(split.held_back)} of {split.total} corrected mentions are held back from "
                      f"training (about {HELD_BACK_PERCENT}% are); figures on fewer than {min_held_back} would say "
-                     "nothing: correct more mentions first", highlight=False, soft_wrap=True)
+                     "nothing: correct more mentions first (or lower --min-held-back)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     texts = [e.text for e in split.held_back]
     gold = [e.label for e in split.held_back]
