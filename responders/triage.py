@@ -45,6 +45,7 @@ from sqlmodel import Session
 from listener.db import utcnow
 from listener.errors import HarkenError
 from listener.models import Mention, StaffUser
+from listener.sentiment.corrections import correct_label
 from listener.settings import PRIORITY_LEVELS, Settings
 from listener.statuses import (  # noqa: F401 (callers read them here too)
     ASSIGNED,
@@ -58,7 +59,7 @@ from listener.statuses import (  # noqa: F401 (callers read them here too)
     WAITING,
 )
 from responders import audit
-from responders.context import MentionContext, build_contexts
+from responders.context import MentionContext, build_contexts, context_for
 from responders.roles import Action, can, require
 from responders.rules import (
     Condition,
@@ -299,6 +300,23 @@ def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: S
     mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.assign", mention, before,
                  {"status": mention.status, "assignee": assignee.email if assignee else None})
+    return mention
+
+
+def correct_sentiment(session: Session, mention: Mention, label: str, by: audit.Actor, settings: Settings) -> Mention:
+    """A person sets the mention's sentiment label; kept as a correction (training data), versioned and audited.
+
+    The priority follows at once (its mood part reads the label): a mention corrected to negative
+    moves up the inbox now, not at the next refresh. The SLA stays as set at first triage.
+    """
+    if isinstance(by, StaffUser):
+        require(by, Action.TRIAGE)
+    correction = correct_label(session, mention.id, label, audit.actor_name(by))  # type: ignore[arg-type]
+    priority = compute_priority(context_for(session, mention, settings), settings)
+    mention.priority, mention.priority_level = priority.score, priority.level
+    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
+    audit.record(session, by, "mention.sentiment", mention, {"sentiment": correction.old_label},
+                 {"sentiment": correction.new_label})
     return mention
 
 

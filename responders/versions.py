@@ -21,7 +21,8 @@ from responders.words import ACTION_WORDS, actor_words, is_system_actor, status_
 from responders.workflow import WorkflowError
 
 # The audit actions that change a mention or a reply; their words are responders.words'.
-_MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of"}
+_MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of",
+                  "mention.sentiment": "corrected the sentiment of"}
 _REPLY_VERBS = {action: ACTION_WORDS[action] for action in (
     "reply.revise", "reply.submit", "reply.edit", "reply.approve", "reply.reject", "reply.retry",
     "reply.sending", "reply.sent", "reply.failed", "reply.send_uncertain")}
@@ -81,6 +82,8 @@ def _last_change(session: Session, mention_id: int) -> str:
             what = "took this mention"
         else:
             what = f"{verb} this mention to {_person(session, to)}"
+    elif event.action == "mention.sentiment":
+        what = f"{verb} this mention to {event.after.get('sentiment')}"
     else:
         what = f"set this mention to {status_word(str(event.after.get('status', '')))}"
     return f"{who} {what} {_ago(event.at)}"

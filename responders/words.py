@@ -62,6 +62,7 @@ ACTION_WORDS: dict[str, str] = {
     # What someone did, said after their name: "Pat approved this reply".
     "mention.assign": "assigned this mention",
     "mention.status": "changed the status of this mention",
+    "mention.sentiment": "corrected the sentiment of this mention",
     "reply.draft": "drafted a reply",
     "reply.revise": "revised this draft",
     "reply.submit": "sent this reply for approval",

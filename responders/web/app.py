@@ -26,6 +26,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from listener.platforms import display_handle
 from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
+from listener.sentiment.labels import LABELS
 from listener.settings import Settings
 from listener.threads import body_of
 from responders.digests.render import count, duration, percent, safe_url, signed, volume_change
@@ -106,6 +107,7 @@ def make_templates() -> Jinja2Templates:
     install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
     env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
     env.globals["sentiment_shown"] = sentiment_shown  # "uncertain" below [sentiment] min_confidence
+    env.globals["sentiment_labels"] = LABELS  # what a person may correct a label to
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)

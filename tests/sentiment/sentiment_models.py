@@ -29,7 +29,10 @@ TEXTS = [
 ]
 
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tweeteval-sentiment"
+# ``../shared`` beside the checkout; from a git worktree one level deeper (e.g. /work/wt/NAME), the one above it.
+DATA = next((folder / "shared" / "data" / "tweeteval-sentiment" for folder in Path(__file__).resolve().parents[3:]
+             if (folder / "shared" / "data").is_dir()), Path(__file__).resolve().parents[3] / "shared" / "data"
+            / "tweeteval-sentiment")
 """The TweetEval sentiment train and val splits in ``../shared`` (never the test split)."""
 
 

@@ -176,7 +176,7 @@ def test_the_mention_page_states_the_version_its_triage_forms_were_drawn_on(site
     mention_id = _mention(site)
     agent, approver = site.client("agent"), site.client("approver")
     page = approver.get(f"/mentions/{mention_id}").text
-    assert page.count(f'name="version" value="{_version(approver, mention_id)}"') == 2  # status and assign
+    assert page.count(f'name="version" value="{_version(approver, mention_id)}"') == 3  # status, assign, sentiment
     seen = _version(approver, mention_id)
     assert agent.post(f"/api/v1/mentions/{mention_id}/assign", json={"assignee": "me"}).status_code == 200
     stale = approver.post(f"/mentions/{mention_id}/status", data={"status": "ignored", "version": str(seen)})

@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from listener.models import Mention, StaffUser
 from listener.platforms import platform_names
-from listener.sentiment.corrections import correct_label
 from listener.settings import PRIORITY_LEVELS
 from responders import workflow
 from responders.inbox import (
@@ -34,7 +33,7 @@ from responders.inbox import (
 from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
-from responders.triage import NEEDS_ANSWER, STATUSES, assign, set_status
+from responders.triage import NEEDS_ANSWER, STATUSES, assign, correct_sentiment, set_status
 from responders.versions import StaleVersion, check_mention_version
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
 from responders.web.note_panel import note_panel
@@ -157,11 +156,12 @@ def change_assignee(request: Request, mention_id: RecordId, db: SessionDep, user
     return _row_or_back(request, db, mention_id)
 
 
-def _row_or_back(request: Request, db: Session, mention_id: int) -> Response:
+def _row_or_back(request: Request, db: Session, mention_id: int, fallback: str = "/inbox") -> Response:
+    """An inbox row's HTMX request gets the row as it is now; a plain form goes back where it came from."""
     if request.headers.get("hx-request") and request.headers.get("hx-target", "").startswith("mention-row-"):
         item = _one_item(db, mention_id)
         return page(request, "_inbox_row.html", {"item": item, "staff": _staff(db), "statuses": STATUSES})
-    return after_post(request, "/inbox")
+    return after_post(request, fallback)
 
 
 def _one_item(db: Session, mention_id: int) -> QueueItem:
@@ -233,12 +233,14 @@ def mention_page(request: Request, mention_id: RecordId, db: SessionDep, user: R
 
 
 @router.post("/mentions/{mention_id}/sentiment")
-def correct_sentiment(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
-                      label: Annotated[str, Form()]) -> Response:
-    _get_mention(db, mention_id)
-    correct_label(db, mention_id, label, user.email)
+def change_sentiment(request: Request, mention_id: RecordId, db: SessionDep, settings: SettingsDep, user: Triager,
+                     label: Annotated[str, Form()], version: Annotated[int | None, Form()] = None) -> Response:
+    """Correct the label from the mention page or an inbox row (whose row comes back, changed, in place)."""
+    mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, version)
+    correct_sentiment(db, mention, label, user, settings)
     db.commit()
-    return back(request, f"/mentions/{mention_id}")
+    return _row_or_back(request, db, mention_id, fallback=f"/mentions/{mention_id}")
 
 
 @router.post("/mentions/{mention_id}/reply")
@@ -272,6 +274,7 @@ class AssigneeChange(BaseModel):
 
 class SentimentChange(BaseModel):
     label: str = Field(description="negative, neutral or positive")
+    version: int | None = Field(None, description=VERSION_HELP)
 
 
 class SeenVersion(BaseModel):
@@ -332,9 +335,12 @@ def api_assign(mention_id: RecordId, change: AssigneeChange, db: SessionDep, use
 
 
 @api.post("/mentions/{mention_id}/sentiment")
-def api_sentiment(mention_id: RecordId, change: SentimentChange, db: SessionDep, user: Triager) -> dict[str, Any]:
-    _get_mention(db, mention_id)
-    correct_label(db, mention_id, change.label, user.email)
+def api_sentiment(mention_id: RecordId, change: SentimentChange, db: SessionDep, settings: SettingsDep,
+                  user: Triager) -> dict[str, Any]:
+    """Correct the mention's sentiment label: kept with who, as training data, and in the audit log."""
+    mention = _get_mention(db, mention_id)
+    check_mention_version(db, mention, change.version)
+    correct_sentiment(db, mention, change.label, user, settings)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
 
