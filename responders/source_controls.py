@@ -31,6 +31,8 @@ MIN_INTERVAL_SECONDS = 10
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 """Less often than weekly is no longer listening: pause the source instead."""
 MAX_NAME_LENGTH = 200
+AUDIT_TYPE = "source"
+"""``object_type`` of a source's audit events."""
 
 AUDITED = ("name", "platform", "kind", "options", "interval_seconds", "enabled", "paused_at", "run_requested_at")
 """The fields of a source an audit event shows before and after a change."""
@@ -143,7 +145,7 @@ def add_source(session: Session, by: StaffUser, *, platform: str, kind: str, opt
                     interval_seconds=interval, origin=APP_ORIGIN, changed_in_app_at=now)
     session.add(source)
     session.flush()
-    audit.record(session, by, "source.create", source, {}, snapshot(source))
+    audit.record(session, by, "source.create", (AUDIT_TYPE, source.id), {}, snapshot(source))
     return source
 
 
@@ -199,7 +201,7 @@ def _changed(session: Session, by: StaffUser, source: Source, action: str, befor
     source.changed_in_app_at = utcnow()
     session.add(source)
     session.flush()
-    audit.record(session, by, action, source, before, snapshot(source))
+    audit.record(session, by, action, (AUDIT_TYPE, source.id), before, snapshot(source))
     return source
 
 

@@ -40,7 +40,6 @@ api = APIRouter(prefix="/api/v1", tags=["sources"])
 
 SourceAdmin = Annotated[StaffUser, allowed(Action.MANAGE_SETTINGS)]
 OPTION_PREFIX = "options."
-BACK = "/admin#sources"
 
 
 def typed_options(form: FormData) -> dict[str, Any]:
@@ -70,7 +69,7 @@ async def create(request: Request, db: SessionDep, user: SourceAdmin) -> Respons
     add_source(db, user, platform=_text(form, "platform"), kind=_text(form, "kind"), name=_text(form, "name"),
                options=typed_options(form), interval_seconds=_text(form, "interval_seconds"))
     db.commit()
-    return after_post(request, "/admin", to=BACK)
+    return after_post(request, "/admin")
 
 
 @router.post("/admin/sources/{source_id}")
@@ -79,28 +78,28 @@ async def edit(request: Request, source_id: RecordId, db: SessionDep, user: Sour
     edit_source(db, user, get_source(db, source_id), options=typed_options(form),
                 interval_seconds=_text(form, "interval_seconds"))
     db.commit()
-    return after_post(request, "/admin", to=BACK)
+    return after_post(request, "/admin")
 
 
 @router.post("/admin/sources/{source_id}/pause")
 def pause(request: Request, source_id: RecordId, db: SessionDep, user: SourceAdmin) -> Response:
     pause_source(db, user, get_source(db, source_id))
     db.commit()
-    return after_post(request, "/admin", to=BACK)
+    return after_post(request, "/admin")
 
 
 @router.post("/admin/sources/{source_id}/resume")
 def resume(request: Request, source_id: RecordId, db: SessionDep, user: SourceAdmin) -> Response:
     resume_source(db, user, get_source(db, source_id))
     db.commit()
-    return after_post(request, "/admin", to=BACK)
+    return after_post(request, "/admin")
 
 
 @router.post("/admin/sources/{source_id}/run")
 def run_now(request: Request, source_id: RecordId, db: SessionDep, user: SourceAdmin) -> Response:
     request_run(db, user, get_source(db, source_id))
     db.commit()
-    return after_post(request, "/admin", to=BACK)
+    return after_post(request, "/admin")
 
 
 # -- JSON API ----------------------------------------------------------------------------------
