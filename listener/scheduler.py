@@ -214,6 +214,7 @@ class _SourceWatch:
         for name, job in jobs.items():
             if name not in wanted:
                 job.remove()
+                log.info("scheduler: %s is paused or switched off: no longer collected", name)
         for name, source in wanted.items():
             job = jobs.get(name)
             if job is None:
