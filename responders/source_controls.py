@@ -103,6 +103,12 @@ def read_interval(value: object) -> int:
 
 def read_options(collector: type[Collector], typed: Mapping[str, Any]) -> dict[str, Any]:
     """The source's options from what was typed, as its collector reads them; errors name the field."""
+    known = [field.key for field in collector.fields]
+    unknown = sorted(set(typed) - set(known))
+    if unknown:
+        # Said, not dropped: an option sent under a misspelt name would otherwise be lost without a word.
+        takes = f"it takes {', '.join(known)}" if known else "it takes none"
+        raise InvalidSource(f"{collector.description} has no option {', '.join(unknown)}: {takes}", "options")
     try:
         return collector.read_options(dict(typed))
     except ValueError as error:

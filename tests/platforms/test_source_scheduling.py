@@ -126,3 +126,28 @@ def test_a_source_added_or_edited_in_the_app_is_scheduled_as_it_says(
     summary = jobs["collect:x:search:lumen esim"].func("x:search:lumen esim")  # type: ignore[attr-defined]
     assert (summary.status, summary.stored) == ("ok", 1)
     assert any(r.query.get("query") == "lumen esim" for r in x_sim.requests)
+
+
+def test_run_now_goes_ahead_despite_a_failure_back_off_but_a_pause_wins(
+        scheduler: BackgroundScheduler, x_sim: XSimulator, sqlite_engine: Engine, admin: StaffUser) -> None:
+    """An admin who fixed what made a source fail need not wait out its back-off; a rate limit is waited out."""
+    x_sim.add_tweet("@lumenmobile roaming charges again", "gina")
+    collect = scheduler.get_job("collect:x:mentions").func
+    in_a_while = datetime.now(UTC) + timedelta(minutes=30)
+    with sqlite_engine.begin() as connection:
+        connection.execute(Source.__table__.update().where(Source.__table__.c.name == "x:mentions")  # type: ignore[attr-defined]
+                           .values(paused_until=in_a_while, pause_reason="failing", consecutive_failures=3))
+    assert collect("x:mentions").status == "skipped"
+    _change(sqlite_engine, "x:mentions", source_controls.request_run, admin)
+    summary = collect("x:mentions")
+    assert (summary.status, summary.stored) == ("ok", 1)
+
+    with sqlite_engine.begin() as connection:
+        connection.execute(Source.__table__.update().where(Source.__table__.c.name == "x:mentions")  # type: ignore[attr-defined]
+                           .values(paused_until=in_a_while, pause_reason="rate limited"))
+    _change(sqlite_engine, "x:mentions", source_controls.request_run, admin)
+    assert collect("x:mentions").status == "skipped"
+    _change(sqlite_engine, "x:mentions", source_controls.pause_source, admin)
+    with Session(sqlite_engine) as session:
+        source = session.execute(select(Source).where(Source.name == "x:mentions")).scalar_one()
+    assert source.run_requested_at is None  # pausing drops the request: nothing runs behind the pause

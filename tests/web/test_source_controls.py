@@ -115,6 +115,8 @@ def test_a_name_already_taken_is_refused(web: Site) -> None:
     again = admin.post("/api/v1/sources", json=body)
     assert again.status_code == 409 and "exists already" in again.json()["detail"]
     assert admin.post("/api/v1/sources", json=body | {"name": "Our hashtag"}).status_code == 201
+    misspelt = admin.post("/api/v1/sources", json=body | {"name": "Tags", "options": {"hashtags": "lumen"}})
+    assert misspelt.status_code == 409 and "has no option hashtags: it takes hashtag" in misspelt.json()["detail"]
 
 
 def test_edit_pause_resume_and_run_now_through_the_api_are_each_audited(web: Site) -> None:

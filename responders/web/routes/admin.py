@@ -25,7 +25,7 @@ from listener.db import utcnow
 from listener.models import ApiToken, Mention, Source, StaffUser
 from listener.platforms import all_platforms
 from responders.audit import jsonable
-from responders.roles import Action, Role
+from responders.roles import Action, Role, can
 from responders.source_controls import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, kind_choices, run_state
 from responders.staff import UnknownUser, add_user, set_active, set_role
 from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, allowed
@@ -122,6 +122,7 @@ def _admin_page(request: Request, db: Session, new_token: NewToken | None = None
     return page(request, "admin.html", {
         "nav": "admin", "staff": staff(db), "roles": ROLES, "sources": sources(db), "tokens": tokens(db),
         "kind_of": {choice.kind: choice for choice in kinds}, "run_state": run_state,
+        "may_manage_sources": can(request.state.actor.user, Action.MANAGE_SETTINGS),
         "new_token": new_token, "min_password": MIN_PASSWORD_LENGTH, "kinds": kinds,
         "platforms": all_platforms(), "interval_bounds": (MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS),
     }, status_code=status_code)
