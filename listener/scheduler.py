@@ -186,6 +186,7 @@ class _CollectJob:
 
 
 COLLECT_JOB_PREFIX = "collect:"
+WATCH_EXECUTOR = "sources"
 
 
 class _SourceWatch:
@@ -244,7 +245,10 @@ def build_scheduler(
     sources = runner.scheduled()
     scheduler = BackgroundScheduler(
         # Room for sources added in the web app later, each run on a thread of its own.
-        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 8)},
+        # The watch has a thread of its own: streaming sources hold theirs for most of their interval, and an
+        # admin's pause or "run now" must not wait for one of them to end.
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 8),
+                   WATCH_EXECUTOR: ThreadPoolExecutor(max_workers=1)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -265,6 +269,7 @@ def build_scheduler(
         IntervalTrigger(seconds=settings.scheduler.sources_check_seconds, timezone=UTC),
         id="sources",
         name="follow the sources admins change",
+        executor=WATCH_EXECUTOR,
     )
     if processor is not None:
         scheduler.add_job(

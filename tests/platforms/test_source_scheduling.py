@@ -74,6 +74,8 @@ def test_a_paused_source_is_not_collected_until_resumed(
     watch = scheduler.get_job("sources").func
     collect = scheduler.get_job("collect:x:mentions").func
     assert set(_jobs(scheduler)) == {"collect:x:mentions", f"collect:x:search:{QUERY}", "sources"}
+    # The watch never waits behind collect runs (a streaming one holds its thread for most of its interval).
+    assert scheduler.get_job("sources").executor != scheduler.get_job("collect:x:mentions").executor
 
     _change(sqlite_engine, "x:mentions", source_controls.pause_source, admin)
     watch()
