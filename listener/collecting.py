@@ -42,6 +42,10 @@ from listener.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SETTINGS_ORIGIN = "settings"
+"""``Source.origin`` of the sources made from the settings file (the others: ``APP_ORIGIN``)."""
+APP_ORIGIN = "app"
+
 
 @dataclass
 class RunSummary:
@@ -184,6 +188,20 @@ def _mention_row(
     }
 
 
+@dataclass(frozen=True)
+class ScheduledSource:
+    """What the scheduler needs of a source row to keep its job."""
+
+    name: str
+    interval_seconds: int
+    run_requested_at: datetime | None
+
+
+def settings_own(source: Source) -> bool:
+    """Whether the settings file still decides this source: it came from there and nobody changed it in the app."""
+    return source.origin == SETTINGS_ORIGIN and source.changed_in_app_at is None
+
+
 class CollectionRunner:
     """Keeps ``sources`` in step with the settings and runs collectors against them."""
 
@@ -196,7 +214,11 @@ class CollectionRunner:
         """Set by the scheduler: True while it is running (see ``Collector.live``)."""
 
     def sync_sources(self) -> list[SourceSpec]:
-        """Create rows for configured sources, refresh their options, disable the rest."""
+        """Seed ``sources`` from the settings: create the configured sources the first time, refresh the options
+        of those nobody changed in the web app, disable those the settings no longer ask for.
+
+        What an admin added or changed in the web app is theirs: a start-up neither overwrites nor disables it.
+        """
         specs = configured_sources(self.settings)
         wanted = {spec.name: spec for spec in specs}
         with Session(self.engine) as session:
@@ -208,14 +230,24 @@ class CollectionRunner:
                         Source(name=name, kind=spec.kind, platform=spec.platform, options=spec.options,
                                interval_seconds=spec.interval_seconds)
                     )
-                else:
+                elif settings_own(row):
                     row.kind, row.options, row.enabled = spec.kind, spec.options, True
                     row.interval_seconds = spec.interval_seconds
             for name, row in existing.items():
-                if name not in wanted and row.enabled:
+                if name not in wanted and row.enabled and settings_own(row):
                     row.enabled = False
             session.commit()
         return specs
+
+    def scheduled(self) -> list[ScheduledSource]:
+        """The sources the scheduler keeps jobs for (enabled, not paused by an admin), oldest first."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(Source.name, Source.interval_seconds, Source.run_requested_at)
+                .where(Source.enabled, Source.paused_at.is_(None))  # type: ignore[union-attr]
+                .order_by(Source.id)
+            ).all()
+        return [ScheduledSource(name, interval, requested) for name, interval, requested in rows]
 
     def _collector(self, source: Source) -> Collector:
         cls = collectors()[source.kind]
@@ -234,9 +266,21 @@ class CollectionRunner:
         now = now or utcnow()
         with Session(self.engine, expire_on_commit=False) as session:
             source = session.execute(select(Source).where(Source.name == name)).scalar_one()
+            requested = source.run_requested_at is not None
+            if requested:
+                # The request is answered by this run, whatever it finds: clear it first, so a run that takes
+                # long is not asked for again. Only a request made before now: a newer one still stands.
+                session.execute(update(Source).where(Source.id == source.id, Source.run_requested_at <= now)
+                                .values(run_requested_at=None))
+                session.commit()
             if not source.enabled:
                 return RunSummary(name, "skipped", error="disabled")
-            if source.paused_until and source.paused_until > now:
+            if source.paused_at is not None:
+                return RunSummary(name, "skipped", error="paused by an admin")
+            # "Run now" goes ahead despite a failure back-off (the admin may have fixed the cause), never
+            # despite a rate limit, which the platform would only answer with another 429.
+            backing_off = not (requested and source.pause_reason == "failing")
+            if backing_off and source.paused_until and source.paused_until > now:
                 return RunSummary(name, "skipped", error=f"paused until {source.paused_until.isoformat()}")
             summary = RunSummary(name, "ok")
             try:

@@ -60,6 +60,16 @@ class Source(SQLModel, table=True):
     consecutive_failures: int = 0
     mentions_collected: int = 0
     created_at: datetime = _time(default_factory=utcnow)
+    # Where the source came from: "settings" (made from the settings file at start-up) or "app" (an admin
+    # added it). Once an admin changed it in the app (``changed_in_app_at``), start-ups leave it as it is.
+    origin: str = "settings"
+    changed_in_app_at: datetime | None = _time(default=None)
+    # An admin's pause: the scheduler leaves the source alone until it is resumed (unlike ``paused_until``,
+    # which the collectors set themselves after a 429 or failures and which ends by itself).
+    paused_at: datetime | None = _time(default=None)
+    # "Run now": the scheduler, in whichever process it runs, sees this and collects the source at once;
+    # the run clears it as it starts.
+    run_requested_at: datetime | None = _time(default=None)
 
 
 class Author(SQLModel, table=True):

@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from listener.collecting import CollectionRunner, RunSummary
+from listener.collecting import CollectionRunner, RunSummary, ScheduledSource
 from listener.processing import Processor
 from listener.settings import Settings
 
@@ -185,6 +185,49 @@ class _CollectJob:
         return summary
 
 
+COLLECT_JOB_PREFIX = "collect:"
+WATCH_EXECUTOR = "sources"
+
+
+class _SourceWatch:
+    """Keeps the scheduler's collect jobs in step with the sources table, which the web app changes from
+    another process: a job for each new or resumed source, none for a paused or disabled one, the interval
+    an admin set, and a run at once for each source whose "run now" is waiting."""
+
+    def __init__(self, scheduler: BackgroundScheduler, runner: CollectionRunner, collect: _CollectJob) -> None:
+        self.scheduler, self.runner, self.collect = scheduler, runner, collect
+
+    def add(self, source: ScheduledSource, now: datetime) -> None:
+        self.scheduler.add_job(
+            self.collect,
+            IntervalTrigger(seconds=source.interval_seconds, timezone=UTC),
+            args=[source.name],
+            id=f"{COLLECT_JOB_PREFIX}{source.name}",
+            name=f"collect {source.name}",
+            next_run_time=now,
+        )
+
+    def __call__(self) -> None:
+        now = datetime.now(UTC)
+        wanted = {source.name: source for source in self.runner.scheduled()}
+        jobs = {job.id.removeprefix(COLLECT_JOB_PREFIX): job for job in self.scheduler.get_jobs()
+                if job.id.startswith(COLLECT_JOB_PREFIX)}
+        for name, job in jobs.items():
+            if name not in wanted:
+                job.remove()
+                log.info("scheduler: %s is paused or switched off: no longer collected", name)
+        for name, source in wanted.items():
+            job = jobs.get(name)
+            if job is None:
+                self.add(source, now)
+                log.info("scheduler: collecting %s every %ds", name, source.interval_seconds)
+                continue
+            if job.trigger.interval.total_seconds() != source.interval_seconds:
+                job.reschedule(IntervalTrigger(seconds=source.interval_seconds, timezone=UTC))
+            if source.run_requested_at is not None and (job.next_run_time is None or job.next_run_time > now):
+                job.modify(next_run_time=now)
+
+
 def build_scheduler(
     settings: Settings,
     runner: CollectionRunner,
@@ -192,14 +235,20 @@ def build_scheduler(
     *,
     on_collected: Callable[[RunSummary], None] | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler with one job per configured source (and a processing job when given one); not started.
+    """A scheduler with one job per source (and a processing job when given one); not started.
 
-    ``on_collected`` is called after each run that stored new mentions (``harken
-    run`` wakes its processing worker with it).
+    The settings seed the sources first; then every enabled source not paused by an admin gets a job, and a
+    watch job follows what admins change in the web app meanwhile. ``on_collected`` is called after each run
+    that stored new mentions (``harken run`` wakes its processing worker with it).
     """
-    specs = runner.sync_sources()
+    runner.sync_sources()
+    sources = runner.scheduled()
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=len(specs) + 2)},
+        # Room for sources added in the web app later, each run on a thread of its own.
+        # The watch has a thread of its own: streaming sources hold theirs for most of their interval, and an
+        # admin's pause or "run now" must not wait for one of them to end.
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 8),
+                   WATCH_EXECUTOR: ThreadPoolExecutor(max_workers=1)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -212,15 +261,16 @@ def build_scheduler(
     runner.live = lambda: scheduler.state != STATE_STOPPED
     now = datetime.now(UTC)
     collect = _CollectJob(runner, SourceLocks(runner.engine), on_collected)
-    for spec in specs:
-        scheduler.add_job(
-            collect,
-            IntervalTrigger(seconds=spec.interval_seconds, timezone=UTC),
-            args=[spec.name],
-            id=f"collect:{spec.name}",
-            name=f"collect {spec.name}",
-            next_run_time=now,
-        )
+    watch = _SourceWatch(scheduler, runner, collect)
+    for source in sources:
+        watch.add(source, now)
+    scheduler.add_job(
+        watch,
+        IntervalTrigger(seconds=settings.scheduler.sources_check_seconds, timezone=UTC),
+        id="sources",
+        name="follow the sources admins change",
+        executor=WATCH_EXECUTOR,
+    )
     if processor is not None:
         scheduler.add_job(
             processor.run_until_empty,

@@ -70,6 +70,8 @@ class SchedulerSettings(Section):
     standby_retry_seconds: float = Field(default=5.0, gt=0)
     # How often the active scheduler checks that its lock connection is still alive.
     lock_check_seconds: float = Field(default=5.0, gt=0)
+    # How often the active scheduler reads the sources table for what admins changed in the web app.
+    sources_check_seconds: float = Field(default=5.0, gt=0)
 
 
 class ProcessingSettings(Section):

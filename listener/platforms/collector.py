@@ -78,6 +78,45 @@ class SourceSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SourceField:
+    """One option a person gives when adding a source of a collector's kind (its query, subreddit, keywords).
+
+    The collector declares its fields, so the web app and the API can ask for them without knowing the platform.
+    """
+
+    key: str
+    """The key in ``SourceSpec.options``."""
+    label: str
+    """How people call it, on the form and in errors."""
+    many: bool = False
+    """A list (typed one per line or separated by commas) rather than one value."""
+    required: bool = True
+    prefix: str = ""
+    """A prefix people often type that the option does not hold (``#`` of a hashtag, ``r/`` of a subreddit)."""
+    hint: str = ""
+
+    def read(self, value: str | list[str] | None) -> str | list[str]:
+        """The option from what was typed; raises ValueError saying what is wrong."""
+        if self.many:
+            parts = value if isinstance(value, list) else str(value or "").replace("\n", ",").split(",")
+            values = [self._clean(part) for part in parts]
+            values = list(dict.fromkeys(item for item in values if item))
+            if self.required and not values:
+                raise ValueError(f"{self.label} is empty: give at least one")
+            return values
+        if isinstance(value, list):
+            raise ValueError(f"{self.label} takes one value, not a list")
+        single = self._clean(value or "")
+        if self.required and not single:
+            raise ValueError(f"{self.label} is empty")
+        return single
+
+    def _clean(self, value: str) -> str:
+        value = str(value).strip()
+        return value[len(self.prefix):].strip() if self.prefix and value.startswith(self.prefix) else value
+
+
 class CollectorError(HarkenError):
     """Base class of the errors a collector run can end with."""
 
@@ -108,6 +147,8 @@ class Collector(ABC):
     kind: ClassVar[str]
     platform: ClassVar[str]
     description: ClassVar[str]
+    fields: ClassVar[tuple[SourceField, ...]] = ()
+    """What a person gives when adding a source of this kind in the web app (its ``options``)."""
 
     def __init__(self, spec: SourceSpec, section: Any, client: Any) -> None:
         self.live: Callable[[], bool] = never
@@ -123,6 +164,12 @@ class Collector(ABC):
     @abstractmethod
     def specs(cls, section: Any) -> list[SourceSpec]:
         """The sources of this kind the platform's section asks for (none when the platform is off)."""
+
+    @classmethod
+    def read_options(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """The options of a source of this kind from what a person typed, each field read and checked;
+        raises ValueError naming the field. Keys that are no field of this kind are left out."""
+        return {field.key: field.read(typed.get(field.key)) for field in cls.fields}
 
     @classmethod
     @abstractmethod

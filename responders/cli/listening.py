@@ -53,9 +53,11 @@ def collect(
     settings = get_settings()
     engine = ready_engine(settings)
     runner = CollectionRunner(engine, settings)
-    if not runner.sync_sources():
+    # Sources an admin added in the web app count too, paused ones not.
+    if not runner.sync_sources() and not runner.scheduled():
         sections = " or ".join(f"[{name}]" for name in platform_names())
-        errors.print(f"No sources configured: enable {sections} in your settings (see README).", markup=False)
+        errors.print(f"No sources configured: enable {sections} in your settings, or add one on the web app's "
+                     "Admin page (see README).", markup=False)
         raise typer.Exit(1)
     with console.status("Collecting..."):
         summaries = runner.run_all()

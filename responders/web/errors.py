@@ -11,6 +11,7 @@ from __future__ import annotations
 from listener.profiles.errors import ProfileError
 from listener.sentiment.errors import CorrectionError
 from responders.roles import PermissionDenied
+from responders.source_controls import SourceError
 from responders.staff import StaffError
 from responders.triage import TriageError
 from responders.workflow import WorkflowError
@@ -24,6 +25,7 @@ ERROR_STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (WorkflowError, 409),
     (TriageError, 409),
     (StaffError, 409),
+    (SourceError, 409),
     (ProfileError, 409),
     (CorrectionError, 409),
     (ValueError, 409),  # a value the request gave that the domain refused

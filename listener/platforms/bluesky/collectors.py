@@ -57,6 +57,7 @@ from listener.platforms.collector import (
     Page,
     QuarantinedItem,
     RateLimited,
+    SourceField,
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
@@ -123,6 +124,8 @@ class BlueskyNotificationsCollector(Collector):
     kind: ClassVar[str] = "bluesky_notifications"
     platform: ClassVar[str] = PLATFORM
     description: ClassVar[str] = "Collects Bluesky posts that mention, reply to or quote the brand account."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("handle", "Account", prefix="@", hint="the brand's handle, e.g. yourbrand.bsky.social"),)
 
     @classmethod
     def specs(cls, section: BlueskySettings) -> list[SourceSpec]:
@@ -254,6 +257,17 @@ class BlueskyJetstreamCollector(Collector):
     kind: ClassVar[str] = "bluesky_jetstream"
     platform: ClassVar[str] = PLATFORM
     description: ClassVar[str] = "Collects Bluesky posts that match the keywords or hashtags, from Jetstream."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("keywords", "Keywords", many=True, required=False, hint="one per line or separated by commas"),
+        SourceField("hashtags", "Hashtags", many=True, required=False, prefix="#", hint="without the #"),
+    )
+
+    @classmethod
+    def read_options(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        options = super().read_options(typed)
+        if not (options["keywords"] or options["hashtags"]):
+            raise ValueError("Keywords and Hashtags are both empty: give at least one keyword or hashtag")
+        return options
     idle_seconds: ClassVar[float] = 2.0
     """A run ends once the stream has sent nothing for this long (it has caught up)."""
     max_run_seconds: ClassVar[float] = 50.0

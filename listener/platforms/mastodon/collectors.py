@@ -36,6 +36,7 @@ from listener.platforms.collector import (
     Page,
     QuarantinedItem,
     RateLimited,
+    SourceField,
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
@@ -223,6 +224,7 @@ class MastodonHashtagCollector(MastodonCollector):
 
     kind: ClassVar[str] = "mastodon_hashtag"
     description: ClassVar[str] = "Collects public Mastodon statuses with a configured hashtag."
+    fields: ClassVar[tuple[SourceField, ...]] = (SourceField("hashtag", "Hashtag", prefix="#", hint="without the #"),)
 
     @classmethod
     def specs(cls, section: MastodonSettings) -> list[SourceSpec]:

@@ -31,6 +31,7 @@ from listener.platforms.collector import (
     Page,
     QuarantinedItem,
     RateLimited,
+    SourceField,
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
@@ -245,6 +246,10 @@ class RedditSearchPostsCollector(RedditCollector):
 
     kind: ClassVar[str] = "reddit_search_posts"
     description: ClassVar[str] = "Collects new posts matching the keywords in a subreddit."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("subreddit", "Subreddit", prefix="r/", hint="its name, without r/"),
+        SourceField("keywords", "Keywords", many=True, hint="one per line or separated by commas"),
+    )
 
     @classmethod
     def specs(cls, section: RedditSettings) -> list[SourceSpec]:
@@ -277,6 +282,8 @@ class RedditSubredditPostsCollector(RedditCollector):
 
     kind: ClassVar[str] = "reddit_subreddit_posts"
     description: ClassVar[str] = "Collects every new post in the brand's own subreddit."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("subreddit", "Subreddit", prefix="r/", hint="its name, without r/"),)
 
     @classmethod
     def specs(cls, section: RedditSettings) -> list[SourceSpec]:
@@ -296,6 +303,11 @@ class RedditKeywordCommentsCollector(RedditCollector):
 
     kind: ClassVar[str] = "reddit_keyword_comments"
     description: ClassVar[str] = "Collects new comments containing the keywords (or all, in an own subreddit)."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("subreddit", "Subreddit", prefix="r/", hint="its name, without r/"),
+        SourceField("keywords", "Keywords", many=True, required=False,
+                    hint="one per line or separated by commas; none: every comment"),
+    )
 
     @classmethod
     def specs(cls, section: RedditSettings) -> list[SourceSpec]:

@@ -26,6 +26,7 @@ from listener.platforms.collector import (
     Page,
     QuarantinedItem,
     RateLimited,
+    SourceField,
     SourceMisconfigured,
     SourceSpec,
     SourceUnavailable,
@@ -253,6 +254,8 @@ class XMentionsCollector(XCollector):
 
     kind: ClassVar[str] = "x_mentions"
     description: ClassVar[str] = "Collects tweets that @mention the brand account on X."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("username", "Account", prefix="@", hint="the brand's X username, without the @"),)
 
     @classmethod
     def specs(cls, section: XSettings) -> list[SourceSpec]:
@@ -297,6 +300,8 @@ class XSearchCollector(XCollector):
 
     kind: ClassVar[str] = "x_search"
     description: ClassVar[str] = "Collects recent tweets that match a search query on X."
+    fields: ClassVar[tuple[SourceField, ...]] = (
+        SourceField("query", "Search query", hint='as on X, e.g. "your brand" -is:retweet'),)
 
     @classmethod
     def specs(cls, section: XSettings) -> list[SourceSpec]:

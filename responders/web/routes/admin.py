@@ -25,8 +25,10 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.models import ApiToken, Mention, Source, StaffUser
+from listener.platforms import all_platforms
 from responders.audit import jsonable
-from responders.roles import Action, Role
+from responders.roles import Action, Role, can
+from responders.source_controls import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, kind_choices, run_state
 from responders.staff import UnknownUser, add_user, set_active, set_role
 from responders.web.deps import ActorDep, Reader, RecordId, SessionDep, SettingsDep, allowed
 from responders.web.pages import after_post, page, secure_cookies
@@ -74,7 +76,9 @@ def staff(db: Session) -> list[StaffUser]:
 def source_state(source: Source, now: datetime) -> str:
     """In a word or three: what the scheduler does with the source now."""
     if not source.enabled:
-        return "disabled"
+        return "off (no longer in the settings file)"
+    if source.paused_at is not None:
+        return "paused by an admin"
     if source.paused_until is not None and source.paused_until > now:
         return f"paused ({source.pause_reason or 'backing off'})"
     if source.consecutive_failures:
@@ -125,9 +129,13 @@ def add_account(db: Session, email: str, name: str, role: str, password: str | N
 
 def _admin_page(request: Request, db: Session, new_token: NewToken | None = None,
                 status_code: int = 200) -> Response:
+    kinds = kind_choices()
     return page(request, "admin.html", {
         "nav": "admin", "staff": staff(db), "roles": ROLES, "sources": sources(db), "tokens": tokens(db),
-        "new_token": new_token, "min_password": MIN_PASSWORD_LENGTH,
+        "kind_of": {choice.kind: choice for choice in kinds}, "run_state": run_state,
+        "may_manage_sources": can(request.state.actor.user, Action.MANAGE_SETTINGS),
+        "new_token": new_token, "min_password": MIN_PASSWORD_LENGTH, "kinds": kinds,
+        "platforms": all_platforms(), "interval_bounds": (MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS),
     }, status_code=status_code)
 
 
@@ -231,10 +239,12 @@ def user_json(user: StaffUser) -> dict[str, Any]:
     return jsonable(user.model_dump(exclude={"password_hash"}) | {"has_password": user.password_hash is not None})
 
 
-def source_json(row: SourceRow) -> dict[str, Any]:
+def source_json(row: SourceRow, with_last_day: bool = True) -> dict[str, Any]:
     # The cursor is the collector's private resume state, not something to show or rely on.
-    return jsonable(row.source.model_dump(exclude={"cursor"})
-                    | {"mentions_last_day": row.mentions_last_day, "state": row.state})
+    extra: dict[str, Any] = {"state": row.state, "run": run_state(row.source)}
+    if with_last_day:
+        extra["mentions_last_day"] = row.mentions_last_day
+    return jsonable(row.source.model_dump(exclude={"cursor"}) | extra)
 
 
 def token_json(token: ApiToken, user_email: str | None = None, created_by: str | None = None) -> dict[str, Any]:
