@@ -101,7 +101,8 @@ def test_a_refused_form_comes_back_on_its_page_with_what_was_typed_but_never_a_p
     refused = post_form(admin, "/admin/users", typed, headers={"Referer": "http://testserver/admin"})
     assert refused.status_code == 409
     assert "<h1>Admin</h1>" in refused.text and "Back to the inbox" not in refused.text  # the page, not a dead end
-    note = re.search(r'data-form-error="/admin/users" data-typed=\'([^\']+)\'>([^<]+)</p>', refused.text)
+    note = re.search(r'data-form-error="/admin/users" data-form-page="/admin" data-typed=\'([^\']+)\'>([^<]+)</p>',
+                     refused.text)
     assert note, "no error for the add-user form"
     assert "already has an account" in note.group(2)
     assert json.loads(html_lib.unescape(note.group(1))) == {"name": ["Second Ana"], "email": [TEAM["agent"]],
