@@ -102,7 +102,11 @@ def pause(seconds: float, live: Callable[[], bool]) -> None:
 
 def open_stream(start: Callable[[QueueListener], Any], name: str) -> OpenStream | None:
     """Start a stream with ``start(listener)`` and wait until the server has answered 200 (from then on every
-    new status reaches it); None when it failed or did not answer in time."""
+    new status reaches it); None when it failed or did not answer in time.
+
+    A stream that answered counts as opened even if it has already dropped again by the time this looks (a
+    loaded machine may run this thread only after the stream delivered its events and closed): the caller
+    reads out what it delivered and, as after any drop, backs off, reopens it and polls."""
     listener = QueueListener()
     try:
         handle = start(listener)
@@ -110,14 +114,12 @@ def open_stream(start: Callable[[QueueListener], Any], name: str) -> OpenStream 
         log.warning("%s: could not open the stream (%s); polling", name, error)
         return None
     waited_until = time.monotonic() + CONNECT_TIMEOUT_SECONDS
-    # Mastodon.py sets ``connection`` once connect_func returned; on_abort runs before that for a non-200.
+    # Mastodon.py sets ``connection`` once connect_func returned, that is once the server answered 200.
     while getattr(handle, "connection", None) is None and handle.is_alive() and time.monotonic() < waited_until:
         time.sleep(0.02)
-    if getattr(handle, "connection", None) is None or listener.aborted is not None or not handle.is_alive():
-        answered = getattr(handle, "connection", None) is not None
+    if getattr(handle, "connection", None) is None:
         handle.close()
-        reason = listener.aborted or ("it closed at once" if answered else "no answer")
-        log.warning("%s: the stream did not open (%s); polling", name, reason)
+        log.warning("%s: the stream did not open (%s); polling", name, listener.aborted or "no answer")
         return None
     return OpenStream(handle, listener)
 
