@@ -132,7 +132,7 @@ class MastodonCollector(Collector):
         streamed = False
         while True:
             stream = streaming.open_stream(lambda listener: self._start_stream(stream_client, listener),
-                                           self.spec.name)
+                                           self.spec.name, until, self.live)
             try:
                 for page in self._poll(state):
                     state = page.cursor

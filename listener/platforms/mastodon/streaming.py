@@ -100,24 +100,32 @@ def pause(seconds: float, live: Callable[[], bool]) -> None:
         time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
 
-def open_stream(start: Callable[[QueueListener], Any], name: str) -> OpenStream | None:
+def open_stream(start: Callable[[QueueListener], Any], name: str, until: float,
+                live: Callable[[], bool]) -> OpenStream | None:
     """Start a stream with ``start(listener)`` and wait until the server has answered 200 (from then on every
-    new status reaches it); None when it failed or did not answer in time."""
+    new status reaches it); None when it failed or did not answer in time: within CONNECT_TIMEOUT_SECONDS,
+    before the monotonic time ``until`` (the run's window) and while ``live()``.
+
+    A stream that answered counts as opened even if it has already dropped again by the time this looks (a
+    loaded machine may run this thread only after the stream delivered its events and closed): the caller
+    reads out what it delivered and, as after any drop, backs off, reopens it and polls."""
     listener = QueueListener()
     try:
         handle = start(listener)
     except Exception as error:  # e.g. the instance answered the streaming-base lookup with an error
         log.warning("%s: could not open the stream (%s); polling", name, error)
         return None
-    waited_until = time.monotonic() + CONNECT_TIMEOUT_SECONDS
-    # Mastodon.py sets ``connection`` once connect_func returned; on_abort runs before that for a non-200.
-    while getattr(handle, "connection", None) is None and handle.is_alive() and time.monotonic() < waited_until:
+    # Bounded by the window too: Mastodon.py retries a stream the server refused (a 503 while it restarts) every
+    # RECONNECT_WAIT_SECONDS without telling the listener, so a refused stream looks like one that is slow to
+    # answer, and waiting for it past ``until`` would make the run overrun into the next scheduled one.
+    waited_until = min(time.monotonic() + CONNECT_TIMEOUT_SECONDS, until)
+    # Mastodon.py sets ``connection`` once connect_func returned, that is once the server answered 200.
+    while (getattr(handle, "connection", None) is None and handle.is_alive() and time.monotonic() < waited_until
+           and live()):
         time.sleep(0.02)
-    if getattr(handle, "connection", None) is None or listener.aborted is not None or not handle.is_alive():
-        answered = getattr(handle, "connection", None) is not None
+    if getattr(handle, "connection", None) is None:
         handle.close()
-        reason = listener.aborted or ("it closed at once" if answered else "no answer")
-        log.warning("%s: the stream did not open (%s); polling", name, reason)
+        log.warning("%s: the stream did not open (%s); polling", name, listener.aborted or "no answer")
         return None
     return OpenStream(handle, listener)
 
