@@ -66,6 +66,7 @@ from responders.rules import (
     RulesFileError,
     When,
 )
+from responders.versions import check_mention_version, claim_mention_change
 
 log = logging.getLogger(__name__)
 
@@ -256,15 +257,22 @@ class TriageStep:
 # -- people's triage actions --------------------------------------------------------------
 
 
-def set_status(session: Session, mention: Mention, status: str, by: StaffUser, note: str | None = None) -> Mention:
-    """A person changes a mention's status (agents, approvers, admins); audited."""
+def set_status(session: Session, mention: Mention, status: str, by: StaffUser, note: str | None = None,
+               seen_version: int | None = None) -> Mention:
+    """A person changes a mention's status (agents, approvers, admins); audited.
+
+    ``seen_version``: the mention's version the person saw; a change on an older one is refused
+    (``responders.versions.StaleVersion``), decided by the database (``claim_mention_change``).
+    """
     require(by, Action.TRIAGE)
     if status not in STATUSES:
         raise UnknownStatus(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
     if status == mention.status:
+        check_mention_version(session, mention, seen_version)  # nothing is written: a stale screen still hears it
         return mention
     if status == ASSIGNED and mention.assignee_id is None:
         raise InvalidStatusChange("assign the mention to someone instead: `assigned` needs an assignee")
+    claim_mention_change(session, mention, seen_version)
     before = {"status": mention.status}
     mention.status = status
     if status == IGNORED:
@@ -272,23 +280,26 @@ def set_status(session: Session, mention: Mention, status: str, by: StaffUser, n
     after: dict[str, object] = {"status": status}
     if note:
         after["note"] = note
-    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.status", mention, before, after)
     return mention
 
 
-def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: StaffUser) -> Mention:
+def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: StaffUser,
+           seen_version: int | None = None) -> Mention:
     """Give a mention to someone (or to nobody, with None); audited.
 
     Assigning an unanswered mention makes it ``assigned``; unassigning an assigned
     one puts it back to ``needs_reply``. Other statuses are left as they are.
+    ``seen_version`` as for :func:`set_status`.
     """
     require(by, Action.TRIAGE)
     if assignee is not None and not can(assignee, Action.TRIAGE):
         raise InvalidAssignee(f"{assignee.email} cannot work the queue (inactive, or a {assignee.role})")
     new_id = assignee.id if assignee is not None else None
     if new_id == mention.assignee_id:
+        check_mention_version(session, mention, seen_version)
         return mention
+    claim_mention_change(session, mention, seen_version)
     previous = session.get(StaffUser, mention.assignee_id) if mention.assignee_id is not None else None
     before = {"status": mention.status, "assignee": previous.email if previous else None}
     mention.assignee_id = new_id
@@ -296,7 +307,6 @@ def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: S
         mention.status = ASSIGNED
     elif assignee is None and mention.status == ASSIGNED:
         mention.status = NEEDS_REPLY
-    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.assign", mention, before,
                  {"status": mention.status, "assignee": assignee.email if assignee else None})
     return mention
