@@ -64,7 +64,7 @@ _NOT_APPLIED = "; your change was made on an older version and was not applied: 
 
 def stale_reply(session: Session, reply_id: int) -> StaleReply:
     """The refusal of a change to reply ``reply_id`` made on an older version, naming who changed it last."""
-    return StaleReply(_last_reply_change(session, reply_id) + _NOT_APPLIED, reply_id)
+    return StaleReply(last_reply_change(session, reply_id) + _NOT_APPLIED, reply_id)
 
 
 def stale_mention(session: Session, mention_id: int) -> StaleVersion:
@@ -126,7 +126,8 @@ def _last_change(session: Session, mention_id: int) -> str:
     return f"{who} {what} {_ago(event.at)}"
 
 
-def _last_reply_change(session: Session, reply_id: int) -> str:
+def last_reply_change(session: Session, reply_id: int) -> str:
+    """Who changed reply ``reply_id`` last and how, as colleagues say it ("Sam approved this reply just now")."""
     event = session.execute(
         select(AuditEvent)
         .where(AuditEvent.object_type == "reply", AuditEvent.object_id == str(reply_id),
