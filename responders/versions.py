@@ -126,15 +126,22 @@ def _last_change(session: Session, mention_id: int) -> str:
     return f"{who} {what} {_ago(event.at)}"
 
 
-def last_reply_change(session: Session, reply_id: int) -> str:
-    """Who changed reply ``reply_id`` last and how, as colleagues say it ("Sam approved this reply just now")."""
-    event = session.execute(
+def last_reply_change(session: Session, reply_id: int, by_a_person: bool = False) -> str:
+    """Who changed reply ``reply_id`` last and how, as colleagues say it ("Sam approved this reply just now").
+
+    ``by_a_person``: the last change a colleague made, past what Harken's sender did after it (a card that
+    changed under someone says whose decision it was, not that the sender then posted it).
+    """
+    statement = (
         select(AuditEvent)
         .where(AuditEvent.object_type == "reply", AuditEvent.object_id == str(reply_id),
                AuditEvent.action.in_(tuple(_REPLY_VERBS)))  # type: ignore[attr-defined]
         .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(1)
-    ).scalar_one_or_none()
+    )
+    if by_a_person:
+        statement = statement.where(AuditEvent.actor.not_like("system:%"))  # type: ignore[attr-defined]
+    event = session.execute(statement).scalar_one_or_none()
     if event is None:
         return "Someone changed this reply"
     what = _REPLY_VERBS[event.action]

@@ -77,7 +77,7 @@ def queue_live(db: SessionDep, settings: SettingsDep, user: Reader,
     current = dict(db.execute(
         select(Reply.id, Reply.version).where(Reply.id.in_(list(shown)))  # type: ignore[union-attr]
     ).all()) if shown else {}
-    changed = [{"id": reply_id, "version": current[reply_id], "by": last_reply_change(db, reply_id)}
+    changed = [{"id": reply_id, "version": current[reply_id], "by": last_reply_change(db, reply_id, by_a_person=True)}
                for reply_id, version in shown.items() if reply_id in current and current[reply_id] != version]
     return {"waiting": _waiting(db), "new": [reply_id for reply_id in waiting if reply_id not in shown],
             "changed": changed}
