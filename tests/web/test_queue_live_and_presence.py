@@ -133,3 +133,12 @@ def test_a_retry_states_its_version_and_a_stale_one_is_refused_naming_who(site: 
     assert form.status_code == 409 and "your change was made on an older version" in form.text
     with Session(site.engine) as session:
         assert workflow.get_reply(session, reply_id).state == workflow.FAILED
+
+
+def test_the_queue_key_list_offers_each_role_only_the_keys_it_may_use(site: Site) -> None:
+    approver_keys = site.client("approver").get("/queue").text
+    agent_keys = site.client("agent").get("/queue").text
+    for key in ("j", "k", "Enter", "?"):
+        assert f"<kbd>{key}</kbd>" in approver_keys and f"<kbd>{key}</kbd>" in agent_keys
+    for key in ("a", "e", "r"):
+        assert f"<kbd>{key}</kbd>" in approver_keys and f"<kbd>{key}</kbd>" not in agent_keys
