@@ -492,6 +492,22 @@ class NoteMention(SQLModel, table=True):
     read_at: datetime | None = _time(default=None)
 
 
+class Presence(SQLModel, table=True):
+    """Someone at work on a mention right now: drafting a reply to it, or editing its reply in the queue.
+
+    A heartbeat from their page keeps ``seen_at`` fresh; a row older than the expiry
+    (responders.presence) no longer counts, so a closed tab disappears on its own. In the
+    database, not in one process's memory, so every web process sees everyone.
+    """
+
+    __tablename__ = "presence"
+
+    staff_user_id: int = Field(foreign_key="staff_users.id", primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id", primary_key=True, index=True)
+    activity: str  # replying, editing (responders.presence.ACTIVITIES)
+    seen_at: datetime = _time(default_factory=utcnow)
+
+
 class MentionEmbedding(SQLModel, table=True):
     """A mention's sentence embedding (float32, L2-normalised), kept so it is computed once.
 

@@ -67,6 +67,7 @@ from responders.rules import (
     RulesFileError,
     When,
 )
+from responders.versions import check_mention_version, claim_mention_change
 
 log = logging.getLogger(__name__)
 
@@ -257,15 +258,22 @@ class TriageStep:
 # -- people's triage actions --------------------------------------------------------------
 
 
-def set_status(session: Session, mention: Mention, status: str, by: StaffUser, note: str | None = None) -> Mention:
-    """A person changes a mention's status (agents, approvers, admins); audited."""
+def set_status(session: Session, mention: Mention, status: str, by: StaffUser, note: str | None = None,
+               seen_version: int | None = None) -> Mention:
+    """A person changes a mention's status (agents, approvers, admins); audited.
+
+    ``seen_version``: the mention's version the person saw; a change on an older one is refused
+    (``responders.versions.StaleVersion``), decided by the database (``claim_mention_change``).
+    """
     require(by, Action.TRIAGE)
     if status not in STATUSES:
         raise UnknownStatus(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
     if status == mention.status:
+        check_mention_version(session, mention, seen_version)  # nothing is written: a stale screen still hears it
         return mention
     if status == ASSIGNED and mention.assignee_id is None:
         raise InvalidStatusChange("assign the mention to someone instead: `assigned` needs an assignee")
+    claim_mention_change(session, mention, seen_version)
     before = {"status": mention.status}
     mention.status = status
     if status == IGNORED:
@@ -273,23 +281,26 @@ def set_status(session: Session, mention: Mention, status: str, by: StaffUser, n
     after: dict[str, object] = {"status": status}
     if note:
         after["note"] = note
-    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.status", mention, before, after)
     return mention
 
 
-def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: StaffUser) -> Mention:
+def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: StaffUser,
+           seen_version: int | None = None) -> Mention:
     """Give a mention to someone (or to nobody, with None); audited.
 
     Assigning an unanswered mention makes it ``assigned``; unassigning an assigned
     one puts it back to ``needs_reply``. Other statuses are left as they are.
+    ``seen_version`` as for :func:`set_status`.
     """
     require(by, Action.TRIAGE)
     if assignee is not None and not can(assignee, Action.TRIAGE):
         raise InvalidAssignee(f"{assignee.email} cannot work the queue (inactive, or a {assignee.role})")
     new_id = assignee.id if assignee is not None else None
     if new_id == mention.assignee_id:
+        check_mention_version(session, mention, seen_version)
         return mention
+    claim_mention_change(session, mention, seen_version)
     previous = session.get(StaffUser, mention.assignee_id) if mention.assignee_id is not None else None
     before = {"status": mention.status, "assignee": previous.email if previous else None}
     mention.assignee_id = new_id
@@ -297,24 +308,25 @@ def assign(session: Session, mention: Mention, assignee: StaffUser | None, by: S
         mention.status = ASSIGNED
     elif assignee is None and mention.status == ASSIGNED:
         mention.status = NEEDS_REPLY
-    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.assign", mention, before,
                  {"status": mention.status, "assignee": assignee.email if assignee else None})
     return mention
 
 
-def correct_sentiment(session: Session, mention: Mention, label: str, by: audit.Actor, settings: Settings) -> Mention:
+def correct_sentiment(session: Session, mention: Mention, label: str, by: audit.Actor, settings: Settings,
+                      seen_version: int | None = None) -> Mention:
     """A person sets the mention's sentiment label; kept as a correction (training data), versioned and audited.
 
     The priority follows at once (its mood part reads the label): a mention corrected to negative
     moves up the inbox now, not at the next refresh. The SLA stays as set at first triage.
+    ``seen_version``: as for :func:`set_status` (decided by the database).
     """
     if isinstance(by, StaffUser):
         require(by, Action.TRIAGE)
+    claim_mention_change(session, mention, seen_version)
     correction = correct_label(session, mention.id, label, audit.actor_name(by))  # type: ignore[arg-type]
     priority = compute_priority(context_for(session, mention, settings), settings)
     mention.priority, mention.priority_level = priority.score, priority.level
-    mention.version += 1  # a change stated on the version before this one is now stale (responders.versions)
     audit.record(session, by, "mention.sentiment", mention, {"sentiment": correction.old_label},
                  {"sentiment": correction.new_label})
     return mention

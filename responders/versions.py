@@ -5,20 +5,29 @@ sent with the version its sender saw is applied only if nobody changed the menti
 refused with who changed it and how, read from the audit log ("Pat assigned this mention to Dana 2 minutes
 ago"), so the person can look again instead of silently undoing a colleague's work. Sending no version (older
 API clients) skips the check.
+
+The check is the write itself: one ``UPDATE ... SET version = version + 1 WHERE id = :id AND version = :seen``
+whose row count decides (:func:`claim_mention_change` here, ``responders.workflow._move`` for replies). Two
+people racing the same change both read the same version, but only one UPDATE can match it: the database
+makes the second wait for the first (a row lock on PostgreSQL, the write lock on SQLite) and then finds the
+version moved on, so the second is refused naming the first, never applied over it.
+
+This module sits below ``responders.triage`` and ``responders.workflow`` (they raise its errors), so it
+imports neither.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from listener.db import utcnow
-from listener.models import AuditEvent, Mention, Reply, StaffUser
-from responders.triage import TriageError
+from listener.errors import HarkenError
+from listener.models import AuditEvent, Mention, StaffUser
 from responders.words import ACTION_WORDS, actor_words, is_system_actor, status_word
-from responders.workflow import WorkflowError
 
 # The audit actions that change a mention or a reply; their words are responders.words'.
 _MENTION_VERBS = {"mention.assign": "assigned", "mention.status": "changed the status of",
@@ -28,7 +37,11 @@ _REPLY_VERBS = {action: ACTION_WORDS[action] for action in (
     "reply.sending", "reply.sent", "reply.failed", "reply.send_uncertain")}
 
 
-class StaleVersion(TriageError):
+class VersionConflict(HarkenError):
+    """A change was made on an older version of an item than the one stored (answered 409 by the web app)."""
+
+
+class StaleVersion(VersionConflict):
     """A change was made on an older version of the item than the one stored: someone changed it meanwhile."""
 
     def __init__(self, message: str, mention_id: int) -> None:
@@ -36,7 +49,7 @@ class StaleVersion(TriageError):
         self.mention_id = mention_id
 
 
-class StaleReply(WorkflowError):
+class StaleReply(VersionConflict):
     """A change to a reply was made on an older version than the one stored: someone changed it meanwhile."""
 
     def __init__(self, message: str, reply_id: int) -> None:
@@ -44,22 +57,46 @@ class StaleReply(WorkflowError):
         self.reply_id = reply_id
 
 
-def check_reply_version(session: Session, reply: Reply, version: int | None) -> None:
-    """Refuse a change to ``reply`` stated on ``version`` when it has moved on; ``None`` means no check."""
-    if version is None or version == reply.version:
-        return
-    assert reply.id is not None
-    raise StaleReply(f"{_last_reply_change(session, reply.id)}; your change was made on an older "
-                     "version and was not applied: look again before changing it", reply.id)
+_NOT_APPLIED = "; your change was made on an older version and was not applied: look again before changing it"
+
+
+def stale_reply(session: Session, reply_id: int) -> StaleReply:
+    """The refusal of a change to reply ``reply_id`` made on an older version, naming who changed it last."""
+    return StaleReply(last_reply_change(session, reply_id) + _NOT_APPLIED, reply_id)
+
+
+def stale_mention(session: Session, mention_id: int) -> StaleVersion:
+    """The refusal of a change to mention ``mention_id`` made on an older version, naming who changed it last."""
+    return StaleVersion(_last_change(session, mention_id) + _NOT_APPLIED, mention_id)
 
 
 def check_mention_version(session: Session, mention: Mention, version: int | None) -> None:
-    """Refuse a change stated on ``version`` when the mention has moved on; ``None`` means no check."""
+    """Refuse a change stated on ``version`` when the mention has moved on; ``None`` means no check.
+
+    Only for a change that writes nothing (the mention already is as asked): a change that writes claims
+    the version with :func:`claim_mention_change` instead, where the database decides.
+    """
     if version is None or version == mention.version:
         return
     assert mention.id is not None
-    raise StaleVersion(f"{_last_change(session, mention.id)}; your change was made on an older "
-                       "version and was not applied: look again before changing it", mention.id)
+    raise stale_mention(session, mention.id)
+
+
+def claim_mention_change(session: Session, mention: Mention, seen: int | None) -> None:
+    """Bump ``mention``'s version if it still is ``seen`` (the one stored when read, for ``None``), or refuse.
+
+    One conditional UPDATE whose row count decides (see the module's docstring); call it before changing
+    anything else on the mention, in the transaction that makes the change.
+    """
+    assert mention.id is not None
+    expected = mention.version if seen is None else seen
+    result = session.execute(
+        update(Mention).where(Mention.id == mention.id, Mention.version == expected)  # type: ignore[arg-type]
+        .values(version=expected + 1).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise stale_mention(session, mention.id)
+    set_committed_value(mention, "version", expected + 1)  # what is stored now, not a change still to write
 
 
 def _last_change(session: Session, mention_id: int) -> str:
@@ -89,14 +126,22 @@ def _last_change(session: Session, mention_id: int) -> str:
     return f"{who} {what} {_ago(event.at)}"
 
 
-def _last_reply_change(session: Session, reply_id: int) -> str:
-    event = session.execute(
+def last_reply_change(session: Session, reply_id: int, by_a_person: bool = False) -> str:
+    """Who changed reply ``reply_id`` last and how, as colleagues say it ("Sam approved this reply just now").
+
+    ``by_a_person``: the last change a colleague made, past what Harken's sender did after it (a card that
+    changed under someone says whose decision it was, not that the sender then posted it).
+    """
+    statement = (
         select(AuditEvent)
         .where(AuditEvent.object_type == "reply", AuditEvent.object_id == str(reply_id),
                AuditEvent.action.in_(tuple(_REPLY_VERBS)))  # type: ignore[attr-defined]
         .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(1)
-    ).scalar_one_or_none()
+    )
+    if by_a_person:
+        statement = statement.where(AuditEvent.actor.not_like("system:%"))  # type: ignore[attr-defined]
+    event = session.execute(statement).scalar_one_or_none()
     if event is None:
         return "Someone changed this reply"
     what = _REPLY_VERBS[event.action]

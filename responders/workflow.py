@@ -13,7 +13,10 @@
 
 Each transition is one conditional UPDATE (``... WHERE state = <expected>``), so two
 people, or a person and the sender, acting on the same reply at once cannot both
-win: the loser gets :class:`IllegalTransition`. Each is audited in the same
+win: the loser gets :class:`IllegalTransition`. A person's decision may state the
+reply's version it was made on (``seen_version``): the same UPDATE then also says
+``AND version = :seen``, and a loser whose version moved on is told who changed the
+reply (``responders.versions.StaleReply``). Each is audited in the same
 transaction. Who may do what is ``responders.roles``.
 
 Approvals are rows of ``reply_approvals`` for one *revision* of the text, unique
@@ -43,6 +46,7 @@ from responders import audit
 from responders.context import context_for
 from responders.roles import Action, require
 from responders.triage import NEEDS_ANSWER, WAITING, is_high_risk
+from responders.versions import stale_reply
 from responders.words import reply_state_word, states_words
 
 # The reply states are defined once, with the tables (listener.statuses); the workflow moves replies between them.
@@ -120,20 +124,32 @@ def _clean(text: str, platform: str, settings: Settings | None) -> str:
     return text
 
 
+def _refuse_if_stale(session: Session, reply: Reply, seen_version: int | None) -> None:
+    """Refuse at once a decision made on a version already known to be old (the UPDATE would not match it)."""
+    if seen_version is not None and seen_version != reply.version:
+        assert reply.id is not None
+        raise stale_reply(session, reply.id)
+
+
 def _move(session: Session, reply: Reply, action: str, sources: tuple[str, ...], target: str,
-          at_revision: int | None = None, **values: Any) -> None:
-    """One conditional UPDATE from ``sources`` to ``target``; :class:`IllegalTransition` if it matched nothing."""
+          at_revision: int | None = None, seen_version: int | None = None, **values: Any) -> None:
+    """One conditional UPDATE from ``sources`` to ``target``, at ``seen_version`` when given; its row count
+    decides: :class:`IllegalTransition` or ``StaleReply`` (the version moved on) if it matched nothing."""
+    _refuse_if_stale(session, reply, seen_version)
     if reply.state not in sources:
         raise IllegalTransition(reply, action, sources)
     statement = update(Reply).where(Reply.id == reply.id, Reply.state.in_(sources))  # type: ignore[attr-defined]
     if at_revision is not None:
         statement = statement.where(Reply.revision == at_revision)
+    if seen_version is not None:
+        statement = statement.where(Reply.version == seen_version)
     result = session.execute(
         statement.values(state=target, updated_at=utcnow(), version=Reply.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     session.refresh(reply)
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        _refuse_if_stale(session, reply, seen_version)  # someone else's change came first: name them
         raise IllegalTransition(reply, action, sources)
 
 
@@ -198,7 +214,8 @@ def submit(session: Session, settings: Settings, reply: Reply, by: StaffUser) ->
     return reply
 
 
-def edit(session: Session, reply: Reply, text: str, by: StaffUser, settings: Settings | None = None) -> Reply:
+def edit(session: Session, reply: Reply, text: str, by: StaffUser, settings: Settings | None = None,
+         seen_version: int | None = None) -> Reply:
     """An approver changes a pending reply's text; the submitted text stays in ``original_text``.
 
     The edit is a new revision: approvals given to the old text no longer count.
@@ -206,9 +223,11 @@ def edit(session: Session, reply: Reply, text: str, by: StaffUser, settings: Set
     require(by, Action.EDIT)
     text = _clean(text, _mention(session, reply).platform, settings)
     if text == reply.text:
+        _refuse_if_stale(session, reply, seen_version)
         return reply
     before = _snapshot(reply, "text", "revision")
-    _move(session, reply, "edit", (PENDING,), PENDING, at_revision=reply.revision, text=text,
+    _move(session, reply, "edit", (PENDING,), PENDING, at_revision=reply.revision, seen_version=seen_version,
+          text=text,
           original_text=reply.original_text if reply.original_text is not None else reply.text,
           revision=reply.revision + 1)
     audit.record(session, by, "reply.edit", reply, before, _snapshot(reply, "text", "revision", "original_text"))
@@ -224,17 +243,23 @@ def approvals(session: Session, reply: Reply) -> list[ReplyApproval]:
     ).scalars())
 
 
-def approve(session: Session, settings: Settings, reply: Reply, by: StaffUser, edit_text: str | None = None) -> Reply:
-    """An approver approves (optionally editing first); the reply is approved once enough people have."""
+def approve(session: Session, settings: Settings, reply: Reply, by: StaffUser, edit_text: str | None = None,
+            seen_version: int | None = None) -> Reply:
+    """An approver approves (optionally editing first); the reply is approved once enough people have.
+
+    ``seen_version``: the reply's version the approver saw (see the module's docstring).
+    """
     require(by, Action.APPROVE)
     if edit_text is not None:
         require(by, Action.EDIT)
+    _refuse_if_stale(session, reply, seen_version)
     if reply.state != PENDING:
         raise IllegalTransition(reply, "approve", (PENDING,))
     if not settings.replies.allow_self_approval and by.id in (reply.created_by_id, reply.submitted_by_id):
         raise SelfApproval(f"{by.email} drafted or submitted reply {reply.id}: someone else must approve it")
     if edit_text is not None:
-        edit(session, reply, edit_text, by, settings)
+        edit(session, reply, edit_text, by, settings, seen_version=seen_version)
+        seen_version = reply.version  # the edit claimed the version seen; the approval follows on the one it made
     given = approvals(session, reply)
     if any(approval.approver_id == by.id for approval in given):
         raise DuplicateApproval(f"{by.email} has already approved reply {reply.id}: the next approval must be "
@@ -251,34 +276,41 @@ def approve(session: Session, settings: Settings, reply: Reply, by: StaffUser, e
     ) or 0
     before = {**_snapshot(reply, "revision"), "approvals": count - 1}
     if count >= reply.required_approvals:
-        _move(session, reply, "approve", (PENDING,), APPROVED, at_revision=reply.revision, approved_at=utcnow())
+        _move(session, reply, "approve", (PENDING,), APPROVED, at_revision=reply.revision, seen_version=seen_version,
+              approved_at=utcnow())
     else:  # one approval of several is a change too: a page that did not see it is stale (responders.versions)
-        session.execute(update(Reply).where(Reply.id == reply.id).values(version=Reply.version + 1)
-                        .execution_options(synchronize_session=False))
+        bump = update(Reply).where(Reply.id == reply.id)
+        if seen_version is not None:
+            bump = bump.where(Reply.version == seen_version)
+        result = session.execute(bump.values(version=Reply.version + 1).execution_options(synchronize_session=False))
         session.refresh(reply)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            _refuse_if_stale(session, reply, seen_version)
     audit.record(session, by, "reply.approve", reply, before,
                  {**_snapshot(reply, "revision", "required_approvals"), "approvals": count})
     return reply
 
 
-def reject(session: Session, reply: Reply, by: StaffUser, reason: str) -> Reply:
+def reject(session: Session, reply: Reply, by: StaffUser, reason: str, seen_version: int | None = None) -> Reply:
     """An approver rejects a pending, approved-but-unsent or failed reply, saying why."""
     require(by, Action.REJECT)
     reason = (reason or "").strip()
     if not reason:
         raise MissingReason("say why the reply is rejected")
     before = _snapshot(reply)
-    _move(session, reply, "reject", (PENDING, APPROVED, FAILED), REJECTED, rejected_by_id=by.id,
+    _move(session, reply, "reject", (PENDING, APPROVED, FAILED), REJECTED, seen_version=seen_version,
+          rejected_by_id=by.id,
           rejected_at=utcnow(), rejected_reason=reason)
     audit.record(session, by, "reply.reject", reply, before, {**_snapshot(reply), "reason": reason})
     return reply
 
 
-def retry(session: Session, reply: Reply, by: StaffUser) -> Reply:
+def retry(session: Session, reply: Reply, by: StaffUser, seen_version: int | None = None) -> Reply:
     """A person sends a failed reply again: back to approved, for the sender's next run."""
     require(by, Action.RETRY)
     before = _snapshot(reply, "error", "attempts")
-    _move(session, reply, "retry", (FAILED,), APPROVED, attempts=0, error=None, failed_at=None)
+    _move(session, reply, "retry", (FAILED,), APPROVED, seen_version=seen_version, attempts=0, error=None,
+          failed_at=None)
     audit.record(session, by, "reply.retry", reply, before, _snapshot(reply, "attempts"))
     return reply
 

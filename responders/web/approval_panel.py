@@ -3,7 +3,7 @@
 An edit bumps a reply's revision and voids the approvals of earlier revisions
 (``responders.workflow``): the panel names every approver with the revision they
 approved, says which approvals still count, and lets the card warn, before an edit
-is saved, whose approval that edit would void.
+is saved, whose approval that edit would void, and, after, whose edit voided which approval.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.models import Reply, ReplyApproval, StaffUser
+from listener.models import AuditEvent, Reply, ReplyApproval, StaffUser
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,15 @@ class ApprovalLine:
     revision: int
     at: datetime
     counts: bool  # for the reply's current revision; an earlier revision's approval was voided by an edit
+    voided_by: str | None = None  # who made the edit that voided it (their name), for one that no longer counts
 
 
 def approval_lines(db: Session, replies: Sequence[Reply]) -> dict[int, list[ApprovalLine]]:
-    """Every approval of these replies, oldest first, by reply id (one query)."""
+    """Every approval of these replies, oldest first, by reply id (two queries)."""
     if not replies:
         return {}
     current = {reply.id: reply.revision for reply in replies}
+    editors = _editors(db, list(current))
     lines: dict[int, list[ApprovalLine]] = {}
     for approval, name in db.execute(
         select(ReplyApproval, StaffUser.name)
@@ -39,10 +41,25 @@ def approval_lines(db: Session, replies: Sequence[Reply]) -> dict[int, list[Appr
         .where(ReplyApproval.reply_id.in_(list(current)))  # type: ignore[attr-defined]
         .order_by(ReplyApproval.at, ReplyApproval.id)  # type: ignore[arg-type]
     ):
+        counts = approval.revision == current[approval.reply_id]
         lines.setdefault(approval.reply_id, []).append(ApprovalLine(
-            approval.approver_id, name, approval.revision, approval.at,
-            approval.revision == current[approval.reply_id]))
+            approval.approver_id, name, approval.revision, approval.at, counts,
+            None if counts else editors.get((approval.reply_id, approval.revision))))
     return lines
+
+
+def _editors(db: Session, reply_ids: list[int]) -> dict[tuple[int, int], str]:
+    """Who edited each revision of these replies away: {(reply id, revision edited): editor's name}."""
+    names = dict(db.execute(select(StaffUser.email, StaffUser.name)).all())
+    edited: dict[tuple[int, int], str] = {}
+    for event in db.execute(
+        select(AuditEvent).where(AuditEvent.object_type == "reply", AuditEvent.action == "reply.edit",
+                                 AuditEvent.object_id.in_([str(reply_id) for reply_id in reply_ids]))  # type: ignore[attr-defined]
+    ).scalars():
+        revision = event.before.get("revision")
+        if isinstance(revision, int):
+            edited[(int(event.object_id), revision)] = names.get(event.actor, event.actor)
+    return edited
 
 
 def voided_by_an_edit(lines: Sequence[ApprovalLine]) -> str:

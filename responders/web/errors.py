@@ -14,6 +14,7 @@ from responders.roles import PermissionDenied
 from responders.source_controls import SourceError
 from responders.staff import StaffError
 from responders.triage import TriageError
+from responders.versions import VersionConflict
 from responders.workflow import WorkflowError
 
 INTERNAL_ERROR = 500
@@ -22,6 +23,7 @@ ERROR_STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (KeyError, INTERNAL_ERROR),  # a bug, not a missing record: no reason to hide it as a 404
     (PermissionDenied, 403),
     (LookupError, 404),
+    (VersionConflict, 409),  # someone changed the item since the person saw it
     (WorkflowError, 409),
     (TriageError, 409),
     (StaffError, 409),

@@ -96,12 +96,13 @@ def test_an_edit_and_approve_on_a_reply_another_approver_approved_meanwhile_says
     pat.goto("/queue")
     dana_page.goto("/queue")  # both see the reply with no approval yet
 
-    pat.locator(f"#reply-{reply_id}").get_by_role("button", name="Approve and send").click()
-    expect(pat.locator(f"#reply-{reply_id}")).to_contain_text("1 of 2 approvals given (Pat).")
-
+    # Dana is typing her edit (so her live queue keeps the card as she typed it) when Pat approves.
     edited = "Sorry: your number is ported back as of today."
     card = dana_page.locator(f"#reply-{reply_id}")
     card.locator("textarea").fill(edited)
+    pat.locator(f"#reply-{reply_id}").get_by_role("button", name="Approve and send").click()
+    expect(pat.locator(f"#reply-{reply_id}")).to_contain_text("1 of 2 approvals given (Pat).")
+
     card.get_by_role("button", name="Approve and send").click()
     card = dana_page.locator(f"#reply-{reply_id}")
     expect(card.locator(".inline-error")).to_contain_text("Pat approved this reply (1 of 2 approvals given) just now")

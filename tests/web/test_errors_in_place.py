@@ -69,23 +69,24 @@ def test_a_refused_decision_shows_in_its_card_and_keeps_what_was_typed(browser: 
     expect(page.locator(f"#reply-{own}").get_by_role("button", name="Approve and send")).to_have_count(0)
     expect(page.locator(f"#reply-{own}")).to_contain_text("You wrote this reply: someone else approves it.")
 
-    # Meanwhile (another tab, another person) both replies are rejected.
+    # While the approver types in both cards (so the live queue keeps them as typed, static/live.js), another
+    # tab or person rejects both replies.
+    card = page.locator(f"#reply-{first}")
+    card.locator("textarea").fill("Edited words the approver typed")
+    other = page.locator(f"#reply-{second}")
+    other.get_by_label("Reason for rejecting").fill("too casual for this customer")
     with Session(live.engine) as session:
         approver = find_user(session, TEAM["approver"])
         workflow.reject(session, workflow.get_reply(session, first), approver, "tone is wrong")
         workflow.reject(session, workflow.get_reply(session, second), approver, "facts are wrong")
         session.commit()
 
-    card = page.locator(f"#reply-{first}")
-    card.locator("textarea").fill("Edited words the approver typed")
     card.get_by_role("button", name="Approve and send").click()
     # Made on the page's older version of the reply: the message says who changed it (responders.versions).
     expect(card.locator(".inline-error")).to_contain_text("Pat rejected this reply just now")
     expect(card.locator("textarea")).to_have_value("Edited words the approver typed")
     expect(page.locator("#flash")).to_have_text("")
 
-    other = page.locator(f"#reply-{second}")
-    other.get_by_label("Reason for rejecting").fill("too casual for this customer")
     other.get_by_role("button", name="Reject").click()
     expect(other.locator(".inline-error")).to_contain_text("reject")
     expect(other.get_by_label("Reason for rejecting")).to_have_value("too casual for this customer")
@@ -162,7 +163,8 @@ def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_a
                                      "that approval again.")
         card.get_by_role("button", name="Approve and send").click()
         card = dana_page.locator(f"#reply-{reply_id}")
-        expect(card.locator("ul.approvals")).to_contain_text("(voided: the text was edited after)")
+        expect(card.locator("ul.approvals")).to_contain_text("Pat approved revision 1")
+        expect(card.locator("ul.approvals")).to_contain_text("(voided by Dana's edit after it)")
         expect(card.locator("ul.approvals")).to_contain_text("Dana approved revision 2")
         expect(card).to_contain_text("1 of 2 approvals given (Dana).")
         screenshot(dana_page, "queue-approval-panel-1440")

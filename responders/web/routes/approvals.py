@@ -22,7 +22,6 @@ from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
 from responders.roles import Action
-from responders.versions import check_reply_version
 from responders.web.approval_panel import ApprovalLine, approval_lines
 from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
 from responders.web.pages import page
@@ -157,9 +156,8 @@ def queue_status(request: Request, db: SessionDep, user: Reader) -> Response:
 def approve(request: Request, reply_id: RecordId, db: SessionDep, settings: SettingsDep, user: Approver,
             text: Annotated[str | None, Form()] = None, version: Annotated[int | None, Form()] = None) -> Response:
     reply = workflow.get_reply(db, reply_id)
-    check_reply_version(db, reply, version)
     edited = text if text is not None and text.strip() != reply.text else None
-    workflow.approve(db, settings, reply, user, edit_text=edited)
+    workflow.approve(db, settings, reply, user, edit_text=edited, seen_version=version)
     db.commit()
     return _after(request, db, reply_id)
 
@@ -167,16 +165,15 @@ def approve(request: Request, reply_id: RecordId, db: SessionDep, settings: Sett
 @router.post("/replies/{reply_id}/reject")
 def reject(request: Request, reply_id: RecordId, db: SessionDep, user: Rejecter,
            reason: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
-    reply = workflow.get_reply(db, reply_id)
-    check_reply_version(db, reply, version)
-    workflow.reject(db, reply, user, reason)
+    workflow.reject(db, workflow.get_reply(db, reply_id), user, reason, seen_version=version)
     db.commit()
     return _after(request, db, reply_id)
 
 
 @router.post("/replies/{reply_id}/retry")
-def retry(request: Request, reply_id: RecordId, db: SessionDep, user: Retrier) -> Response:
-    workflow.retry(db, workflow.get_reply(db, reply_id), user)
+def retry(request: Request, reply_id: RecordId, db: SessionDep, user: Retrier,
+          version: Annotated[int | None, Form()] = None) -> Response:
+    workflow.retry(db, workflow.get_reply(db, reply_id), user, seen_version=version)
     db.commit()
     return _after(request, db, reply_id)
 
@@ -196,6 +193,10 @@ class Approval(BaseModel):
 
 class Rejection(BaseModel):
     reason: str
+    version: int | None = Field(None, description=VERSION_HELP)
+
+
+class Retrial(BaseModel):
     version: int | None = Field(None, description=VERSION_HELP)
 
 
@@ -220,24 +221,22 @@ def api_replies(db: SessionDep, user: Reader,
 def api_approve(reply_id: RecordId, body: Approval, db: SessionDep, settings: SettingsDep,
                 user: Approver) -> dict[str, Any]:
     reply = workflow.get_reply(db, reply_id)
-    check_reply_version(db, reply, body.version)
     edited = body.text if body.text is not None and body.text.strip() != reply.text else None
-    workflow.approve(db, settings, reply, user, edit_text=edited)
+    workflow.approve(db, settings, reply, user, edit_text=edited, seen_version=body.version)
     db.commit()
     return reply_json(reply)
 
 
 @api.post("/replies/{reply_id}/reject")
 def api_reject(reply_id: RecordId, body: Rejection, db: SessionDep, user: Rejecter) -> dict[str, Any]:
-    reply = workflow.get_reply(db, reply_id)
-    check_reply_version(db, reply, body.version)
-    workflow.reject(db, reply, user, body.reason)
+    reply = workflow.reject(db, workflow.get_reply(db, reply_id), user, body.reason, seen_version=body.version)
     db.commit()
     return reply_json(reply)
 
 
 @api.post("/replies/{reply_id}/retry")
-def api_retry(reply_id: RecordId, db: SessionDep, user: Retrier) -> dict[str, Any]:
-    reply = workflow.retry(db, workflow.get_reply(db, reply_id), user)
+def api_retry(reply_id: RecordId, db: SessionDep, user: Retrier, body: Retrial | None = None) -> dict[str, Any]:
+    """Send a failed reply again (the sender posts it on its next run)."""
+    reply = workflow.retry(db, workflow.get_reply(db, reply_id), user, seen_version=body.version if body else None)
     db.commit()
     return reply_json(reply)

@@ -34,7 +34,7 @@ from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, correct_sentiment, set_status
-from responders.versions import StaleVersion, check_mention_version
+from responders.versions import StaleVersion
 from responders.web.deps import BodyId, Offset, Reader, RecordId, SessionDep, SettingsDep, Triager, allowed
 from responders.web.note_panel import note_panel
 from responders.web.pages import after_post, back, page
@@ -140,8 +140,7 @@ def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: 
                   status: Annotated[str, Form()], note: Annotated[str, Form()] = "",
                   version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, version)
-    set_status(db, mention, status, user, note.strip() or None)
+    set_status(db, mention, status, user, note.strip() or None, seen_version=version)
     db.commit()
     return _row_or_back(request, db, mention_id)
 
@@ -150,8 +149,7 @@ def change_status(request: Request, mention_id: RecordId, db: SessionDep, user: 
 def change_assignee(request: Request, mention_id: RecordId, db: SessionDep, user: Triager,
                     assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, version)
-    assign(db, mention, _assignee(db, assignee, user), user)
+    assign(db, mention, _assignee(db, assignee, user), user, seen_version=version)
     db.commit()
     return _row_or_back(request, db, mention_id)
 
@@ -212,15 +210,17 @@ def apply_bulk(db: Session, user: StaffUser, ids: list[int], status: str | None,
         raise MentionNotFound("some selected mentions no longer exist")
     target = _assignee(db, assignee, user) if assignee not in (None, "none") else None
     for mention in mentions:
+        # Each change claims the version it was made on (the caller rolls the whole transaction back on a
+        # refusal); the status change after an assignment is made on the version that assignment left.
+        seen = (versions or {}).get(mention.id)  # type: ignore[arg-type]
         try:
-            check_mention_version(db, mention, (versions or {}).get(mention.id))  # type: ignore[arg-type]
+            if assignee is not None:
+                assign(db, mention, target, user, seen_version=seen)
+                seen = mention.version
+            if status is not None:
+                set_status(db, mention, status, user, seen_version=seen)
         except StaleVersion as stale:  # among many, say which one
             raise StaleVersion(f"mention {mention.id}: {stale}", stale.mention_id) from None
-    for mention in mentions:
-        if assignee is not None:
-            assign(db, mention, target, user)
-        if status is not None:
-            set_status(db, mention, status, user)
     return len(mentions)
 
 
@@ -237,8 +237,7 @@ def change_sentiment(request: Request, mention_id: RecordId, db: SessionDep, set
                      label: Annotated[str, Form()], version: Annotated[int | None, Form()] = None) -> Response:
     """Correct the label from the mention page or an inbox row (whose row comes back, changed, in place)."""
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, version)
-    correct_sentiment(db, mention, label, user, settings)
+    correct_sentiment(db, mention, label, user, settings, version)
     db.commit()
     return _row_or_back(request, db, mention_id, fallback=f"/mentions/{mention_id}")
 
@@ -319,8 +318,7 @@ def api_mention(mention_id: RecordId, db: SessionDep, user: Reader) -> dict[str,
 @api.post("/mentions/{mention_id}/status")
 def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, change.version)
-    set_status(db, mention, change.status, user, change.note)
+    set_status(db, mention, change.status, user, change.note, seen_version=change.version)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
 
@@ -328,8 +326,7 @@ def api_status(mention_id: RecordId, change: StatusChange, db: SessionDep, user:
 @api.post("/mentions/{mention_id}/assign")
 def api_assign(mention_id: RecordId, change: AssigneeChange, db: SessionDep, user: Triager) -> dict[str, Any]:
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, change.version)
-    assign(db, mention, _assignee(db, change.assignee, user), user)
+    assign(db, mention, _assignee(db, change.assignee, user), user, seen_version=change.version)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
 
@@ -339,8 +336,7 @@ def api_sentiment(mention_id: RecordId, change: SentimentChange, db: SessionDep,
                   user: Triager) -> dict[str, Any]:
     """Correct the mention's sentiment label: kept with who, as training data, and in the audit log."""
     mention = _get_mention(db, mention_id)
-    check_mention_version(db, mention, change.version)
-    correct_sentiment(db, mention, change.label, user, settings)
+    correct_sentiment(db, mention, change.label, user, settings, change.version)
     db.commit()
     return queue_item_json(_one_item(db, mention_id))
 
