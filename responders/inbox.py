@@ -3,7 +3,8 @@
 Filters combine (all must hold): status, platform, sentiment, priority level,
 assignee (an email, ``me``, or ``unassigned``), a date range on when the mention was
 posted, and free text over the mention, its title and its author's handle. The order
-is the queue's (``responders.mention_queue``): priority, then SLA due time, then age.
+is the queue's (``responders.mention_queue``): priority level, overdue first within a level,
+then priority, SLA due time, age.
 
 A page asks for one row more than it shows, to know whether there is a next page,
 instead of counting every match (a count over 100,000 rows costs more than the page).
@@ -16,7 +17,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -28,7 +42,7 @@ from listener.platforms import platform_names
 from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
 from listener.settings import PRIORITY_LEVELS
 from responders.days import out_of_range
-from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
+from responders.triage import LEVEL_FLOORS, NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive", "unscored")
@@ -250,9 +264,72 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             if candidates is not None:  # the index's candidates, then the exact test on them
                 ids = ids.where(m.id.in_(candidates))
             ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
-    page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
-    items = _items(session.execute(_rows(page).order_by(*queue_order(ROW_MENTIONS))))
+    page = _overdue_first(ids, m, limit + 1, offset)
+    items = _items(session.execute(_rows(page).order_by(page.c.bucket, *queue_order(ROW_MENTIONS))))
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
+
+
+def _overdue_first(ids: Select[Any], m: Any, limit: int, offset: int) -> Any:
+    """The page of ``ids`` (a select of mention ids) in the queue's order, overdue first within each level.
+
+    One branch per priority level and overdue or not (and the mentions without a priority),
+    each the first ``offset + limit`` ids of its own range of the queue's order: a range of
+    the index that holds that order (priority, then SLA due time), so no branch reads or sorts
+    more than a page's worth, however many mentions match. The branches' pages are then put
+    in order by their bucket (level, overdue first) and the queue's order. A subquery with
+    the page's ``id`` and ``bucket``.
+    """
+    now = utcnow()
+    enough = offset + limit
+    branches = []
+    for bucket, (in_level, overdue) in enumerate(
+            (in_level, overdue) for in_level in level_ranges(m.priority) for overdue in (True, False)):
+        due = m.sla_due_at < now if overdue else or_(m.sla_due_at.is_(None), m.sla_due_at >= now)
+        # The index's first column, ``(priority IS NULL)``, held equal, so that the level is a range seek of
+        # the index's second one and the branch's order (the queue's, less that constant) is the index's.
+        unscored = bucket >= 2 * len(LEVEL_FLOORS)
+        held = (m.priority.is_(None) == literal(unscored),) + ((m.priority.is_(None),) if unscored else ())
+        branch = (ids.add_columns(literal(bucket, Integer).label("bucket"), *_order_columns(m))
+                  .where(in_level, due, *held).order_by(*queue_order(m)[1:]).limit(enough)
+                  .subquery(f"bucket_{bucket}"))
+        branches.append(select(branch))
+    merged = union_all(*branches).subquery("buckets")
+    return (select(merged.c.id, merged.c.bucket)
+            .order_by(merged.c.bucket, *queue_order(merged.c))
+            .limit(limit).offset(offset).subquery("page"))
+
+
+def level_ranges(priority: Any) -> list[Any]:
+    """One condition per priority level, most urgent first, then the mentions without a priority.
+
+    A level is a range of the priority score (``responders.triage.LEVEL_FLOORS``), so each is a
+    range of an index that starts with the priority.
+    """
+    ranges = []
+    for index, (_, floor) in enumerate(LEVEL_FLOORS):
+        # Below the lowest floor (never given by triage) still counts as the lowest level.
+        lowest = index == len(LEVEL_FLOORS) - 1
+        condition = priority.is_not(None) if lowest else priority >= floor
+        ranges.append(and_(condition, priority < LEVEL_FLOORS[index - 1][1]) if index else condition)
+    return [*ranges, priority.is_(None)]
+
+
+def overdue_first_order(priority: Any, sla_due_at: Any, now: datetime | None = None) -> list[Any]:
+    """Order terms: the priority level (most urgent first, none last), overdue first within it.
+
+    For short lists sorted whole (the approval queue), before their own order; the inbox reads
+    the same order range by range (``_overdue_first``).
+    """
+    now = now or utcnow()
+    level = case(*((condition, rank) for rank, condition in enumerate(level_ranges(priority)[:-1])),
+                 else_=len(LEVEL_FLOORS))
+    overdue = case((sla_due_at < now, 0), else_=1)
+    return [level, overdue]
+
+
+def _order_columns(m: Any) -> list[Any]:
+    """The columns the queue's order reads, named as ``queue_order`` expects them on the merged page."""
+    return [m.priority.label("priority"), m.sla_due_at.label("sla_due_at"), m.created_at.label("created_at")]
 
 
 def queue_order(mention: Any) -> list[Any]:
