@@ -66,7 +66,8 @@ def _expected(rows: list[dict[str, Any]], keep: Any) -> list[int]:
     far = datetime.max.replace(tzinfo=UTC)
     chosen = [r for r in rows if keep(r)]
     now = datetime.now(UTC)
-    chosen.sort(key=lambda r: (_level(r["priority"]), not (r["sla"] is not None and r["sla"] < now),
+    chosen.sort(key=lambda r: (_level(r["priority"]),
+                               not (r["status"] in OPEN and r["sla"] is not None and r["sla"] < now),
                                r["priority"] is None, -(r["priority"] or 0), r["sla"] is None, r["sla"] or far,
                                r["created"], r["id"]))
     return [r["id"] for r in chosen]
@@ -92,10 +93,12 @@ def _pages(engine: Engine, wanted: inbox.InboxFilter, size: int = 7) -> list[int
             assert len(page.items) == size
 
 
-@pytest.mark.parametrize("few_authors", [500, 1])
+@pytest.mark.parametrize(("few_authors", "few_due"), [(500, 2000), (1, 2000), (500, 0)])
 def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypatch: pytest.MonkeyPatch,
-                                                        few_authors: int) -> None:
+                                                        few_authors: int, few_due: int) -> None:
     monkeypatch.setattr(inbox, "FEW_AUTHORS", few_authors)  # 1: "@fan1" matches fan1, fan10, fan11: the walk
+    # 2000: the overdue mentions and those not due yet are few, read by due time; 0: each walks the levels.
+    monkeypatch.setattr(inbox, "FEW_DUE", few_due)
     rows, staff = _fill(engine)
     agent0 = next(i for i, email in staff.items() if email == "agent0@example.test")
     cases: list[tuple[inbox.InboxFilter, Any]] = [
@@ -121,6 +124,8 @@ def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypat
          lambda r: r["status"] in NEEDS_ANSWER and r["created"] >= T0 + timedelta(days=1)),
         (inbox.InboxFilter(until=(T0 + timedelta(days=1)).date(), statuses=STATUSES),
          lambda r: r["created"] < T0 + timedelta(days=2)),
+        (inbox.InboxFilter(overdue=True, statuses=OPEN),
+         lambda r: r["status"] in OPEN and r["sla"] is not None and r["sla"] < datetime.now(UTC)),
     ]
     for wanted, keep in cases:
         assert _pages(engine, wanted) == _expected(rows, keep), wanted

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from responders.web.routes import account, admin, approvals, auth, digest, docs, inbox, lengths, live, profiles
+from responders.web.routes import (
+    account,
+    admin,
+    approvals,
+    auth,
+    digest,
+    docs,
+    inbox,
+    lengths,
+    live,
+    profiles,
+    saved_views,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router, docs.router, inbox.router, inbox.api, approvals.router, approvals.api,
     profiles.router, profiles.api, digest.router, digest.api, admin.router, admin.api, lengths.api,
-    account.router, live.router,
+    account.router, live.router, saved_views.router, saved_views.api,
 ]

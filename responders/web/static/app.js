@@ -70,6 +70,25 @@
     if (confirmer && !window.confirm(confirmer.dataset.confirm)) { event.preventDefault(); }
   });
 
+  // The navigation's menu button (narrow screens): a real button, so Enter and Space open it; Escape closes
+  // it and gives the focus back to the button.
+  function setMenu(open) {
+    var button = document.querySelector("[data-menu-toggle]");
+    if (!button) { return; }
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.closest(".topbar").classList.toggle("open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-menu-toggle]");
+    if (toggle) { setMenu(toggle.getAttribute("aria-expanded") !== "true"); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var button = document.querySelector('[data-menu-toggle][aria-expanded="true"]');
+    if (event.key === "Escape" && button) { setMenu(false); button.focus(); }
+  });
+
   function drawCharts() {
     if (!window.Chart) { return; }
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
