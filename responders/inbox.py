@@ -341,6 +341,8 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
                     branches.append(sorted_branch(OPEN_DUE, kind(OPEN_DUE)))
             if dense:
                 branches += level_branches(lambda x, dense=dense: or_(*(kind(x) for kind in dense)), late)
+        if not branches:  # no open mention of any kind: nothing to walk, and nothing to sort
+            branches = [sorted_branch(OPEN_DUE)]
     merged = union_all(*(select(branch) for branch in branches)).subquery("buckets") if len(branches) > 1 \
         else branches[0]
     return (select(merged.c.id, merged.c.bucket)

@@ -36,7 +36,9 @@
 
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
-    if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select") {
+    // A focused button or link takes its own keys (Enter on the menu button opens the menu, not a mention).
+    if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select" ||
+        tag === "button" || tag === "a") {
       return;
     }
     if (!rows().length) { return; }
