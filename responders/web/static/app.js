@@ -36,9 +36,11 @@
 
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
-    // A focused button or link takes its own keys (Enter on the menu button opens the menu, not a mention).
+    // A focused button or link keeps Enter for itself (Enter on the menu button opens the menu, not a mention);
+    // the letter shortcuts still work after a click on a row's button.
+    var activates = event.key === "Enter" && (tag === "button" || tag === "a");
     if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select" ||
-        tag === "button" || tag === "a") {
+        activates) {
       return;
     }
     if (!rows().length) { return; }
