@@ -350,6 +350,12 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
             .limit(limit).offset(offset).subquery("page"))
 
 
+def inbox_order(mention: Any, now: datetime | None = None) -> list[Any]:
+    """The inbox's order as sort terms for a plain sort: level, overdue (open and past due) first, the queue's."""
+    now = now or utcnow()
+    return [_bucket(mention, and_(mention.status.in_(OPEN), mention.sla_due_at < now)), *queue_order(mention)]
+
+
 def _bucket(x: Any, overdue: Any) -> Any:
     """A mention's bucket in the inbox's order: twice its level's rank (none last), plus one unless overdue."""
     level, late = overdue_first_order(x.priority, x.sla_due_at, overdue=overdue)
