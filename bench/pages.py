@@ -425,12 +425,12 @@ def former_search(session: Session, wanted: Any, me: StaffUser | None = None, li
     return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
 
 
-@contextmanager
 def no_saved_views(*_: Any) -> list[Any]:
     """The inbox as it was before migration 0016: no saved views (the older schemas have no table for them)."""
     return []
 
 
+@contextmanager
 def former_queries() -> Iterator[None]:
     from responders.web.routes import inbox as inbox_routes
 
