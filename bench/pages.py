@@ -425,16 +425,21 @@ def former_search(session: Session, wanted: Any, me: StaffUser | None = None, li
     return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
 
 
+def no_saved_views(*_: Any) -> list[Any]:
+    """The inbox as it was before migration 0016: no saved views (the older schemas have no table for them)."""
+    return []
+
+
 @contextmanager
 def former_queries() -> Iterator[None]:
     from responders.web.routes import inbox as inbox_routes
 
-    saved = inbox_routes.search
-    inbox_routes.search = former_search  # type: ignore[assignment]
+    saved = inbox_routes.search, inbox_routes.views_of
+    inbox_routes.search, inbox_routes.views_of = former_search, no_saved_views  # type: ignore[assignment]
     try:
         yield
     finally:
-        inbox_routes.search = saved  # type: ignore[assignment]
+        inbox_routes.search, inbox_routes.views_of = saved  # type: ignore[assignment]
 
 
 def uses_inbox_search(case: PageCase) -> bool:
@@ -446,12 +451,13 @@ def legacy_queries() -> Iterator[None]:
     from responders.web.routes import approvals as queue_routes
     from responders.web.routes import inbox as inbox_routes
 
-    saved = inbox_routes.search, queue_routes.cards
-    inbox_routes.search, queue_routes.cards = legacy_search, legacy_cards  # type: ignore[assignment]
+    saved = inbox_routes.search, queue_routes.cards, inbox_routes.views_of
+    inbox_routes.search, queue_routes.cards, inbox_routes.views_of = (  # type: ignore[assignment]
+        legacy_search, legacy_cards, no_saved_views)
     try:
         yield
     finally:
-        inbox_routes.search, queue_routes.cards = saved  # type: ignore[assignment]
+        inbox_routes.search, queue_routes.cards, inbox_routes.views_of = saved  # type: ignore[assignment]
 
 
 # -- timing ------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Filters combine (all must hold): status, platform, sentiment, priority level,
 assignee (an email, ``me``, or ``unassigned``), a date range on when the mention was
 posted, and free text over the mention, its title and its author's handle. The order
-is the queue's (``responders.mention_queue``): priority, then SLA due time, then age.
+is the queue's (``responders.mention_queue``): priority level, overdue first within a level,
+then priority, SLA due time, age.
 
 A page asks for one row more than it shows, to know whether there is a next page,
 instead of counting every match (a count over 100,000 rows costs more than the page).
@@ -11,12 +12,26 @@ instead of counting every match (a count over 100,000 rows costs more than the p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -28,7 +43,7 @@ from listener.platforms import platform_names
 from listener.search import AUTHORS_FTS_TABLE, FTS_TABLE, fts_phrase, fts_rowids, indexable
 from listener.settings import PRIORITY_LEVELS
 from responders.days import out_of_range
-from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
+from responders.triage import LEVEL_FLOORS, NEEDS_ANSWER, OPEN, STATUSES, UnknownStatus
 from responders.workflow import OPEN_STATES
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive", "unscored")
@@ -49,6 +64,12 @@ both cost the same: a few tens of milliseconds at a million mentions."""
 WIDE_RANGE = 5000
 """A view over other statuses than the open ones whose date range holds at least this many mentions walks the
 index of every mention in the queue's order; a narrower range reads its mentions by date and sorts them."""
+OPEN_DUE_NAME = "due_mentions"
+OPEN_DUE = indexed_by(Mention, "ix_mentions_open_due", OPEN_DUE_NAME)
+"""The open mentions, read on SQLite through the index of their SLA due times (migration 0016)."""
+FEW_DUE = 2000
+"""Overdue open mentions (or open ones not due yet) this few or fewer are read by due time and sorted; more are
+found walking the queue's order, level by level (responders.inbox._overdue_first)."""
 ROW_MENTIONS = not_indexed(Mention, "row_mentions")
 """The mentions of a page, read on SQLite by id: with ix_mentions_order there, SQLite would rather walk every
 mention in that order and look each up in the page than read the page's few rows and sort them."""
@@ -201,58 +222,185 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             and _wide(session, wanted))
     m = (OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None
          else MATCHED_MENTIONS if candidates is not None or newer else ALL_MENTIONS if wide else Mention)
-    ids = select(m.id)
-    if open_only and sqlite:
-        # The index's own condition, word for word: SQLite sees that a partial index applies only so.
-        # (PostgreSQL proves it from the statuses below; the repeated condition would only skew its estimates.)
-        ids = ids.where(sql_text(f"{OPEN_MENTIONS_NAME}.{OPEN_MENTION_CONDITION}"))
-    if wanted.statuses and set(wanted.statuses) != set(STATUSES):
-        # Known values (checked above), written into the SQL: PostgreSQL plans with them even once the
-        # statement is prepared, and sees that the partial index of open mentions applies.
-        ids = ids.where(m.status.in_(bindparam("statuses", list(wanted.statuses), expanding=True,
-                                               literal_execute=True)))
-    if wanted.platform:
-        ids = ids.where(m.platform == wanted.platform)
-    if wanted.sentiment == "unscored":
-        ids = ids.where(m.sentiment_label.is_(None) | (m.sentiment_label == "unscored"))
-    elif wanted.sentiment:
-        ids = ids.where(m.sentiment_label == wanted.sentiment)
-    if wanted.priority_level:
-        ids = ids.where(m.priority_level == wanted.priority_level)
-    if wanted.assignee == "unassigned":
-        ids = ids.where(m.assignee_id.is_(None))
-    elif wanted.assignee == "me":
-        ids = ids.where(m.assignee_id == (me.id if me is not None else -1))
-    elif wanted.assignee:
-        ids = ids.where(m.assignee_id.in_(
-            select(StaffUser.id).where(StaffUser.email == wanted.assignee.strip().lower())))
-    if wanted.since:
-        ids = ids.where(m.created_at >= _start(wanted.since))
-    if wanted.until:
-        ids = ids.where(m.created_at < _end(wanted.until))
-    if wanted.source:
-        ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
-    if wanted.overdue:  # checked in the index of open mentions, which holds sla_due_at
-        ids = ids.where(m.sla_due_at < utcnow())
-    if newer:
-        ids = ids.where(m.id > wanted.after_id)
-    if authors is not None:  # an author: search handles only
-        ids = ids.where(m.author_id.in_(authors))
-    elif handles is not None:
-        ids = ids.outerjoin(Author, Author.id == m.author_id).where(_handle_like(handles))
-    elif words:
-        needle = _contains(words)
-        in_text = or_(func.lower(m.text).like(needle, escape="\\"),
-                      func.lower(func.coalesce(m.title, EMPTY)).like(needle, escape="\\"))
-        if text_authors is None:  # a fragment of many handles: checked along the walk
-            ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(in_text, _handle_like(needle)))
-        else:
-            if candidates is not None:  # the index's candidates, then the exact test on them
-                ids = ids.where(m.id.in_(candidates))
-            ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
-    page = ids.order_by(*queue_order(m)).limit(limit + 1).offset(offset).subquery("page")
-    items = _items(session.execute(_rows(page).order_by(*queue_order(ROW_MENTIONS))))
+    def filtered(m: Any, partial: bool) -> Select[Any]:
+        """The ids of the mentions ``wanted``, read through ``m``; ``partial``: through an index of open
+        mentions, whose condition SQLite needs to see word for word."""
+        ids = select(m.id)
+        if partial:
+            # The index's own condition, word for word: SQLite sees that a partial index applies only so.
+            # (PostgreSQL proves it from the statuses below; the repeated condition would only skew its estimates.)
+            ids = ids.where(sql_text(f"{inspect(m).selectable.name}.{OPEN_MENTION_CONDITION}"))
+        if wanted.statuses and set(wanted.statuses) != set(STATUSES):
+            # Known values (checked above), written into the SQL: PostgreSQL plans with them even once the
+            # statement is prepared, and sees that the partial index of open mentions applies.
+            ids = ids.where(m.status.in_(bindparam("statuses", list(wanted.statuses), expanding=True,
+                                                   literal_execute=True)))
+        if wanted.platform:
+            ids = ids.where(m.platform == wanted.platform)
+        if wanted.sentiment == "unscored":
+            ids = ids.where(m.sentiment_label.is_(None) | (m.sentiment_label == "unscored"))
+        elif wanted.sentiment:
+            ids = ids.where(m.sentiment_label == wanted.sentiment)
+        if wanted.priority_level:
+            ids = ids.where(m.priority_level == wanted.priority_level)
+        if wanted.assignee == "unassigned":
+            ids = ids.where(m.assignee_id.is_(None))
+        elif wanted.assignee == "me":
+            ids = ids.where(m.assignee_id == (me.id if me is not None else -1))
+        elif wanted.assignee:
+            ids = ids.where(m.assignee_id.in_(
+                select(StaffUser.id).where(StaffUser.email == wanted.assignee.strip().lower())))
+        if wanted.since:
+            ids = ids.where(m.created_at >= _start(wanted.since))
+        if wanted.until:
+            ids = ids.where(m.created_at < _end(wanted.until))
+        if wanted.source:
+            ids = ids.where(m.source_id.in_(select(Source.id).where(Source.name == wanted.source)))
+        if wanted.overdue:  # checked in the index of open mentions, which holds sla_due_at
+            ids = ids.where(m.sla_due_at < utcnow())
+        if newer:
+            ids = ids.where(m.id > wanted.after_id)
+        if authors is not None:  # an author: search handles only
+            ids = ids.where(m.author_id.in_(authors))
+        elif handles is not None:
+            ids = ids.outerjoin(Author, Author.id == m.author_id).where(_handle_like(handles))
+        elif words:
+            needle = _contains(words)
+            in_text = or_(func.lower(m.text).like(needle, escape="\\"),
+                          func.lower(func.coalesce(m.title, EMPTY)).like(needle, escape="\\"))
+            if text_authors is None:  # a fragment of many handles: checked along the walk
+                ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(in_text, _handle_like(needle)))
+            else:
+                if candidates is not None:  # the index's candidates, then the exact test on them
+                    ids = ids.where(m.id.in_(candidates))
+                ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
+        return ids
+
+    walk = sqlite and m in (OPEN_MENTIONS, ALL_MENTIONS)
+    owed_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN)
+    page = _overdue_first(session, filtered, m, open_only and sqlite, walk, owed_only, limit + 1, offset)
+    items = _items(session.execute(_rows(page).order_by(page.c.bucket, *queue_order(ROW_MENTIONS))))
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
+
+
+def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]], m: Any, partial: bool,
+                   walk: bool, owed_only: bool, limit: int, offset: int) -> Any:
+    """The page of the mentions ``filtered`` finds, in the queue's order, overdue first within each level.
+
+    The order is by bucket (priority level, then overdue or not), then the queue's order. ``m``
+    reads the mentions in the queue's order (priority, then due time): a level is a range of
+    its index, so a kind of mention (overdue, or not) that many are is read level by level,
+    each branch the first ``offset + limit`` of its range: about a page's worth, however many
+    match. A kind that few open mentions are (at most FEW_DUE: the overdue ones usually, those
+    not due yet after a backlog) would make its branches walk whole levels for a few rows: on
+    SQLite (``walk``) it is counted, then read through the index of open mentions by due time
+    and sorted, in one branch. Through an index of other rows (a few authors' mentions, a text
+    index's matches) the mentions are few and are read and sorted in one branch. ``owed_only``:
+    the statuses asked for are all open ones. A subquery with the page's ``id`` and ``bucket``.
+    """
+    now = utcnow()
+    enough = offset + limit
+    if owed_only:
+        overdue: Callable[[Any], Any] = lambda x: x.sla_due_at < now  # noqa: E731
+        not_yet: list[Callable[[Any], Any]] = [lambda x: x.sla_due_at >= now, lambda x: x.sla_due_at.is_(None)]
+    else:  # closed mentions are never overdue: they were answered
+        overdue = lambda x: and_(x.status.in_(OPEN), x.sla_due_at < now)  # noqa: E731
+        not_yet = [lambda x: or_(x.status.not_in(OPEN), x.sla_due_at.is_(None), x.sla_due_at >= now)]
+
+    def sorted_branch(x: Any, *conditions: Any) -> Any:
+        """The first rows of ``conditions`` read through ``x`` and sorted, each with its bucket."""
+        bucket = _bucket(x, overdue(x))
+        return (filtered(x, partial or x is OPEN_DUE).add_columns(bucket.label("bucket"), *_order_columns(x))
+                .where(*conditions).order_by(bucket, *queue_order(x)).limit(enough).subquery())
+
+    def level_branches(kind: Callable[[Any], Any], late: bool) -> list[Any]:
+        """The first rows of ``kind`` in each level, each a range of ``m``'s index in the queue's order."""
+        base = filtered(m, partial)
+        found = []
+        for rank, in_level in enumerate(level_ranges(m.priority)):
+            unscored = rank == len(LEVEL_FLOORS)
+            # The index's first column, ``(priority IS NULL)``, held equal: the level is a range seek of its
+            # second one, and the branch's order (the queue's, less that constant) is the index's.
+            held = (m.priority.is_(None) == literal(unscored),) + ((m.priority.is_(None),) if unscored else ())
+            found.append(base.add_columns(literal(2 * rank + (0 if late else 1), Integer).label("bucket"),
+                                          *_order_columns(m))
+                         .where(in_level, kind(m), *held).order_by(*queue_order(m)[1:]).limit(enough).subquery())
+        return found
+
+    if m in (AUTHOR_MENTIONS, MATCHED_MENTIONS):
+        branches = [sorted_branch(m)]
+    else:
+        branches = []
+        for late, kinds in ((True, [overdue]), (False, not_yet)):
+            dense = []
+            for kind in kinds:
+                count = _count_due(session, kind) if walk and (late or owed_only) else None
+                if count is None or count > FEW_DUE:
+                    dense.append(kind)
+                elif count:
+                    branches.append(sorted_branch(OPEN_DUE, kind(OPEN_DUE)))
+            if dense:
+                branches += level_branches(lambda x, dense=dense: or_(*(kind(x) for kind in dense)), late)
+        if not branches:  # no open mention of any kind: nothing to walk, and nothing to sort
+            branches = [sorted_branch(OPEN_DUE)]
+    merged = union_all(*(select(branch) for branch in branches)).subquery("buckets") if len(branches) > 1 \
+        else branches[0]
+    return (select(merged.c.id, merged.c.bucket)
+            .order_by(merged.c.bucket, *queue_order(merged.c))
+            .limit(limit).offset(offset).subquery("page"))
+
+
+def inbox_order(mention: Any, now: datetime | None = None) -> list[Any]:
+    """The inbox's order as sort terms for a plain sort: level, overdue (open and past due) first, the queue's."""
+    now = now or utcnow()
+    return [_bucket(mention, and_(mention.status.in_(OPEN), mention.sla_due_at < now)), *queue_order(mention)]
+
+
+def _bucket(x: Any, overdue: Any) -> Any:
+    """A mention's bucket in the inbox's order: twice its level's rank (none last), plus one unless overdue."""
+    level, late = overdue_first_order(x.priority, x.sla_due_at, overdue=overdue)
+    return level * 2 + late
+
+
+def _count_due(session: Session, kind: Callable[[Any], Any]) -> int:
+    """How many open mentions are of ``kind`` (overdue, or not), up to FEW_DUE + 1: counted through their index."""
+    found = select(OPEN_DUE.id).where(sql_text(f"{OPEN_DUE_NAME}.{OPEN_MENTION_CONDITION}"), kind(OPEN_DUE))
+    return session.scalar(select(func.count()).select_from(found.limit(FEW_DUE + 1).subquery())) or 0
+
+
+def level_ranges(priority: Any) -> list[Any]:
+    """One condition per priority level, most urgent first, then the mentions without a priority.
+
+    A level is a range of the priority score (``responders.triage.LEVEL_FLOORS``), so each is a
+    range of an index that starts with the priority.
+    """
+    ranges = []
+    for index, (_, floor) in enumerate(LEVEL_FLOORS):
+        # Below the lowest floor (never given by triage) still counts as the lowest level.
+        lowest = index == len(LEVEL_FLOORS) - 1
+        condition = priority.is_not(None) if lowest else priority >= floor
+        ranges.append(and_(condition, priority < LEVEL_FLOORS[index - 1][1]) if index else condition)
+    return [*ranges, priority.is_(None)]
+
+
+def overdue_first_order(priority: Any, sla_due_at: Any, now: datetime | None = None,
+                        overdue: Any = None) -> list[Any]:
+    """Order terms: the priority level (most urgent first, none last), overdue first within it.
+
+    For short lists sorted whole (the approval queue), before their own order; the inbox reads
+    the same order range by range (``_overdue_first``). ``overdue``: what overdue means, when
+    more than ``sla_due_at`` before ``now`` (an open status, too).
+    """
+    now = now or utcnow()
+    level = case(*((condition, rank) for rank, condition in enumerate(level_ranges(priority)[:-1])),
+                 else_=len(LEVEL_FLOORS))
+    late = case((overdue if overdue is not None else sla_due_at < now, 0), else_=1)
+    return [level, late]
+
+
+def _order_columns(m: Any) -> list[Any]:
+    """The columns the queue's order reads, named as ``queue_order`` expects them on the merged page."""
+    return [m.priority.label("priority"), m.sla_due_at.label("sla_due_at"), m.created_at.label("created_at")]
 
 
 def queue_order(mention: Any) -> list[Any]:

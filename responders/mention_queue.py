@@ -26,7 +26,7 @@ from listener.models import (
     Suggestion,
 )
 from responders.drafts.notice import draft_notice
-from responders.inbox import InboxFilter, QueueItem, search
+from responders.inbox import InboxFilter, QueueItem, overdue_first_order, search
 from responders.triage import NEEDS_ANSWER, STATUSES, UnknownStatus
 from responders.workflow import STATES
 
@@ -63,7 +63,8 @@ def list_replies(session: Session, states: Sequence[str] = ("pending_approval",)
         select(Reply)
         .join(Mention, Mention.id == Reply.mention_id)
         .where(Reply.state.in_(list(states)))  # type: ignore[attr-defined]
-        .order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+        .order_by(*overdue_first_order(Mention.priority, Mention.sla_due_at),  # as the web queue
+                  Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
         .limit(limit)
     )
     return list(session.execute(statement).scalars())

@@ -21,7 +21,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POSTGRES_SERVER = os.environ.get("HARKEN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 TABLES_IN_DELETE_ORDER = (
-    "presence", "note_mentions", "notes",
+    "presence", "note_mentions", "notes", "saved_views",
     "digest_snapshots", "alerts", "deliveries", "audit_events", "reply_approvals", "replies", "mention_embeddings",
     "draft_requests", "suggestions",
     "sentiment_corrections", "quarantined_payloads", "web_sessions", "api_tokens", "sign_in_failures",

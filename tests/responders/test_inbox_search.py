@@ -2,9 +2,10 @@
 
 ``responders.inbox.search`` reads a page through the index of open mentions (and,
 for a few authors, through the author index); whichever way, its pages must be
-exactly those of the plain definition: priority highest first (none last), SLA due
-soonest first (none last), then posted, then id. Ties, missing priorities and SLAs,
-every status and the pages' boundaries are all in the data below.
+exactly those of the plain definition: priority level (urgent, high, normal, low, none
+last), overdue first within a level, then priority highest first, SLA due soonest first
+(none last), then posted, then id. Ties, missing priorities and SLAs, SLAs past and
+to come, every status and the pages' boundaries are all in the data below.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from responders import inbox
 from responders.triage import NEEDS_ANSWER, OPEN, STATUSES
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
+LATER = datetime.now(UTC) + timedelta(days=30)  # an SLA not yet due (T0's are long past)
 
 
 def _fill(engine: Engine, n: int = 150) -> tuple[list[dict[str, Any]], dict[int, str]]:
@@ -42,9 +44,10 @@ def _fill(engine: Engine, n: int = 150) -> tuple[list[dict[str, Any]], dict[int,
                 # Few distinct values: ties are the rule, so every part of the order matters.
                 created_at=T0 + timedelta(hours=12 * rng.randrange(5)), raw="{}",
                 sentiment_label=rng.choice(("negative", "neutral", "positive", None)),
-                status=status, priority=rng.choice((None, 20.0, 45.5, 45.5, 80.0)),
+                status=status, priority=rng.choice((None, 12.0, 20.0, 45.5, 45.5, 60.0, 80.0)),
                 priority_level=rng.choice(("low", "high")),
-                sla_due_at=rng.choice((None, T0 + timedelta(hours=1), T0 + timedelta(hours=2))),
+                sla_due_at=rng.choice((None, T0 + timedelta(hours=1), T0 + timedelta(hours=2), LATER,
+                                       LATER + timedelta(hours=1))),
                 assignee_id=staff[0].id if status == "assigned" else rng.choice((None, staff[1].id)),
             )
             session.add(mention)
@@ -62,9 +65,20 @@ def _fill(engine: Engine, n: int = 150) -> tuple[list[dict[str, Any]], dict[int,
 def _expected(rows: list[dict[str, Any]], keep: Any) -> list[int]:
     far = datetime.max.replace(tzinfo=UTC)
     chosen = [r for r in rows if keep(r)]
-    chosen.sort(key=lambda r: (r["priority"] is None, -(r["priority"] or 0), r["sla"] is None, r["sla"] or far,
+    now = datetime.now(UTC)
+    chosen.sort(key=lambda r: (_level(r["priority"]),
+                               not (r["status"] in OPEN and r["sla"] is not None and r["sla"] < now),
+                               r["priority"] is None, -(r["priority"] or 0), r["sla"] is None, r["sla"] or far,
                                r["created"], r["id"]))
     return [r["id"] for r in chosen]
+
+
+def _level(priority: float | None) -> int:
+    """The rank of the priority level: urgent (70 and over) 0, high (45) 1, normal (20) 2, low 3, none 4."""
+    if priority is None:
+        return 4
+    return next(rank for rank, floor in enumerate((70.0, 45.0, 20.0)) if priority >= floor) \
+        if priority >= 20.0 else 3
 
 
 def _pages(engine: Engine, wanted: inbox.InboxFilter, size: int = 7) -> list[int]:
@@ -79,10 +93,12 @@ def _pages(engine: Engine, wanted: inbox.InboxFilter, size: int = 7) -> list[int
             assert len(page.items) == size
 
 
-@pytest.mark.parametrize("few_authors", [500, 1])
+@pytest.mark.parametrize(("few_authors", "few_due"), [(500, 2000), (1, 2000), (500, 0)])
 def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypatch: pytest.MonkeyPatch,
-                                                        few_authors: int) -> None:
+                                                        few_authors: int, few_due: int) -> None:
     monkeypatch.setattr(inbox, "FEW_AUTHORS", few_authors)  # 1: "@fan1" matches fan1, fan10, fan11: the walk
+    # 2000: the overdue mentions and those not due yet are few, read by due time; 0: each walks the levels.
+    monkeypatch.setattr(inbox, "FEW_DUE", few_due)
     rows, staff = _fill(engine)
     agent0 = next(i for i, email in staff.items() if email == "agent0@example.test")
     cases: list[tuple[inbox.InboxFilter, Any]] = [
@@ -108,6 +124,8 @@ def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypat
          lambda r: r["status"] in NEEDS_ANSWER and r["created"] >= T0 + timedelta(days=1)),
         (inbox.InboxFilter(until=(T0 + timedelta(days=1)).date(), statuses=STATUSES),
          lambda r: r["created"] < T0 + timedelta(days=2)),
+        (inbox.InboxFilter(overdue=True, statuses=OPEN),
+         lambda r: r["status"] in OPEN and r["sla"] is not None and r["sla"] < datetime.now(UTC)),
     ]
     for wanted, keep in cases:
         assert _pages(engine, wanted) == _expected(rows, keep), wanted

@@ -70,7 +70,7 @@ def _like_search(engine: Engine, words: str, statuses: tuple[str, ...]) -> list[
             .where(or_(func.lower(Mention.text).like(needle, escape="\\"),
                        func.lower(func.coalesce(Mention.title, "")).like(needle, escape="\\"),
                        func.lower(func.coalesce(Author.handle, "")).like(needle, escape="\\")))
-            .order_by(*inbox.queue_order(Mention))
+            .order_by(*inbox.inbox_order(Mention))
         )
         return list(session.execute(statement).scalars())
 
@@ -108,7 +108,7 @@ def test_every_status_over_a_range_is_in_the_queue_order(engine: Engine, monkeyp
     with Session(engine) as session:
         expected = list(session.execute(
             select(Mention.id).where(Mention.created_at >= since, Mention.created_at < until)
-            .order_by(*inbox.queue_order(Mention))).scalars())
+            .order_by(*inbox.inbox_order(Mention))).scalars())
     assert expected
     assert _search(engine, inbox.InboxFilter(statuses=STATUSES, since=since, until=until)) == expected
     assert _search(engine, inbox.InboxFilter(statuses=("resolved", "ignored"))) == _like_search(

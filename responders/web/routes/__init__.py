@@ -16,6 +16,7 @@ from responders.web.routes import (
     live,
     notes,
     profiles,
+    saved_views,
     sources,
 )
 
@@ -23,5 +24,5 @@ ROUTERS: list[APIRouter] = [
     auth.router, docs.router, inbox.router, inbox.api, approvals.router, approvals.api,
     profiles.router, profiles.api, digest.router, digest.api, admin.router, admin.api, sources.router, sources.api,
     lengths.api,
-    account.router, live.router, notes.router, notes.api,
+    account.router, live.router, notes.router, notes.api, saved_views.router, saved_views.api,
 ]

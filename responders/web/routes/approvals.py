@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from listener.db import indexed_by
+from listener.db import indexed_by, utcnow
 from listener.links import http_url
 from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
 from responders import workflow
+from responders.inbox import overdue_first_order
 from responders.roles import Action
 from responders.web.approval_panel import ApprovalLine, approval_lines
 from responders.web.deps import Reader, RecordId, SessionDep, SettingsDep, allowed
@@ -59,7 +60,8 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
     Most recently updated first walks ``ix_replies_updated`` from its newest entry
     (on SQLite by name, as for the inbox: ``listener.db.indexed_by``) instead of
     sorting every reply ever sent; otherwise the replies of the most urgent mentions
-    first, a sort of the replies in ``states`` only (those waiting for approval).
+    first (overdue first within a priority level), a sort of the replies in ``states`` only (those waiting
+    for approval).
     """
     if recent_first:
         ids = (
@@ -69,13 +71,15 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
         )
         order: tuple[Any, ...] = (Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
     else:
+        # Overdue first within a priority level, as in the inbox; the same moment for the page and its rows.
+        order = (*overdue_first_order(Mention.priority, Mention.sla_due_at, utcnow()),
+                 Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
         ids = (
             select(Reply.id)
             .join(Mention, Mention.id == Reply.mention_id)
             .where(Reply.state.in_(states))  # type: ignore[attr-defined]
-            .order_by(Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+            .order_by(*order)
         )
-        order = (Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
     page = ids.limit(limit).subquery("page")
     submitter = select(StaffUser.id, StaffUser.email).subquery()
     statement = (

@@ -32,6 +32,7 @@ from responders.inbox import (
 )
 from responders.mention_queue import MentionNotFound, QueueItem, mention_detail
 from responders.roles import Action
+from responders.saved_views import filters_query, views_of
 from responders.staff import find_user
 from responders.triage import NEEDS_ANSWER, STATUSES, assign, correct_sentiment, set_status
 from responders.versions import StaleVersion
@@ -129,7 +130,8 @@ def inbox_page(
     context = {"nav": "inbox", "page": result, "wanted": wanted, "staff": _staff(db), "statuses": STATUSES,
                "platforms": platform_names(), "sentiments": SENTIMENTS, "levels": PRIORITY_LEVELS,
                "query": request.url.query, "base_query": _without_offset(request),
-               "newest_id": _newest_id(db)}
+               "newest_id": _newest_id(db), "saved_views": views_of(db, user),
+               "filters_query": filters_query(request.url.query)}
     if request.headers.get("hx-target") == "inbox-results":
         return page(request, "_inbox_results.html", context)
     return page(request, "inbox.html", context)

@@ -36,7 +36,11 @@
 
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
-    if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select") {
+    // A focused button or link keeps Enter for itself (Enter on the menu button opens the menu, not a mention);
+    // the letter shortcuts still work after a click on a row's button.
+    var activates = event.key === "Enter" && (tag === "button" || tag === "a");
+    if (event.ctrlKey || event.metaKey || event.altKey || tag === "input" || tag === "textarea" || tag === "select" ||
+        activates) {
       return;
     }
     if (!rows().length) { return; }
@@ -68,6 +72,25 @@
     }
     var confirmer = event.target.closest && event.target.closest("[data-confirm]");
     if (confirmer && !window.confirm(confirmer.dataset.confirm)) { event.preventDefault(); }
+  });
+
+  // The navigation's menu button (narrow screens): a real button, so Enter and Space open it; Escape closes
+  // it and gives the focus back to the button.
+  function setMenu(open) {
+    var button = document.querySelector("[data-menu-toggle]");
+    if (!button) { return; }
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.closest(".topbar").classList.toggle("open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-menu-toggle]");
+    if (toggle) { setMenu(toggle.getAttribute("aria-expanded") !== "true"); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var button = document.querySelector('[data-menu-toggle][aria-expanded="true"]');
+    if (event.key === "Escape" && button) { setMenu(false); button.focus(); }
   });
 
   function drawCharts() {
