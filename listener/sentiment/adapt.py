@@ -50,6 +50,9 @@ class AdaptOptions:
     max_length: int = 64
     folds: int = 4
     seed: int = 0
+    # Weight-space mix of the adapted layers with where they started (1: as adapted, 0: unchanged), as in
+    # robust fine-tuning (WiSE-FT): the mix keeps more of what the start model knew at no cost per text.
+    mix: float = 1.0
 
 
 @dataclass
@@ -128,6 +131,14 @@ class TopLayers:
         return out
 
     def fit(self, states: Sequence[torch.Tensor], labels: Sequence[int], options: AdaptOptions) -> None:
+        """Train the top layers and head on ``states``; then mix their weights with the start's (``options.mix``)."""
+        start = [p.detach().clone() for p in self.parameters()]
+        self._train(states, labels, options)
+        with torch.no_grad():
+            for param, first in zip(self.parameters(), start, strict=True):
+                param.lerp_(first, 1.0 - options.mix)
+
+    def _train(self, states: Sequence[torch.Tensor], labels: Sequence[int], options: AdaptOptions) -> None:
         torch.manual_seed(options.seed)
         rng = random.Random(options.seed)
         params = self.parameters()
@@ -189,6 +200,8 @@ def adapt(
 
     if options.class_weighting not in ("none", "sqrt", "inverse"):
         raise HeadFitError(f"class weighting {options.class_weighting!r} is not one of none, sqrt, inverse")
+    if not 0.0 <= options.mix <= 1.0:
+        raise HeadFitError(f"mix must be between 0 (the start model) and 1 (as adapted), not {options.mix}")
     if not extras:
         raise HeadFitError("give at least one extra set (--extra NAME=TEXTS:LABELS) to adapt to")
     if groups is not None and len(groups) != len(extras[0][1]):

@@ -289,6 +289,8 @@ def adapt_command(
     epochs: Annotated[int, typer.Option(help="Passes over the mix.")] = 2,
     learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-5,
     class_weighting: Annotated[str, typer.Option(help="none, sqrt or inverse.")] = "none",
+    mix: Annotated[float, typer.Option(help="Weight-space mix with the start model (1: as adapted, 0: unchanged).")]
+    = 1.0,
     folds: Annotated[int, typer.Option(help="Seeded folds for the out-of-fold figures (without --groups).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the replay sample, the folds and training.")] = 0,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
@@ -301,7 +303,7 @@ def adapt_command(
     from listener.sentiment.training import TrainingDataError
 
     options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
-                           class_weighting=class_weighting, folds=folds, seed=seed)
+                           class_weighting=class_weighting, folds=folds, seed=seed, mix=mix)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]

@@ -86,3 +86,22 @@ def test_wrong_options_are_refused_with_what_to_change(tiny_model: Path, tmp_pat
     with pytest.raises(HeadFitError, match="'balanced' is not one of none, sqrt, inverse"):
         adapt(data, tmp_path / "out", AdaptOptions(class_weighting="balanced"), extras=[("brand", texts, gold)],
               model_dir=tiny_model)
+
+
+def test_the_weight_mix_runs_from_the_start_model_to_the_adapted_one(tiny_model: Path, tmp_path: Path) -> None:
+    from listener.sentiment.modeling import MeanPoolingBertClassifier
+
+    texts, gold, groups = brand_tweets()
+    data = data_subset(tmp_path / "data", 40)
+    heads = {}
+    for mix in (0.0, 0.5, 1.0):
+        options = AdaptOptions(top_layers=1, replay=20, epochs=2, learning_rate=1e-3, mix=mix)
+        adapt(data, tmp_path / f"out{mix}", options,
+              extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+        heads[mix] = MeanPoolingBertClassifier.from_pretrained(str(tmp_path / f"out{mix}" / "model")).classifier.weight
+    start = MeanPoolingBertClassifier.from_pretrained(str(tiny_model)).classifier.weight
+    assert torch.equal(heads[0.0], start)  # mix 0: nothing changed
+    assert not torch.equal(heads[1.0], start)
+    assert torch.allclose(heads[0.5], (start + heads[1.0]) / 2, atol=1e-6)  # half way, weight by weight
+    with pytest.raises(HeadFitError, match="mix must be between 0"):
+        adapt(data, tmp_path / "bad", AdaptOptions(mix=1.5), extras=[("brand", texts, gold)], model_dir=tiny_model)
