@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -319,6 +319,23 @@ def soup_command(
         console.print("installed as the default model; run `harken sentiment build-default`")
 
 
+def _report_before_after(metrics: dict[str, Any], out: Path, install: bool) -> None:
+    """The figures before and after a refit or an adaptation, one table each; install the result if asked."""
+    from listener.sentiment.evaluation import format_table
+
+    for when in ("before", "after"):
+        rows = [{"set": name + (" (out-of-fold)" if figures.get("out_of_fold") else ""), **figures}
+                for name, figures in metrics[when].items()]
+        console.print(f"{when}:")
+        console.print(format_table(rows), highlight=False, soft_wrap=True)
+    console.print(f"model written to {out / 'model'}")
+    if install:
+        from listener.sentiment.default_model import make_delta
+
+        make_delta(out / "model", metrics_path=out / "metrics.json")
+        console.print("installed as the default model; run `harken sentiment build-default`")
+
+
 @app.command("refit-head")
 def refit_head_command(
     data: Annotated[Path, typer.Option("--data", help="Directory with train_text/labels.txt and val_*.txt.")],
@@ -347,7 +364,7 @@ def refit_head_command(
     = False,
 ) -> None:
     """Refit the classification head on frozen encoder features (seconds once embedded), extra sets included."""
-    from listener.sentiment.evaluation import LabelledDataError, format_table, parse_set_spec, read_labelled
+    from listener.sentiment.evaluation import LabelledDataError, parse_set_spec, read_labelled
     from listener.sentiment.head import HeadFitError, HeadOptions, refit
     from listener.sentiment.training import TrainingDataError
 
@@ -361,17 +378,57 @@ def refit_head_command(
     except (LabelledDataError, TrainingDataError, HeadFitError, OSError) as error:
         errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    for when in ("before", "after"):
-        rows = [{"set": name + (" (out-of-fold)" if figures.get("out_of_fold") else ""), **figures}
-                for name, figures in metrics[when].items()]
-        console.print(f"{when}:")
-        console.print(format_table(rows), highlight=False, soft_wrap=True)
-    console.print(f"model written to {out / 'model'}")
-    if install:
-        from listener.sentiment.default_model import make_delta
+    _report_before_after(metrics, out, install)
 
-        make_delta(out / "model", metrics_path=out / "metrics.json")
-        console.print("installed as the default model; run `harken sentiment build-default`")
+
+@app.command("adapt")
+def adapt_command(
+    data: Annotated[Path, typer.Option("--data", help="Directory with train_text/labels.txt and val_*.txt.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the model and metrics go.")],
+    extra: Annotated[
+        list[str],
+        typer.Option("--extra", help="NAME=TEXTS:LABELS, brand tweets to adapt to (scored out-of-fold)."),
+    ],
+    groups: Annotated[
+        Path | None,
+        typer.Option("--groups", help="One group per line for the first extra set (e.g. its brand): "
+                                      "one fold per group."),
+    ] = None,
+    held_out: Annotated[
+        list[str] | None, typer.Option("--held-out", help="NAME=TEXTS:LABELS, a set only to score on.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory (default: the default model).")]
+    = None,
+    top_layers: Annotated[int, typer.Option(help="Transformer layers, from the top, that learn.")] = 2,
+    replay: Annotated[int, typer.Option(help="Training tweets mixed in (seeded sample).")] = 2000,
+    epochs: Annotated[int, typer.Option(help="Passes over the mix.")] = 2,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-5,
+    class_weighting: Annotated[str, typer.Option(help="none, sqrt or inverse.")] = "none",
+    mix: Annotated[float, typer.Option(help="Weight-space mix with the start model (1: as adapted, 0: unchanged).")]
+    = 1.0,
+    folds: Annotated[int, typer.Option(help="Seeded folds for the out-of-fold figures (without --groups).")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the replay sample, the folds and training.")] = 0,
+    install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
+    = False,
+) -> None:
+    """Retrain the top layers and head on brand tweets mixed with training tweets; brand figures out-of-fold."""
+    from listener.sentiment.adapt import AdaptOptions, adapt
+    from listener.sentiment.evaluation import LabelledDataError, parse_set_spec, read_labelled
+    from listener.sentiment.head import HeadFitError
+    from listener.sentiment.training import TrainingDataError
+
+    options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
+                           class_weighting=class_weighting, folds=folds, seed=seed, mix=mix)
+    try:
+        extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
+        held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]
+        group_names = groups.read_text(encoding="utf-8").split() if groups else None
+        metrics = adapt(data, out, options, extras=extras, groups=group_names, held_out=held, model_dir=model,
+                        progress=console.print)
+    except (LabelledDataError, TrainingDataError, HeadFitError, OSError) as error:
+        errors.print(f"harken: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    _report_before_after(metrics, out, install)
 
 
 @app.command("prior-correct")

@@ -1,0 +1,107 @@
+"""Adapting the top layers to brand tweets: every brand figure out-of-fold, one fold per brand, a model that loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sentiment_models import TEXTS, data_subset
+
+from listener.sentiment.adapt import AdaptOptions, TopLayers, adapt
+from listener.sentiment.classifier import load_classifier
+from listener.sentiment.head import HeadFitError
+from listener.sentiment.labels import LABELS
+
+BRANDS = ["acme", "globex", "initech"]
+
+
+def brand_tweets() -> tuple[list[str], list[int], list[str]]:
+    texts = [f"{text} @{brand}" for brand in BRANDS for text in TEXTS[:8]]
+    groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
+    return texts, [1] * len(texts), groups  # all neutral: adapting should lean that way on them
+
+
+def test_each_brand_is_predicted_by_a_model_that_never_trained_on_it(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts, gold, groups = brand_tweets()
+    fitted_on: list[set[int]] = []
+    predicted: list[set[int]] = []
+    fit, predict_logits = TopLayers.fit, TopLayers.predict_logits
+
+    def recording_fit(self: TopLayers, states: list[torch.Tensor], labels: list[int], options: AdaptOptions) -> None:
+        fitted_on.append({id(s) for s in states})
+        fit(self, states, labels, options)
+
+    def recording_predict(self: TopLayers, states: list[torch.Tensor], batch_size: int = 256) -> np.ndarray:
+        predicted.append({id(s) for s in states})
+        return predict_logits(self, states, batch_size)
+
+    monkeypatch.setattr(TopLayers, "fit", recording_fit)
+    monkeypatch.setattr(TopLayers, "predict_logits", recording_predict)
+    metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
+                    AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3),
+                    extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+
+    # three brand folds, then the model that ships (trained on every brand tweet)
+    assert len(fitted_on) == 4
+    fold_predictions = [p for p in predicted if len(p) == 8]  # one brand's 8 tweets
+    assert len(fold_predictions) == 3
+    for trained, held in zip(fitted_on[:3], fold_predictions, strict=True):
+        assert not trained & held  # never trained on what it is judged on
+    assert all(held <= fitted_on[3] for held in fold_predictions)
+    assert metrics["after"]["brand"]["out_of_fold"] is True and metrics["after"]["brand"]["folds"] == 3
+    assert metrics["after"]["brand"]["grouped"] is True
+    assert [fold["fold"] for fold in metrics["folds"]] == BRANDS
+
+
+def test_the_adapted_model_loads_leans_toward_the_brand_labels_and_records_its_recipe(
+        tiny_model: Path, tmp_path: Path) -> None:
+    texts, gold, groups = brand_tweets()
+    adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
+          AdaptOptions(top_layers=1, replay=20, epochs=3, learning_rate=1e-3),
+          extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+
+    recorded = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert recorded["adapt"]["extras"] == ["brand"] and recorded["adapt"]["grouped_folds"] is True
+    assert set(recorded["before"]) == {"val", "brand"} and set(recorded["after"]) == {"val", "brand"}
+    adapted = load_classifier(str(tmp_path / "out" / "model"), device="cpu")
+    original = load_classifier(str(tiny_model), device="cpu")
+    neutral = [sum(p.label == "neutral" for p in c.classify(texts)) for c in (original, adapted)]
+    assert neutral[1] > neutral[0]
+    assert all(p.label in LABELS for p in adapted.classify(["fine", "awful"]))
+
+
+def test_wrong_options_are_refused_with_what_to_change(tiny_model: Path, tmp_path: Path) -> None:
+    texts, gold, _ = brand_tweets()
+    data = data_subset(tmp_path / "data", 40)
+    with pytest.raises(HeadFitError, match="top layers must be between 1 and"):
+        adapt(data, tmp_path / "out", AdaptOptions(top_layers=99), extras=[("brand", texts, gold)],
+              model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match="2 groups for 24 texts of brand"):
+        adapt(data, tmp_path / "out", AdaptOptions(), extras=[("brand", texts, gold)], groups=["a", "b"],
+              model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match="'balanced' is not one of none, sqrt, inverse"):
+        adapt(data, tmp_path / "out", AdaptOptions(class_weighting="balanced"), extras=[("brand", texts, gold)],
+              model_dir=tiny_model)
+
+
+def test_the_weight_mix_runs_from_the_start_model_to_the_adapted_one(tiny_model: Path, tmp_path: Path) -> None:
+    from listener.sentiment.modeling import MeanPoolingBertClassifier
+
+    texts, gold, groups = brand_tweets()
+    data = data_subset(tmp_path / "data", 40)
+    heads = {}
+    for mix in (0.0, 0.5, 1.0):
+        options = AdaptOptions(top_layers=1, replay=20, epochs=2, learning_rate=1e-3, mix=mix)
+        adapt(data, tmp_path / f"out{mix}", options,
+              extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+        heads[mix] = MeanPoolingBertClassifier.from_pretrained(str(tmp_path / f"out{mix}" / "model")).classifier.weight
+    start = MeanPoolingBertClassifier.from_pretrained(str(tiny_model)).classifier.weight
+    assert torch.equal(heads[0.0], start)  # mix 0: nothing changed
+    assert not torch.equal(heads[1.0], start)
+    assert torch.allclose(heads[0.5], (start + heads[1.0]) / 2, atol=1e-6)  # half way, weight by weight
+    with pytest.raises(HeadFitError, match="mix must be between 0"):
+        adapt(data, tmp_path / "bad", AdaptOptions(mix=1.5), extras=[("brand", texts, gold)], model_dir=tiny_model)
