@@ -152,19 +152,19 @@ def test_inbox_filters(browser: Any, live: LiveSite) -> None:
     expect(rows.first).to_be_visible()
     expect(rows.filter(has_not_text=re.compile("refund", re.IGNORECASE))).to_have_count(0)
 
-    _refilter(page, lambda: page.get_by_label("Sentiment").select_option("negative"))
+    _refilter(page, lambda: page.locator("#filters").get_by_label("Sentiment").select_option("negative"))
     expect(page).to_have_url(re.compile(r"sentiment=negative"))
     expect(rows.first).to_be_visible()
     expect(rows.locator("span.sentiment").filter(has_not_text="negative")).to_have_count(0)
 
     # A reload keeps the filters (they are in the URL), as does sharing the link.
     page.reload()
-    expect(page.get_by_label("Sentiment")).to_have_value("negative")
+    expect(page.locator("#filters").get_by_label("Sentiment")).to_have_value("negative")
     expect(page.get_by_label("Text")).to_have_value("refund")
 
     # Only resolved mentions: none are yet, so the table says so.
     _refilter(page, lambda: page.get_by_label("Text").fill(""))
-    _refilter(page, lambda: page.get_by_label("Sentiment").select_option(""))
+    _refilter(page, lambda: page.locator("#filters").get_by_label("Sentiment").select_option(""))
     for status in ("new", "needs a reply", "assigned"):
         _refilter(page, lambda status=status: page.get_by_label(status, exact=True).uncheck())
     _refilter(page, lambda: page.get_by_label("resolved", exact=True).check())

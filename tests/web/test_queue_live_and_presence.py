@@ -127,8 +127,8 @@ def test_a_retry_states_its_version_and_a_stale_one_is_refused_naming_who(site: 
         session.commit()
     stale = approver.post(f"/api/v1/replies/{reply_id}/retry", json={"version": seen})
     assert stale.status_code == 409
-    assert stale.json()["detail"].startswith("Harken could not send this reply just now; your change was made on "
-                                             "an older version")
+    assert stale.json()["detail"].startswith("Harken (sender) could not send this reply just now; your change was "
+                                             "made on an older version")
     form = approver.post(f"/replies/{reply_id}/retry", data={"version": str(seen)}, follow_redirects=False)
     assert form.status_code == 409 and "your change was made on an older version" in form.text
     with Session(site.engine) as session:

@@ -80,8 +80,9 @@ def test_filters_live_in_the_address_and_back_forward_reload_restore_list_and_co
         browser: Any, live: LiveSite) -> None:
     page = sign_in(browser, live, "agent")
     complaints = _csp_errors(page)
-    platform, sentiment, priority = page.get_by_label("Platform"), page.get_by_label("Sentiment"), page.get_by_label(
-        "Priority")
+    filters = page.locator("#filters")  # each inbox row has a sentiment control of its own too
+    platform, sentiment, priority = (filters.get_by_label("Platform"), filters.get_by_label("Sentiment"),
+                                     filters.get_by_label("Priority"))
     platform.select_option("reddit")
     expect(page).to_have_url(re.compile(r"platform=reddit"))
     expect(page.locator("#inbox-results tr[data-mention-id]").first).to_be_visible()
@@ -132,7 +133,7 @@ def test_no_page_logs_a_csp_error_after_filtering_back_forward_and_reload(browse
     for name, path in _main_pages(live).items():
         page.goto(path)
         if name == "inbox":
-            page.get_by_label("Sentiment").select_option("negative")
+            page.locator("#filters").get_by_label("Sentiment").select_option("negative")
             expect(page).to_have_url(re.compile(r"sentiment=negative"))
         else:
             # The page's own filter form if it has one (digest, alerts, profiles); else on to the inbox and back.
@@ -153,7 +154,7 @@ def test_a_saved_view_round_trip(browser: Any, live: LiveSite) -> None:
     page = sign_in(browser, live, "agent")
     page.get_by_label("Platform").select_option("reddit")
     expect(page).to_have_url(re.compile(r"platform=reddit"))
-    page.get_by_label("Sentiment").select_option("negative")
+    page.locator("#filters").get_by_label("Sentiment").select_option("negative")
     expect(page).to_have_url(re.compile(r"sentiment=negative"))
     page.get_by_label("Save these filters as").fill("Angry on Reddit")
     page.get_by_role("button", name="Save view").click()
@@ -163,12 +164,12 @@ def test_a_saved_view_round_trip(browser: Any, live: LiveSite) -> None:
     # Elsewhere, then one click brings the filters back.
     page.get_by_label("Platform").select_option("")
     expect(page).to_have_url(re.compile(r"platform=&"))
-    page.get_by_label("Sentiment").select_option("")
+    page.locator("#filters").get_by_label("Sentiment").select_option("")
     expect(page).to_have_url(re.compile(r"sentiment=&"))
     expect(view).not_to_have_attribute("aria-current", "true")
     view.click()
     expect(page.get_by_label("Platform")).to_have_value("reddit")
-    expect(page.get_by_label("Sentiment")).to_have_value("negative")
+    expect(page.locator("#filters").get_by_label("Sentiment")).to_have_value("negative")
     assert _platforms(page) <= {"reddit"}
 
     # The same name again is refused next to the form, and what was typed stays.

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 POLLS = 16_000
 """Milliseconds to wait for what another person's page learns by polling: three polls, and then some."""
 
-DECIDED = re.compile(r"Reply (approved|sending|sent|failed)")
+DECIDED = re.compile(r"Reply (approved|being sent|sent|not sent \(failed\))")  # the words of responders.words
 """An approved card's outcome: the sender (every half second here) may already have taken it further."""
 
 
