@@ -26,7 +26,8 @@ from listener.settings import Settings
 from responders.context import build_contexts
 from responders.rules import BoundReplyRule, placeholder_values
 from responders.similar import Encoder, get_encoder
-from responders.sources import DRAFT, RULE, SIMILAR, Batch, Proposal, SuggestionSource, default_sources
+from responders.sources import DRAFT, RULE, SIMILAR, Batch, Proposal, SuggestionSource
+from responders.sources.defaults import default_sources
 from responders.triage import IGNORED
 
 __all__ = ["DRAFT", "RULE", "SIMILAR", "Proposal", "SuggestionStep", "insert_ranked", "make_batch"]

@@ -4,7 +4,7 @@ Like Huginn's agents, a source says what it is (``origin``, ``description``) and
 does one thing: given a batch of mentions, it proposes reply texts with a score on
 the shared 0..1 scale. ``responders.suggestions`` composes the sources and ranks
 what they propose; a new source is a new file here and a line in
-:func:`default_sources`, not a new column.
+:func:`responders.sources.defaults.default_sources`, not a new column.
 
 A source that must not hold up processing (a model endpoint may take seconds, or
 be down) says ``background = True``: the processing step only records a request
@@ -65,19 +65,4 @@ class SuggestionSource(ABC):
         return True
 
 
-def default_sources(settings, **options) -> list[SuggestionSource]:  # type: ignore[no-untyped-def]
-    """The sources the settings turn on, foreground ones first."""
-    from responders.sources.drafts import DraftSource
-    from responders.sources.retrieval import RetrievalSource
-    from responders.sources.rules import RuleSource
-
-    sources: list[SuggestionSource] = [RuleSource(settings, rules=options.get("rules"))]
-    if settings.replies.similar_replies:
-        sources.append(RetrievalSource(settings, **({"encoder_factory": options["encoder_factory"]}
-                                                   if "encoder_factory" in options else {})))
-    if settings.drafts.enabled:
-        sources.append(DraftSource(settings, client=options.get("draft_client")))
-    return sources
-
-
-__all__ = ["DRAFT", "RULE", "SIMILAR", "Batch", "Proposal", "SuggestionSource", "default_sources"]
+__all__ = ["DRAFT", "RULE", "SIMILAR", "Batch", "Proposal", "SuggestionSource"]
