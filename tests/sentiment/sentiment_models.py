@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from listener.collecting import store_page
+from listener.models import Mention, Source
+from listener.platforms.collector import CollectedMention, Page
 from listener.sentiment.default_model.build import TOKENIZER_FILES, base_model_dir
 from listener.sentiment.labels import LABELS
 
@@ -155,3 +163,19 @@ def make_constant_classifier(path: Path, label: str, *, label_names: Sequence[st
         model.classifier.bias.copy_(torch.tensor([5.0 if i == LABELS.index(label) else 0.0 for i in names]))
     model.save_pretrained(str(path))
     return path
+
+
+def store(engine: Engine, texts: dict[str, str]) -> dict[str, int]:
+    """Store ``texts`` as X mentions of one source; their mention ids, by the keys of ``texts``."""
+    with Session(engine, expire_on_commit=False) as session:
+        source = Source(name="x:mentions", kind="x_mentions", platform="x")
+        session.add(source)
+        session.commit()
+        mentions = [
+            CollectedMention("x", str(i), "tweet", text, f"u{i}", datetime(2026, 11, 1, tzinfo=UTC), {})
+            for i, text in enumerate(texts.values())
+        ]
+        store_page(session, source, Page(mentions=mentions))
+        session.commit()
+        ids = {mention.text: mention.id for mention in session.execute(select(Mention)).scalars()}
+    return {key: ids[text] for key, text in texts.items()}

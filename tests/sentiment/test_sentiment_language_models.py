@@ -11,18 +11,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sentiment_models import make_constant_classifier
+from sentiment_models import make_constant_classifier, store
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.collecting import store_page
-from listener.models import Mention, Source
-from listener.platforms.collector import CollectedMention, Page
+from listener.models import Mention
 from listener.processing import Processor
 from listener.sentiment.classifier import ModelLoadError
 from listener.sentiment.stage import SentimentStep
@@ -47,21 +44,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "pt": make_constant_classifier(root / "portuguese", "positive"),
         "es": make_constant_classifier(root / "spanish", "negative", label_names=GENERIC_NAMES),
     }
-
-
-def store(engine: Engine, texts: dict[str, str]) -> dict[str, int]:
-    with Session(engine, expire_on_commit=False) as session:
-        source = Source(name="x:mentions", kind="x_mentions", platform="x")
-        session.add(source)
-        session.commit()
-        mentions = [
-            CollectedMention("x", str(i), "tweet", text, f"u{i}", datetime(2026, 11, 1, tzinfo=UTC), {})
-            for i, text in enumerate(texts.values())
-        ]
-        store_page(session, source, Page(mentions=mentions))
-        session.commit()
-        ids = {mention.text: mention.id for mention in session.execute(select(Mention)).scalars()}
-    return {key: ids[text] for key, text in texts.items()}
 
 
 def stored(engine: Engine) -> dict[int, Mention]:

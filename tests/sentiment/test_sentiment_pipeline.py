@@ -6,18 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sentiment_models import data_subset
+from sentiment_models import data_subset, store
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from listener.collecting import store_page
-from listener.models import Mention, SentimentCorrection, Source
-from listener.platforms.collector import CollectedMention, Page
+from listener.models import Mention, SentimentCorrection
 from listener.processing import Processor
 from listener.sentiment.classifier import load_classifier
 from listener.sentiment.corrections import CorrectionError, correct_label
@@ -33,20 +30,6 @@ TEXTS = {
     "empty": "",
     "huge": "the signal keeps dropping " * 4000,
 }
-
-
-def store(engine: Engine, texts: dict[str, str]) -> dict[str, int]:
-    with Session(engine, expire_on_commit=False) as session:
-        source = Source(name="x:mentions", kind="x_mentions", platform="x")
-        session.add(source)
-        session.commit()
-        mentions = [
-            CollectedMention("x", str(i), "tweet", text, f"u{i}", datetime(2026, 11, 1, tzinfo=UTC), {})
-            for i, text in enumerate(texts.values())
-        ]
-        store_page(session, source, Page(mentions=mentions))
-        session.commit()
-    return {key: i + 1 for i, key in enumerate(texts)}
 
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
