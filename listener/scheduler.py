@@ -189,12 +189,31 @@ COLLECT_JOB_PREFIX = "collect:"
 WATCH_EXECUTOR = "sources"
 
 
+class SourcesScheduler(BackgroundScheduler):
+    """A background scheduler with a job (the sources watch) that adds, changes and removes its jobs.
+
+    APScheduler's ``shutdown(wait=True)`` holds the scheduler's job-store lock while it waits for running
+    jobs, and every change to a job takes that lock: a watch pass in flight at shutdown would wait for
+    the lock while shutdown waits for the pass. So shutdown first takes ``changing_jobs``, which a pass
+    holds for its whole length: a pass in flight ends first, and one that starts later finds the lock
+    taken and does nothing.
+    """
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self.changing_jobs = threading.Lock()
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self.changing_jobs:
+            super().shutdown(wait)
+
+
 class _SourceWatch:
     """Keeps the scheduler's collect jobs in step with the sources table, which the web app changes from
     another process: a job for each new or resumed source, none for a paused or disabled one, the interval
     an admin set, and a run at once for each source whose "run now" is waiting."""
 
-    def __init__(self, scheduler: BackgroundScheduler, runner: CollectionRunner, collect: _CollectJob) -> None:
+    def __init__(self, scheduler: SourcesScheduler, runner: CollectionRunner, collect: _CollectJob) -> None:
         self.scheduler, self.runner, self.collect = scheduler, runner, collect
 
     def add(self, source: ScheduledSource, now: datetime) -> None:
@@ -208,6 +227,14 @@ class _SourceWatch:
         )
 
     def __call__(self) -> None:
+        if not self.scheduler.changing_jobs.acquire(blocking=False):
+            return  # the scheduler is shutting down
+        try:
+            self._follow_sources()
+        finally:
+            self.scheduler.changing_jobs.release()
+
+    def _follow_sources(self) -> None:
         now = datetime.now(UTC)
         wanted = {source.name: source for source in self.runner.scheduled()}
         jobs = {job.id.removeprefix(COLLECT_JOB_PREFIX): job for job in self.scheduler.get_jobs()
@@ -234,7 +261,7 @@ def build_scheduler(
     processor: Processor | None = None,
     *,
     on_collected: Callable[[RunSummary], None] | None = None,
-) -> BackgroundScheduler:
+) -> SourcesScheduler:
     """A scheduler with one job per source (and a processing job when given one); not started.
 
     The settings seed the sources first; then every enabled source not paused by an admin gets a job, and a
@@ -243,7 +270,7 @@ def build_scheduler(
     """
     runner.sync_sources()
     sources = runner.scheduled()
-    scheduler = BackgroundScheduler(
+    scheduler = SourcesScheduler(
         # Room for sources added in the web app later, each run on a thread of its own.
         # The watch has a thread of its own: streaming sources hold theirs for most of their interval, and an
         # admin's pause or "run now" must not wait for one of them to end.

@@ -145,6 +145,16 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until ``stop`` is set (by SIGTERM or SIGINT, through :func:`stop_on_signals`).
+
+    In short waits: the kernel may hand the signal to any of the process's threads, and Python then runs
+    the handler only when the main thread next runs Python code. One untimed wait sleeps through it.
+    """
+    while not stop.wait(0.5):
+        pass
+
+
 def exit_leaving_jobs(say: Callable[[str], None]) -> None:
     """Exit now although scheduled jobs still run: they resume from their stored cursors next time."""
     say("Jobs still running: exiting anyway; collections resume from their stored cursors.")
@@ -169,7 +179,7 @@ def serve(settings: Settings, engine: Engine, runner: CollectionRunner,
     leader.start()
     worker.start()
     announce(leader, web)
-    stop.wait()
+    wait_for_stop(stop)
     say("Stopping: waiting for running jobs to finish...")
     if web is not None:
         web.stop()

@@ -22,6 +22,7 @@ from responders.service import (
     scheduler_factory,
     serve,
     stop_on_signals,
+    wait_for_stop,
 )
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def scheduler_command() -> None:
     leader.start()
     state = "active" if leader.active else "standing by (another scheduler is active)"
     console.print(f"harken scheduler {state}. Ctrl-C stops it.")
-    stop.wait()
+    wait_for_stop(stop)
     console.print(f"Stopping: waiting up to {STOP_GRACE_SECONDS:g} s for running jobs to finish...")
     if not leader.stop(timeout=STOP_GRACE_SECONDS):
         exit_leaving_jobs(console.print)
