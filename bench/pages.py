@@ -331,8 +331,21 @@ def legacy_search(session: Session, wanted: Any, me: StaffUser | None = None, li
         Mention.priority.desc().nulls_last(), Mention.sla_due_at.asc().nulls_last(),  # type: ignore[union-attr]
         Mention.created_at, Mention.id,
     ).limit(limit + 1).offset(offset)
-    items = inbox._items(session.execute(statement))
+    items = legacy_items(session.execute(statement))
     return inbox.InboxPage(items[:limit], offset, limit, len(items) > limit, wanted)
+
+
+def legacy_items(rows: Any) -> list[Any]:
+    """The rows as the former queries read them: each mention a whole ORM object."""
+    from responders import inbox
+
+    return [
+        inbox.QueueItem(mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
+                        mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label,
+                        handle, followers, tier, assignee_mail, reply_id, reply_state, mention.sentiment_confidence,
+                        version=mention.version)
+        for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in rows
+    ]
 
 
 def legacy_cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool = False) -> list[Any]:

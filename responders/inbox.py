@@ -277,26 +277,39 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         return ids
 
     walk = sqlite and m in (OPEN_MENTIONS, ALL_MENTIONS)
+    # A common word is checked on each mention's row, not in the index: reading every overdue one to sort them
+    # costs more than walking the levels until the page is full, which a common word alone fills early. With
+    # other filters as well the page may fill late or never, and the few overdue ones are read and sorted.
+    narrowed = any((wanted.platform, wanted.sentiment, wanted.priority_level, wanted.assignee, wanted.since,
+                    wanted.until, wanted.source))
+    count_kinds = walk and not (words and handles is None and not narrowed)
     owed_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN)
-    page = _overdue_first(session, filtered, m, open_only and sqlite, walk, owed_only, limit + 1, offset)
-    items = _items(session.execute(_rows(page).order_by(page.c.bucket, *queue_order(ROW_MENTIONS))))
+    ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset)
+    found = {item.mention_id: item for item in items_by_ids(session, ids)}
+    items = [found[mention_id] for mention_id in ids if mention_id in found]
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
 
 def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]], m: Any, partial: bool,
-                   walk: bool, owed_only: bool, limit: int, offset: int) -> Any:
-    """The page of the mentions ``filtered`` finds, in the queue's order, overdue first within each level.
+                   count_kinds: bool, owed_only: bool, limit: int, offset: int) -> list[int]:
+    """The ids of the page of the mentions ``filtered`` finds, in the queue's order, overdue first within each level.
 
     The order is by bucket (priority level, then overdue or not), then the queue's order. ``m``
     reads the mentions in the queue's order (priority, then due time): a level is a range of
     its index, so a kind of mention (overdue, or not) that many are is read level by level,
     each branch the first ``offset + limit`` of its range: about a page's worth, however many
-    match. A kind that few open mentions are (at most FEW_DUE: the overdue ones usually, those
-    not due yet after a backlog) would make its branches walk whole levels for a few rows: on
-    SQLite (``walk``) it is counted, then read through the index of open mentions by due time
-    and sorted, in one branch. Through an index of other rows (a few authors' mentions, a text
-    index's matches) the mentions are few and are read and sorted in one branch. ``owed_only``:
-    the statuses asked for are all open ones. A subquery with the page's ``id`` and ``bucket``.
+    match. The branches run one at a time in the order of their buckets, and stop once the
+    buckets before the next one fill the page: a common word fills it in the first levels, and
+    the walks through the later ones never run. Overdue mentions are open ones, so in a view
+    over every status (``m`` walks every mention) their branches walk the index of open mentions.
+
+    A kind that few open mentions are (at most FEW_DUE: the overdue ones usually, those not due
+    yet after a backlog) would make its branches walk whole levels for a few rows: on SQLite
+    (``count_kinds``: walking an index that checks every filter but a common word) it is
+    counted, then read through the index of open mentions by due time and sorted, in one branch.
+    Through an index of other rows (a few authors' mentions, a text index's matches) the
+    mentions are few and are read and sorted in one branch. ``owed_only``: the statuses asked
+    for are all open ones.
     """
     now = utcnow()
     enough = offset + limit
@@ -307,47 +320,57 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
         overdue = lambda x: and_(x.status.in_(OPEN), x.sla_due_at < now)  # noqa: E731
         not_yet = [lambda x: or_(x.status.not_in(OPEN), x.sla_due_at.is_(None), x.sla_due_at >= now)]
 
-    def sorted_branch(x: Any, *conditions: Any) -> Any:
+    def sorted_branch(x: Any, *conditions: Any) -> Select[Any]:
         """The first rows of ``conditions`` read through ``x`` and sorted, each with its bucket."""
         bucket = _bucket(x, overdue(x))
         return (filtered(x, partial or x is OPEN_DUE).add_columns(bucket.label("bucket"), *_order_columns(x))
-                .where(*conditions).order_by(bucket, *queue_order(x)).limit(enough).subquery())
+                .where(*conditions).order_by(bucket, *queue_order(x)).limit(enough))
 
-    def level_branches(kind: Callable[[Any], Any], late: bool) -> list[Any]:
-        """The first rows of ``kind`` in each level, each a range of ``m``'s index in the queue's order."""
-        base = filtered(m, partial)
-        found = []
-        for rank, in_level in enumerate(level_ranges(m.priority)):
+    def level_branches(kind: Callable[[Any], Any], late: bool) -> list[tuple[int, Callable[[], Select[Any]]]]:
+        """The first rows of ``kind`` in each level, each a range of an index in the queue's order: each level's
+        bucket, and its statement made when it is run (most never are)."""
+        x, through_open = (OPEN_MENTIONS, True) if late and m is ALL_MENTIONS else (m, partial)
+
+        def branch(rank: int) -> Select[Any]:
             unscored = rank == len(LEVEL_FLOORS)
             # The index's first column, ``(priority IS NULL)``, held equal: the level is a range seek of its
             # second one, and the branch's order (the queue's, less that constant) is the index's.
-            held = (m.priority.is_(None) == literal(unscored),) + ((m.priority.is_(None),) if unscored else ())
-            found.append(base.add_columns(literal(2 * rank + (0 if late else 1), Integer).label("bucket"),
-                                          *_order_columns(m))
-                         .where(in_level, kind(m), *held).order_by(*queue_order(m)[1:]).limit(enough).subquery())
-        return found
+            held = (x.priority.is_(None) == literal(unscored),) + ((x.priority.is_(None),) if unscored else ())
+            in_level = level_ranges(x.priority)[rank]
+            return (filtered(x, through_open)
+                    .add_columns(literal(2 * rank + (0 if late else 1), Integer).label("bucket"), *_order_columns(x))
+                    .where(in_level, kind(x), *held).order_by(*queue_order(x)[1:]).limit(enough))
 
+        ranks = range(len(LEVEL_FLOORS) + 1)
+        return [(2 * rank + (0 if late else 1), lambda rank=rank: branch(rank)) for rank in ranks]
+
+    rows: list[Any] = []
     if m in (AUTHOR_MENTIONS, MATCHED_MENTIONS):
-        branches = [sorted_branch(m)]
+        rows += session.execute(sorted_branch(m)).all()
     else:
-        branches = []
+        walks: list[tuple[int, Callable[[], Select[Any]]]] = []
         for late, kinds in ((True, [overdue]), (False, not_yet)):
             dense = []
             for kind in kinds:
-                count = _count_due(session, kind) if walk and (late or owed_only) else None
+                count = _count_due(session, kind) if count_kinds and (late or owed_only) else None
                 if count is None or count > FEW_DUE:
                     dense.append(kind)
-                elif count:
-                    branches.append(sorted_branch(OPEN_DUE, kind(OPEN_DUE)))
+                elif count:  # few: read and sorted now, ahead of the walks
+                    rows += session.execute(sorted_branch(OPEN_DUE, kind(OPEN_DUE))).all()
             if dense:
-                branches += level_branches(lambda x, dense=dense: or_(*(kind(x) for kind in dense)), late)
-        if not branches:  # no open mention of any kind: nothing to walk, and nothing to sort
-            branches = [sorted_branch(OPEN_DUE)]
-    merged = union_all(*(select(branch) for branch in branches)).subquery("buckets") if len(branches) > 1 \
-        else branches[0]
-    return (select(merged.c.id, merged.c.bucket)
-            .order_by(merged.c.bucket, *queue_order(merged.c))
-            .limit(limit).offset(offset).subquery("page"))
+                walks += level_branches(lambda x, dense=dense: or_(*(kind(x) for kind in dense)), late)
+        for bucket, branch in sorted(walks, key=lambda walk: walk[0]):
+            if sum(1 for row in rows if row.bucket < bucket) >= enough:
+                break  # the buckets before this one fill the page: this walk and the later ones cannot reach it
+            rows += session.execute(branch()).all()
+    rows.sort(key=_inbox_key)
+    return [row.id for row in rows[offset:enough]]
+
+
+def _inbox_key(row: Any) -> tuple[Any, ...]:
+    """The inbox's order (``queue_order`` after the bucket) for a row read with ``_order_columns``, in Python."""
+    return (row.bucket, row.priority is None, -(row.priority or 0.0), row.sla_due_at is None,
+            row.sla_due_at or datetime.min, row.created_at, row.id)
 
 
 def inbox_order(mention: Any, now: datetime | None = None) -> list[Any]:
@@ -462,17 +485,23 @@ def _contains(words: str) -> str:
     return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+ROW_COLUMNS = ("id", "platform", "status", "priority", "priority_level", "sla_due_at", "created_at", "text", "url",
+               "sentiment_label", "sentiment_confidence", "version")
+"""The mention's columns a row of the inbox shows (a row reads these alone: never ``raw``, the stored payload)."""
+
+
 def _rows(page: Any = None) -> Select[Any]:
     """Mentions with what a row of the inbox shows: author, customer tier, assignee, open reply.
 
     With ``page`` (a subquery of mention ids), only those mentions. The open reply is
     joined on the mention and its state, so the database looks up each row's reply
     (one at most: ``ux_replies_one_open_per_mention``) rather than every open reply.
+    Plain columns, not ORM objects: a page of rows is drawn, never changed.
     """
     assignee = aliased(StaffUser)
     mention = ROW_MENTIONS
-    statement = select(mention, Author.handle, Author.followers, CustomerProfile.tier, assignee.email,
-                       Reply.id, Reply.state)  # type: ignore[call-overload]
+    statement = select(*(getattr(mention, name) for name in ROW_COLUMNS), Author.handle, Author.followers,
+                       CustomerProfile.tier, assignee.email, Reply.id, Reply.state)
     if page is not None:
         statement = statement.select_from(page).join(mention, mention.id == page.c.id)
     return (
@@ -486,11 +515,12 @@ def _rows(page: Any = None) -> Select[Any]:
 
 def _items(rows: Any) -> list[QueueItem]:
     return [
-        QueueItem(mention.id, mention.platform, mention.status, mention.priority, mention.priority_level,
-                  mention.sla_due_at, mention.created_at, mention.text, mention.url, mention.sentiment_label, handle,
-                  followers, tier, assignee_mail, reply_id, reply_state, mention.sentiment_confidence,
-                  version=mention.version)
-        for mention, handle, followers, tier, assignee_mail, reply_id, reply_state in rows
+        QueueItem(mention_id, platform, status, priority, priority_level, sla_due_at, created_at, text, url,
+                  sentiment_label, handle, followers, tier, assignee_mail, reply_id, reply_state, sentiment_confidence,
+                  version=version)
+        for (mention_id, platform, status, priority, priority_level, sla_due_at, created_at, text, url,
+             sentiment_label, sentiment_confidence, version, handle, followers, tier, assignee_mail, reply_id,
+             reply_state) in rows
     ]
 
 

@@ -25,6 +25,7 @@ from responders import inbox
 from responders.triage import NEEDS_ANSWER, STATUSES
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
+NOT_DUE_YET = datetime.now(UTC) + timedelta(days=30)
 PIECES = (
     "Refund", "REFUND please", "réfund", "École", "ÉCOLE", "straße", "STRASSE", "İstanbul", "naïve café",
     "100% sure", "50_50", "back\\slash", 'say "hi"', "it's", "AND", "OR", "NOT", "NEAR(a b)", "col:umn",
@@ -55,7 +56,7 @@ def _fill(engine: Engine, n: int = 300) -> None:
                 title=rng.choice((None, "", "Refund thread", "ÉCOLE news", rng.choice(PIECES))),
                 url=f"https://x.test/{i}", created_at=T0 + timedelta(hours=rng.randrange(48)), raw="{}",
                 status=rng.choice(STATUSES), priority=rng.choice((None, 20.0, 80.0)),
-                sla_due_at=rng.choice((None, T0 + timedelta(hours=1))),
+                sla_due_at=rng.choice((None, T0 + timedelta(hours=1), NOT_DUE_YET)),
             ))
         session.commit()
 
@@ -85,10 +86,13 @@ def _search(engine: Engine, wanted: inbox.InboxFilter) -> list[int]:
                 return found
 
 
-@pytest.mark.parametrize("many_matches", [5000, 3], ids=["index-matches-sorted", "walk-for-common-words"])
+@pytest.mark.parametrize(("many_matches", "few_due"), [(5000, 2000), (3, 2000), (3, 0)],
+                         ids=["index-matches-sorted", "walk-for-common-words", "walk-every-level-and-kind"])
 def test_search_finds_what_the_like_search_found(engine: Engine, monkeypatch: pytest.MonkeyPatch,
-                                                 many_matches: int) -> None:
+                                                 many_matches: int, few_due: int) -> None:
+    # few_due 0: overdue and not-yet mentions are each walked level by level, the walks stopping once the page is full.
     monkeypatch.setattr(inbox, "MANY_MATCHES", many_matches)
+    monkeypatch.setattr(inbox, "FEW_DUE", few_due)
     _fill(engine)
     matched_somewhere = 0
     for words in QUERIES:
@@ -99,10 +103,12 @@ def test_search_finds_what_the_like_search_found(engine: Engine, monkeypatch: py
     assert matched_somewhere > len(QUERIES)  # the queries do find things: the comparison is not of empty lists
 
 
-@pytest.mark.parametrize("wide_range", [5000, 1], ids=["range-by-date", "range-walks-the-order"])
+@pytest.mark.parametrize(("wide_range", "few_due"), [(5000, 2000), (1, 2000), (1, 0)],
+                         ids=["range-by-date", "range-walks-the-order", "range-walks-every-level-and-kind"])
 def test_every_status_over_a_range_is_in_the_queue_order(engine: Engine, monkeypatch: pytest.MonkeyPatch,
-                                                         wide_range: int) -> None:
+                                                         wide_range: int, few_due: int) -> None:
     monkeypatch.setattr(inbox, "WIDE_RANGE", wide_range)
+    monkeypatch.setattr(inbox, "FEW_DUE", few_due)
     _fill(engine)
     since, until = T0 + timedelta(hours=5), T0 + timedelta(hours=30)
     with Session(engine) as session:
