@@ -115,6 +115,10 @@ def cases(profile_id: int) -> list[PageCase]:
                  target_ms=50),
         PageCase("inbox, every status, text 'zebra'", "/inbox?status=all&q=zebra", baseline="legacy",
                  target_ms=50),
+        PageCase("inbox, every status, text 'refund' (common)", "/inbox?status=all&q=refund", baseline="legacy",
+                 target_ms=50),
+        PageCase("inbox, text 'refund', reddit + unscored (narrowed)", "/inbox?q=refund&platform=reddit"
+                 "&sentiment=unscored", baseline="legacy", target_ms=50),
         PageCase("inbox, every status, text 'handle12345'", "/inbox?status=all&q=handle12345", baseline="legacy",
                  target_ms=50),
         PageCase("inbox, every status, one day", f"/inbox?status=all&since={middle}&until={middle}",
