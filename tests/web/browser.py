@@ -7,10 +7,12 @@ runs on a fresh machine by itself. Screenshots go to ``tests/artifacts/`` (ignor
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +136,13 @@ def ensure_chromium(executable: str = CHROMIUM) -> str:
     """
     if os.access(executable, os.X_OK):
         return executable
+    # One install at a time: test processes running side by side (pytest -n) would otherwise meet dpkg's lock.
+    with open(Path(tempfile.gettempdir()) / "harken-chromium-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return executable if os.access(executable, os.X_OK) else _install_chromium(executable)
+
+
+def _install_chromium(executable: str) -> str:
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
     if shutil.which("apt-get") is None or (prefix and shutil.which("sudo") is None):
         raise RuntimeError(f"{executable} is missing and cannot be installed here (no apt-get, or not root and "
