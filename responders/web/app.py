@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from listener.platforms import display_handle
+from listener.platforms import UnknownPlatform, display_handle, get_platform
 from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
 from listener.sentiment.labels import LABELS
 from listener.settings import Settings
@@ -92,6 +92,16 @@ def sentiment_shown(context: Any, label: str | None, confidence: float | None) -
     return shown_sentiment(label, confidence, threshold)
 
 
+def platform_title(name: str | None) -> str:
+    """A platform as people call it (``Reddit`` for ``reddit``), from the registry; a name it lacks as it is."""
+    if not name:
+        return ""
+    try:
+        return get_platform(name).title
+    except UnknownPlatform:
+        return name  # a platform removed since (its old mentions stay), or the digest's "other"
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     version = _static_version()
@@ -101,6 +111,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["can"] = can
     # Handles as each platform writes them (@alice, u/alice): templates never name a platform.
     env.globals["handle"] = display_handle
+    env.filters["platform_title"] = platform_title  # "Reddit", "X": the platform as people call it
     env.globals["reply_length"] = reply_length  # the reply boxes' counters, first drawn with their text's count
     env.filters["body"] = body_of  # a post's text without the title shown above it
     install_words(env)  # internal names (statuses, audit actions, system actors) in plain words

@@ -24,8 +24,8 @@ def test_mention_pages_write_handles_the_platforms_way_and_link_the_original(sit
     bluesky_page = client.get(f"/mentions/{bluesky.id}").text
     mastodon_page = client.get(f"/mentions/{mastodon.id}").text
 
-    assert "@alice.example.com on bluesky" in bluesky_page
-    assert "@erin@social.example on mastodon" in mastodon_page
+    assert "@alice.example.com on Bluesky" in bluesky_page
+    assert "@erin@social.example on Mastodon" in mastodon_page
     assert f'href="{bluesky.url}"' in bluesky_page and f'href="{mastodon.url}"' in mastodon_page
 
 

@@ -219,3 +219,17 @@ def test_links_from_digests_and_alerts_open_the_inbox_on_exact_moments(site: Sit
     assert _ids(client.get("/api/v1/mentions", params={"status": "all", "source": "x:search:nothing"})) == []
     bad = client.get("/api/v1/mentions", params={"since": "yesterday"})
     assert bad.status_code == 409 and "is not a date" in bad.json()["detail"]
+
+
+def test_pages_name_platforms_as_people_do(site: Site) -> None:
+    """"Reddit" and "X" on the page, as the registry titles them; the lower-case id only in the markup."""
+    ids = _seed(site)
+    client = site.client("agent")
+    inbox = client.get("/inbox").text
+    row = inbox.split(f'id="mention-row-{ids["happy_reddit"]}"', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="platform reddit">Reddit</span>' in row
+    row = inbox.split(f'id="mention-row-{ids["angry_x"]}"', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="platform x">X</span>' in row
+    assert '<option value="reddit" >Reddit</option>' in inbox  # the platform filter
+    mention = client.get(f"/mentions/{ids['happy_reddit']}").text
+    assert "on Reddit</h1>" in mention and "on reddit</h1>" not in mention

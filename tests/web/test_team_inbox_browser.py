@@ -86,7 +86,7 @@ def test_filters_live_in_the_address_and_back_forward_reload_restore_list_and_co
     platform.select_option("reddit")
     expect(page).to_have_url(re.compile(r"platform=reddit"))
     expect(page.locator("#inbox-results tr[data-mention-id]").first).to_be_visible()
-    assert _platforms(page) == {"reddit"}
+    assert _platforms(page) == {"Reddit"}
     sentiment.select_option("negative")
     expect(page).to_have_url(re.compile(r"platform=reddit.*sentiment=negative"))
 
@@ -94,11 +94,11 @@ def test_filters_live_in_the_address_and_back_forward_reload_restore_list_and_co
     expect(page).to_have_url(re.compile(r"platform=reddit&(?!.*sentiment=negative)"))
     expect(platform).to_have_value("reddit")  # the control shows the filter the list has
     expect(sentiment).to_have_value("")
-    assert _platforms(page) == {"reddit"}
+    assert _platforms(page) == {"Reddit"}
     # The next change keeps the restored filter.
     priority.select_option("high")
     expect(page).to_have_url(re.compile(r"platform=reddit.*priority=high"))
-    assert _platforms(page) <= {"reddit"}
+    assert _platforms(page) <= {"Reddit"}
     assert {text.split()[0] for text in page.locator("#inbox-results tr[data-mention-id] .prio").all_inner_texts()} \
         <= {"high"}
 
@@ -170,7 +170,7 @@ def test_a_saved_view_round_trip(browser: Any, live: LiveSite) -> None:
     view.click()
     expect(page.get_by_label("Platform")).to_have_value("reddit")
     expect(page.locator("#filters").get_by_label("Sentiment")).to_have_value("negative")
-    assert _platforms(page) <= {"reddit"}
+    assert _platforms(page) <= {"Reddit"}
 
     # The same name again is refused next to the form, and what was typed stays.
     page.get_by_label("Save these filters as").fill("Angry on Reddit")
