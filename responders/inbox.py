@@ -284,14 +284,19 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
                     wanted.until, wanted.source))
     count_kinds = walk and not (words and handles is None and not narrowed)
     owed_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN)
-    ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset)
+    # On PostgreSQL a text's trigram index finds its matches anew in each walk: when the first level's two
+    # walks leave the page short, the matches are few (with the other filters) and the rest are read at once.
+    sort_rest_after = 2 if words and handles is None and not sqlite else None
+    ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset,
+                         sort_rest_after)
     found = {item.mention_id: item for item in items_by_ids(session, ids)}
     items = [found[mention_id] for mention_id in ids if mention_id in found]
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
 
 def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]], m: Any, partial: bool,
-                   count_kinds: bool, owed_only: bool, limit: int, offset: int) -> list[int]:
+                   count_kinds: bool, owed_only: bool, limit: int, offset: int,
+                   sort_rest_after: int | None = None) -> list[int]:
     """The ids of the page of the mentions ``filtered`` finds, in the queue's order, overdue first within each level.
 
     The order is by bucket (priority level, then overdue or not), then the queue's order. ``m``
@@ -309,7 +314,8 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
     counted, then read through the index of open mentions by due time and sorted, in one branch.
     Through an index of other rows (a few authors' mentions, a text index's matches) the
     mentions are few and are read and sorted in one branch. ``owed_only``: the statuses asked
-    for are all open ones.
+    for are all open ones. ``sort_rest_after``: after this many walks that left the page short,
+    the rest (the later buckets) are read in one sorted statement: few rows, as the walks found.
     """
     now = utcnow()
     enough = offset + limit
@@ -359,9 +365,12 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
                     rows += session.execute(sorted_branch(OPEN_DUE, kind(OPEN_DUE))).all()
             if dense:
                 walks += level_branches(lambda x, dense=dense: or_(*(kind(x) for kind in dense)), late)
-        for bucket, branch in sorted(walks, key=lambda walk: walk[0]):
+        for walked, (bucket, branch) in enumerate(sorted(walks, key=lambda walk: walk[0])):
             if sum(1 for row in rows if row.bucket < bucket) >= enough:
                 break  # the buckets before this one fill the page: this walk and the later ones cannot reach it
+            if walked == sort_rest_after:  # a page still not full: the rest are few, read once and sorted
+                rows += session.execute(sorted_branch(m, _bucket(m, overdue(m)) >= bucket)).all()
+                break
             rows += session.execute(branch()).all()
     rows.sort(key=_inbox_key)
     return [row.id for row in rows[offset:enough]]

@@ -55,7 +55,7 @@ def _fill(engine: Engine, n: int = 300) -> None:
                 author_id=rng.choice([*(a.id for a in authors), None]), text=words,
                 title=rng.choice((None, "", "Refund thread", "ÉCOLE news", rng.choice(PIECES))),
                 url=f"https://x.test/{i}", created_at=T0 + timedelta(hours=rng.randrange(48)), raw="{}",
-                status=rng.choice(STATUSES), priority=rng.choice((None, 20.0, 80.0)),
+                status=rng.choice(STATUSES), priority=rng.choice((None, 20.0, 50.0, 80.0)),
                 sla_due_at=rng.choice((None, T0 + timedelta(hours=1), NOT_DUE_YET)),
             ))
         session.commit()
