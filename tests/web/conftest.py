@@ -25,16 +25,21 @@ TEAM = {"agent": "ana@lumen.test", "approver": "pat@lumen.test", "manager": "max
         "admin": "ada@lumen.test"}
 
 
+def add_staff(session: Session, email: str, name: str, role: str, **fields: Any) -> StaffUser:
+    """A staff user with :data:`PASSWORD`, flushed (so it has an id) but not committed."""
+    user = StaffUser(email=email, name=name, role=role, **fields)
+    session.add(user)
+    session.flush()
+    set_password(session, user, PASSWORD, "system:test")
+    return user
+
+
 def add_team(engine: Engine) -> dict[str, StaffUser]:
     """One active staff user per role, each with :data:`PASSWORD`."""
     users = {}
     with Session(engine, expire_on_commit=False) as session:
         for role, email in TEAM.items():
-            user = StaffUser(email=email, name=email.split("@")[0].title(), role=role)
-            session.add(user)
-            session.flush()
-            set_password(session, user, PASSWORD, "system:test")
-            users[role] = user
+            users[role] = add_staff(session, email, email.split("@")[0].title(), role)
         session.commit()
     return users
 
@@ -62,14 +67,15 @@ class Site:
     team: dict[str, StaffUser]
 
     def client(self, role: str | None = None) -> TestClient:
-        """A browser-like client, signed in as the team member with ``role`` (anonymous for None).
+        """A browser-like client, signed in as the team member with ``role``, or as the staff user with that
+        email (anonymous for None).
 
         Its ``csrf`` attribute holds the session's CSRF token, and it sends it with every request.
         """
         client = TestClient(self.app, base_url="http://testserver")
         client.csrf = None  # type: ignore[attr-defined]
         if role is not None:
-            response = sign_in(client, TEAM[role])
+            response = sign_in(client, TEAM.get(role, role))
             assert response.status_code == 303, response.text
             client.csrf = csrf_of(client.get("/inbox").text)  # type: ignore[attr-defined]
             client.headers["X-CSRF-Token"] = client.csrf  # type: ignore[attr-defined]

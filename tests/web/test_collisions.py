@@ -6,15 +6,13 @@ browsers is in tests/web/test_collisions_browser.py.
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from listener.models import Mention, StaffUser
+from listener.models import Mention
 from responders import workflow
 from responders.staff import find_user
-from responders.web.security import set_password
 from tests.responders.helpers import add_mention, process
-from tests.web.conftest import PASSWORD, TEAM, Site, csrf_of, sign_in
+from tests.web.conftest import TEAM, Site, add_staff
 
 
 def _mention(site: Site) -> int:
@@ -140,15 +138,9 @@ def test_a_stale_queue_card_decision_answers_with_the_message_and_the_card_as_it
 def _second_approver(site: Site):  # type: ignore[no-untyped-def]
     """Dana, a second approver, signed in (two-approver replies need two people)."""
     with Session(site.engine) as session:
-        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
-        session.add(dana)
-        session.flush()
-        set_password(session, dana, PASSWORD, "system:test")
+        add_staff(session, "dana@lumen.test", "Dana", "approver")
         session.commit()
-    client = TestClient(site.app, base_url="http://testserver")
-    assert sign_in(client, "dana@lumen.test").status_code == 303
-    client.headers["X-CSRF-Token"] = csrf_of(client.get("/inbox").text)
-    return client
+    return site.client("dana@lumen.test")
 
 
 def test_bulk_change_with_one_stale_mention_changes_none_and_names_it(site: Site) -> None:

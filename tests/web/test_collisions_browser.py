@@ -13,15 +13,14 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session
 
-from listener.models import Mention, StaffUser
+from listener.models import Mention
 from listener.pipeline import processing_steps
 from listener.processing import Processor
 from responders import workflow
 from responders.staff import find_user
-from responders.web.security import set_password
 from tests.responders.helpers import add_mention
 from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
-from tests.web.conftest import PASSWORD, TEAM
+from tests.web.conftest import TEAM, add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -81,10 +80,7 @@ def test_an_edit_and_approve_on_a_reply_another_approver_approved_meanwhile_says
         browser: Any, live: LiveSite) -> None:
     mention_id = _new_mention(live, "Lumen Mobile lost my number port", "ported_pia")
     with Session(live.engine) as session:
-        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
-        session.add(dana)
-        session.flush()
-        set_password(session, dana, PASSWORD, "system:test")
+        add_staff(session, "dana@lumen.test", "Dana", "approver")
         agent = find_user(session, TEAM["agent"])
         reply = workflow.create_draft(session, session.get(Mention, mention_id), "Sorry: we are on it.", agent)  # type: ignore[arg-type]
         workflow.submit(session, live.settings, reply, agent)

@@ -22,7 +22,7 @@ from listener.models import Mention, Reply
 from responders import workflow
 from responders.staff import find_user
 from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
-from tests.web.conftest import PASSWORD, TEAM
+from tests.web.conftest import TEAM, add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -127,16 +127,10 @@ def test_a_reply_refused_on_the_mention_page_keeps_the_draft(browser: Any, live:
 
 def test_the_approval_panel_names_who_approved_which_revision_and_warns_before_an_edit_voids_it(
         browser: Any, live: LiveSite) -> None:
-    from listener.models import StaffUser
-    from responders.web.security import set_password
-
     (mention_id,) = _unanswered(live, 1)
     reply_id = _submitted(live, mention_id, "agent", "We are sorry: a refund is on its way.")
     with Session(live.engine) as session:
-        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
-        session.add(dana)
-        session.flush()
-        set_password(session, dana, PASSWORD, "system:test")
+        add_staff(session, "dana@lumen.test", "Dana", "approver")
         reply = workflow.get_reply(session, reply_id)
         reply.required_approvals = 2
         session.add(reply)

@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import Mention, StaffUser
-from responders.web.security import set_password
 from tests.web.browser import HOSTILE, LiveSite, chromium, demo_site, screenshot, sign_in
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +26,8 @@ DANA = "dana@lumen.test"
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with demo_site(tmp_path_factory.mktemp("notes")) as site:
         with Session(site.engine) as session:
-            dana = StaffUser(email=DANA, name="Dana", role="approver")
-            session.add(dana)
+            add_staff(session, DANA, "Dana", "approver")
             session.add(StaffUser(email="dave@lumen.test", name="Dave", role="agent", active=False))
-            session.flush()
-            set_password(session, dana, PASSWORD, "system:test")
             session.commit()
         yield site
 

@@ -8,25 +8,17 @@ import re
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from listener.models import StaffUser
-from responders.web.security import set_password
 from tests.responders.helpers import add_mention
-from tests.web.conftest import PASSWORD, Site, csrf_of, sign_in
+from tests.web.conftest import Site, add_staff
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="alert(1)"> @Dana look'
 
 
 def _dana(site: Site, timezone: str | None = None) -> TestClient:
     with Session(site.engine) as session:
-        dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver", timezone=timezone)
-        session.add(dana)
-        session.flush()
-        set_password(session, dana, PASSWORD, "system:test")
+        add_staff(session, "dana@lumen.test", "Dana", "approver", timezone=timezone)
         session.commit()
-    client = TestClient(site.app, base_url="http://testserver")
-    assert sign_in(client, "dana@lumen.test").status_code == 303
-    client.headers["X-CSRF-Token"] = csrf_of(client.get("/inbox").text)
-    return client
+    return site.client("dana@lumen.test")
 
 
 def _plain_post(client: TestClient, path: str, **form: str) -> object:

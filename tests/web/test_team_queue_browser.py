@@ -17,15 +17,14 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from listener.models import Mention, Presence, Reply, StaffUser
+from listener.models import Mention, Presence, Reply
 from listener.pipeline import processing_steps
 from listener.processing import Processor
 from responders import workflow
 from responders.staff import find_user
-from responders.web.security import set_password
 from tests.responders.helpers import add_mention
 from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
-from tests.web.conftest import PASSWORD, TEAM
+from tests.web.conftest import TEAM, add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +39,7 @@ DECIDED = re.compile(r"Reply (approved|being sent|sent|not sent \(failed\))")  #
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with demo_site(tmp_path_factory.mktemp("team-queue")) as site:
         with Session(site.engine) as session:  # a second approver, so two people can share the queue
-            dana = StaffUser(email="dana@lumen.test", name="Dana", role="approver")
-            session.add(dana)
-            session.flush()
-            set_password(session, dana, PASSWORD, "system:test")
+            add_staff(session, "dana@lumen.test", "Dana", "approver")
             session.commit()
         yield site
 
