@@ -102,3 +102,21 @@ def site_factory(db_url: str) -> Iterator[Callable[..., Site]]:
 @pytest.fixture
 def site(site_factory: Callable[..., Site]) -> Site:
     return site_factory()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The demo site on a port of its own, once for a browser test module (one that needs more defines its own)."""
+    from tests.web.browser import demo_site  # tests.web.browser imports this module
+
+    with demo_site(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser(live: Any) -> Iterator[Any]:
+    """Debian's Chromium, once for a browser test module, started after its site and closed before it."""
+    from tests.web.browser import chromium
+
+    with chromium() as browser:
+        yield browser

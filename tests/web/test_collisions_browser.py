@@ -6,7 +6,6 @@ screen is refreshed to its current state (and works from there).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,22 +18,10 @@ from listener.processing import Processor
 from responders import workflow
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 from tests.web.conftest import TEAM, add_staff
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("collide")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from listener.models import Mention, StaffUser
-from tests.web.browser import HOSTILE, LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import HOSTILE, LiveSite, demo_site, screenshot, sign_in
 from tests.web.conftest import add_staff
 
 pytestmark = pytest.mark.browser
@@ -30,12 +30,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
             session.add(StaffUser(email="dave@lumen.test", name="Dave", role="agent", active=False))
             session.commit()
         yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _mention_ids(live: LiveSite, count: int) -> list[int]:

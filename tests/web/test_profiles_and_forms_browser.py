@@ -11,7 +11,6 @@ and its secret shows once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,23 +19,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from listener.models import ApiToken, CustomerProfile, StaffUser
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 from tests.web.conftest import TEAM
 from tests.web.pages_helpers import profile
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("team-profiles")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _console_errors(page: Any) -> list[str]:

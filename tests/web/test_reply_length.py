@@ -8,7 +8,6 @@ The count is the server's own rule (``Platform.reply_length``), asked of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from sqlmodel import Session
 
 from listener.models import Mention, Reply
 from listener.platforms import get_platform
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 from tests.web.conftest import Site
 
 CJK_OVER = "谢" * 150  # 150 characters, weighing 300 on X
@@ -48,18 +47,6 @@ def test_the_length_api_refuses_what_it_cannot_answer(site: Site) -> None:
     # A cookie session posting without its CSRF token is refused, as every state-changing request is.
     agent.headers.pop("X-CSRF-Token")
     assert agent.post("/api/v1/length", json={"platform": "x", "text": "hi"}).status_code == 403
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("length")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 

@@ -8,7 +8,6 @@ the scheduler's job runs it, then the run's outcome.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,23 +17,11 @@ from sqlmodel import Session
 
 from listener.collecting import CollectionRunner
 from listener.models import Source
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 NAME = "eSIM questions"
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("sources")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _sources_named(live: LiveSite, name: str) -> list[Source]:

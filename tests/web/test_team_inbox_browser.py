@@ -12,7 +12,6 @@ photographed at 1440 and 390 px into tests/artifacts/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,24 +25,12 @@ from listener.models import CustomerProfile, Mention
 from responders import workflow
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 from tests.web.conftest import TEAM
 
 pytestmark = pytest.mark.browser
 
 NARROW = 390
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("team-inbox")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _main_pages(live: LiveSite) -> dict[str, str]:

@@ -23,7 +23,7 @@ from listener.processing import Processor
 from responders import workflow
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, demo_site, screenshot, sign_in
 from tests.web.conftest import TEAM, add_staff
 
 pytestmark = pytest.mark.browser
@@ -42,12 +42,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
             add_staff(session, "dana@lumen.test", "Dana", "approver")
             session.commit()
         yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _mention(live: LiveSite, text: str, handle: str) -> int:

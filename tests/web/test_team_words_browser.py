@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,24 +26,12 @@ from responders.digests.periods import so_far
 from responders.digests.render import count
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
-from tests.web.browser import LiveSite, chromium, demo_site, screenshot, sign_in
+from tests.web.browser import LiveSite, screenshot, sign_in
 from tests.web.conftest import TEAM
 
 pytestmark = pytest.mark.browser
 
 INTERNAL = re.compile(r"pending_approval|needs_reply|system:|reply\.[a-z]|mention\.[a-z]")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    with demo_site(tmp_path_factory.mktemp("words")) as site:
-        yield site
-
-
-@pytest.fixture(scope="module")
-def browser(live: LiveSite) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _pending_reply(live: LiveSite, text: str, handle: str, by: str = "agent") -> tuple[int, int]:
