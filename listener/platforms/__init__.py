@@ -114,6 +114,13 @@ def display_handle(name: str, handle: str | None) -> str:
     return platform.display_handle(handle)
 
 
+def platform_title(name: str | None) -> str:
+    """A platform as people call it (``Reddit`` for ``reddit``); a name the registry lacks as it is (a platform
+    removed since, whose old mentions stay, or the digest's "other")."""
+    platform = _REGISTRY.get(name or "")
+    return platform.title if platform is not None else name or ""
+
+
 __all__ = [
     "Platform",
     "ReplyTooLong",
@@ -128,6 +135,7 @@ __all__ = [
     "make_publisher",
     "noisy_loggers",
     "platform_names",
+    "platform_title",
     "register",
     "reply_length",
     "reply_limit",

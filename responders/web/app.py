@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from listener.platforms import UnknownPlatform, display_handle, get_platform
+from listener.platforms import display_handle, platform_title
 from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
 from listener.sentiment.labels import LABELS
 from listener.settings import Settings
@@ -90,16 +90,6 @@ def sentiment_shown(context: Any, label: str | None, confidence: float | None) -
     settings = request.app.state.settings if request is not None else None
     threshold = settings.sentiment.min_confidence if settings is not None else DEFAULT_MIN_CONFIDENCE
     return shown_sentiment(label, confidence, threshold)
-
-
-def platform_title(name: str | None) -> str:
-    """A platform as people call it (``Reddit`` for ``reddit``), from the registry; a name it lacks as it is."""
-    if not name:
-        return ""
-    try:
-        return get_platform(name).title
-    except UnknownPlatform:
-        return name  # a platform removed since (its old mentions stay), or the digest's "other"
 
 
 def make_templates() -> Jinja2Templates:
