@@ -337,18 +337,18 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
         bucket, and its statement made when it is run (most never are)."""
         x, through_open = (OPEN_MENTIONS, True) if late and m is ALL_MENTIONS else (m, partial)
 
-        def branch(rank: int) -> Select[Any]:
+        def branch(rank: int, bucket: int) -> Select[Any]:
             unscored = rank == len(LEVEL_FLOORS)
             # The index's first column, ``(priority IS NULL)``, held equal: the level is a range seek of its
             # second one, and the branch's order (the queue's, less that constant) is the index's.
             held = (x.priority.is_(None) == literal(unscored),) + ((x.priority.is_(None),) if unscored else ())
             in_level = level_ranges(x.priority)[rank]
             return (filtered(x, through_open)
-                    .add_columns(literal(2 * rank + (0 if late else 1), Integer).label("bucket"), *_order_columns(x))
+                    .add_columns(literal(bucket, Integer).label("bucket"), *_order_columns(x))
                     .where(in_level, kind(x), *held).order_by(*queue_order(x)[1:]).limit(enough))
 
-        ranks = range(len(LEVEL_FLOORS) + 1)
-        return [(2 * rank + (0 if late else 1), lambda rank=rank: branch(rank)) for rank in ranks]
+        buckets = [(rank, 2 * rank + (0 if late else 1)) for rank in range(len(LEVEL_FLOORS) + 1)]
+        return [(bucket, lambda rank=rank, bucket=bucket: branch(rank, bucket)) for rank, bucket in buckets]
 
     rows: list[Any] = []
     if m in (AUTHOR_MENTIONS, MATCHED_MENTIONS):
