@@ -261,6 +261,7 @@ def build_scheduler(
     processor: Processor | None = None,
     *,
     on_collected: Callable[[RunSummary], None] | None = None,
+    seed_sources: bool = True,
 ) -> SourcesScheduler:
     """A scheduler with one job per source (and a processing job when given one); not started.
 
@@ -268,7 +269,8 @@ def build_scheduler(
     watch job follows what admins change in the web app meanwhile. ``on_collected`` is called after each run
     that stored new mentions (``harken run`` wakes its processing worker with it).
     """
-    runner.sync_sources()
+    if seed_sources:  # a standby's warm-up build leaves the sources table to the active scheduler
+        runner.sync_sources()
     sources = runner.scheduled()
     scheduler = SourcesScheduler(
         # Room for sources added in the web app later, each run on a thread of its own.
@@ -316,7 +318,7 @@ class SchedulerLeader:
     scheduler that was shut down is not started again.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, build: Callable[[], BackgroundScheduler]) -> None:
+    def __init__(self, engine: Engine, settings: Settings, build: Callable[..., BackgroundScheduler]) -> None:
         self.engine = engine
         self.build = build
         self.retry_seconds = settings.scheduler.standby_retry_seconds
@@ -327,6 +329,7 @@ class SchedulerLeader:
         self._stop = threading.Event()
         self._active = threading.Event()
         self._thread: threading.Thread | None = None
+        self._warmed = False
 
     @property
     def active(self) -> bool:
@@ -359,6 +362,18 @@ class SchedulerLeader:
         log.info("scheduler active (pid %d): %d job(s)", os.getpid(), len(scheduler.get_jobs()))
         return True
 
+    def _warm_up(self) -> None:
+        """Build the jobs once, not started and without seeding the sources, and drop them: what they import
+        (scipy for the spike check, every platform's client) is then loaded, and a takeover costs a build of a
+        few milliseconds rather than seconds of imports while nothing collects."""
+        if self._warmed:
+            return
+        self._warmed = True
+        try:
+            self.build(seed_sources=False)
+        except Exception as error:  # only the takeover's speed is at stake: it builds (and says why) again
+            log.warning("scheduler: could not prepare the jobs while standing by (%s)", error)
+
     def _deactivate(self, wait: bool) -> None:
         scheduler, self.scheduler = self.scheduler, None
         self._active.clear()
@@ -375,6 +390,7 @@ class SchedulerLeader:
                     log.info("scheduler standing by (pid %d): another scheduler is active; trying every %gs",
                              os.getpid(), self.retry_seconds)
                     announced = True
+                    self._warm_up()
                 self._stop.wait(self.retry_seconds)
                 continue
             announced = False

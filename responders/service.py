@@ -125,11 +125,14 @@ def add_digest_jobs(scheduler: BackgroundScheduler, settings: Settings, engine: 
 def scheduler_factory(
     engine: Engine, settings: Settings, runner: CollectionRunner,
     on_collected: Callable[[RunSummary], None] | None = None,
-) -> Callable[[], BackgroundScheduler]:
-    """What the active scheduler runs: the collectors, the sender and priority refresh, digests and alerts."""
+) -> Callable[..., BackgroundScheduler]:
+    """What the active scheduler runs: the collectors, the sender and priority refresh, digests and alerts.
 
-    def build() -> BackgroundScheduler:
-        scheduler = build_scheduler(settings, runner, on_collected=on_collected)
+    ``seed_sources=False`` builds it without writing the settings' sources (a standby's warm-up).
+    """
+
+    def build(seed_sources: bool = True) -> BackgroundScheduler:
+        scheduler = build_scheduler(settings, runner, on_collected=on_collected, seed_sources=seed_sources)
         add_responder_jobs(scheduler, engine, settings)
         add_digest_jobs(scheduler, settings, engine)
         return scheduler

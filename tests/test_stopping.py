@@ -71,3 +71,49 @@ def test_shutdown_waits_for_a_sources_watch_pass_in_flight_and_then_ends(tmp_pat
         print(f"{{time.monotonic() - started:.2f}}")
     """, timeout=30)
     assert float(out) < 5
+
+
+def test_a_standby_prepares_its_jobs_without_starting_them_or_touching_the_sources(tmp_path: Path) -> None:
+    # The active one holds the SQLite file lock; the standby builds its real jobs once (loading what they import,
+    # so that a takeover is quick), starts nothing and leaves the sources table, which the active one seeds, alone.
+    out = run_script(f"""
+        import time
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from sqlalchemy import func, select
+        from sqlmodel import Session
+        from listener.collecting import CollectionRunner
+        from listener.db import make_engine, migrate
+        from listener.models import Source
+        from listener.platforms import configured_sources
+        from listener.scheduler import SchedulerLeader
+        from responders.service import scheduler_factory
+
+        from listener.settings import load_settings
+
+        url = "sqlite:///{tmp_path / 'harken.db'}"
+        settings = load_settings(database={{"url": url}}, scheduler={{"standby_retry_seconds": 0.1}},
+                                 reddit={{"enabled": True, "own_subreddits": ["LumenMobile"]}})
+        migrate(url)
+        engine = make_engine(url)
+        active = SchedulerLeader(engine, settings, lambda **_: BackgroundScheduler())
+        active.start()
+        real = scheduler_factory(engine, settings, CollectionRunner(engine, settings))
+        built = []
+        def build(**options):
+            scheduler = real(**options)
+            built.append((options, scheduler))
+            return scheduler
+        standby = SchedulerLeader(engine, settings, build)
+        standby.start()
+        deadline = time.monotonic() + 30
+        while not built and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with Session(engine) as session:
+            stored = session.scalar(select(func.count()).select_from(Source))
+        options, scheduler = built[0]
+        print(standby.active, len(built), options, scheduler.running, len(scheduler.get_jobs()) > 0, stored,
+              len(configured_sources(settings)) > 0)
+        standby.stop(5)
+        active.stop(5)
+    """, timeout=60)
+    assert out.split() == ["False", "1", "{'seed_sources':", "False}", "False", "True", "0", "True"]
