@@ -19,7 +19,7 @@ that to ONNX and quantises it to int8 (``build/onnx``), the fast path that
 (``onnxruntime.transformers.optimizer``) was measured and left out: its fused
 ``QAttention`` ran about 15 % slower per core here than the unfused int8 graph
 that ONNX Runtime optimises at load time. Weights are quantised to int8 per
-block of inputs and activations per row (see :func:`quantize_onnx`), so a text's
+output column and activations per row (see :mod:`.rowquant`), so a text's
 label never depends on the texts batched with it.
 """
 
@@ -54,7 +54,7 @@ SCALE_SUFFIX = ":scale"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 DELTA_FORMAT = "harken-delta-2"
 METADATA_KEY = "harken"
-RECIPE = 2
+RECIPE = 3
 """Bump when :func:`build` changes what it produces, so existing builds are redone."""
 ONNX_OPSET = 17
 
@@ -288,7 +288,7 @@ def _build_into(out: Path, source_dir: Path, base_dir: Path) -> None:
                 shutil.copyfile(base_dir / name, directory / name)
     fp32 = out / "model-fp32.onnx"
     export_onnx(model, fp32)
-    quantize_onnx(fp32, onnx_dir / ONNX_FILE)
+    quantize_onnx(fp32, onnx_dir / ONNX_FILE, tokenizer_dir=base_dir)
     fp32.unlink()
 
 
@@ -406,68 +406,65 @@ def export_onnx(model: Any, path: Path, *, check: bool = True) -> Path:
     return path
 
 
-QUANT_BLOCK = 32
-"""Weights per int8 scale along each matrix's input dimension (MatMulNBits' block size)."""
+CALIBRATION_TEXTS = 300
+"""Random word sequences that find each matrix product's outlier channels (see :mod:`.rowquant`)."""
 
 
-def quantize_onnx(source: Path, target: Path) -> Path:
-    """Int8 weights with a scale per block of :data:`QUANT_BLOCK` inputs (``MatMulNBits``, 8 bits).
+def quantize_onnx(source: Path, target: Path, tokenizer_dir: Path | None = None) -> Path:
+    """Int8 matrix products with activations quantised per row (:func:`.rowquant.quantise_rows`).
 
     Why not ``quantize_dynamic``, ONNX Runtime's usual recipe for encoders: it
     quantises activations with one scale per tensor, computed over the whole batch,
     padding included, so a mention's probabilities, and 2.4% of its labels,
-    depended on which other mentions shared its batch. ``MatMulNBits`` with
-    ``accuracy_level=4`` quantises activations per row and block instead, so each
-    text's result is its own, whatever runs beside it, while still multiplying in
-    int8. Only matrix products are quantised; the word embeddings stay float32
-    (the delta still ships them small).
+    depended on which other mentions shared its batch. Quantising each row (each
+    token) on its own makes each text's result its own, whatever runs beside it.
+    ``MatMulNBits`` (per row and block of 32) did the same at half the speed.
+    Only matrix products are quantised; the word embeddings stay float32 (the
+    delta still ships them small).
     """
+    from listener.sentiment.default_model.rowquant import quantise_rows
+
+    return quantise_rows(source, target, _calibration_ids(tokenizer_dir, _vocab_size(source)))
+
+
+def _vocab_size(source: Path) -> int:
     import onnx
 
-    quantiser_log = logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")
-    level = quantiser_log.level
-    # the quantiser's module calls logging.basicConfig(level=INFO) when imported, and logs a line per node
-    with warnings.catch_warnings(), _quiet_root_logging():
-        warnings.simplefilter("ignore")
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
-        quantiser_log.setLevel(logging.WARNING)
-        try:
-            quantizer = MatMulNBitsQuantizer(
-                onnx.load(str(source)), bits=8, block_size=QUANT_BLOCK, is_symmetric=True, accuracy_level=4
-            )
-            quantizer.process()
-            quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
-        finally:
-            quantiser_log.setLevel(level)
-    return target
+    model = onnx.load(str(source), load_external_data=False)
+    for node in model.graph.node:
+        if node.op_type == "Gather" and node.input[1] == "input_ids":
+            for item in model.graph.initializer:
+                if item.name == node.input[0]:
+                    return int(item.dims[0])
+    raise DefaultModelError(f"{source}: no word-embedding lookup on input_ids")
 
 
-class _OnnxRuntimeChatter(logging.Filter):
-    """Drops the INFO lines (one per tensor) that ONNX Runtime's quantiser logs on the root logger."""
+def _calibration_ids(tokenizer_dir: Path | None, vocab_size: int) -> list[list[int]]:
+    """Token ids of :data:`CALIBRATION_TEXTS` sequences of 8-40 random vocabulary words, the same on every machine.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or "onnxruntime" not in record.pathname
+    Outlier channels are a property of the weights, not of the text: random
+    words find the same ones as tweets do (checked on the default model's 24
+    inputs against 1,000 training tweets). With no ``tokenizer.json``, random ids.
+    """
+    import numpy as np
 
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(8, 41, size=CALIBRATION_TEXTS)
+    tokenizer_file = tokenizer_dir / "tokenizer.json" if tokenizer_dir is not None else None
+    if tokenizer_file is None or not tokenizer_file.is_file():
+        return [list(rng.integers(1, vocab_size, size=length)) for length in lengths]
+    from tokenizers import Tokenizer
 
-@contextlib.contextmanager
-def _quiet_root_logging() -> Iterator[None]:
-    """ONNX Runtime's quantiser logs through ``logging.info``, which also calls ``basicConfig``
-    when the root logger has no handler; a placeholder handler keeps the
-    application's logging set-up as it was. The filter sits on the root logger
-    itself, so it sees only records logged there directly, not other libraries'."""
-    root = logging.getLogger()
-    placeholder = logging.NullHandler() if not root.handlers else None
-    chatter = _OnnxRuntimeChatter()
-    if placeholder is not None:
-        root.addHandler(placeholder)
-    root.addFilter(chatter)
-    try:
-        yield
-    finally:
-        root.removeFilter(chatter)
-        if placeholder is not None:
-            root.removeHandler(placeholder)
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    words = [
+        token
+        for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+        if token.isalpha() and token.isascii()
+    ]
+    if not words:
+        return [list(rng.integers(1, vocab_size, size=length)) for length in lengths]
+    texts = [" ".join(rng.choice(words, size=length)) for length in lengths]
+    return [encoding.ids for encoding in tokenizer.encode_batch(texts)]
 
 
 def default_model_path(build_dir: Path | None = None) -> Path:
