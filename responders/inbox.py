@@ -50,6 +50,9 @@ SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive", "unscored")
 OPEN_MENTIONS_NAME = "open_mentions"
 OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open", OPEN_MENTIONS_NAME)
 """The mentions, read on SQLite through the index of open mentions in the queue's order."""
+PLATFORM_OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open_platform", "platform_open_mentions")
+"""The mentions, read on SQLite through the index of open mentions by platform, then in the queue's order (a view
+of one platform's open mentions: its walks pass over no other platform's)."""
 AUTHOR_MENTIONS = indexed_by(Mention, "ix_mentions_author_id", "author_mentions")
 """The mentions, read on SQLite through their authors (an @handle search)."""
 FEW_AUTHORS = 500
@@ -177,7 +180,8 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     index of open mentions in the queue's order (``ix_mentions_open``), every
     filter but the text checked in the index itself; SQLite is told to use that
     index, as without statistics it would rather read every open mention through
-    the status index and sort them.
+    the status index and sort them. Narrowed to one platform, the same walk reads
+    that platform's open mentions only (``ix_mentions_open_platform``).
 
     Plain words (three characters or more) go through the trigram index of migration
     0012 (``listener.search``): on SQLite, when the FTS5 index finds at most
@@ -220,7 +224,8 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
                  and candidates is None and not newer)
     wide = (sqlite and not open_only and authors is None and candidates is None and not newer
             and _wide(session, wanted))
-    m = (OPEN_MENTIONS if open_only else AUTHOR_MENTIONS if authors is not None
+    m = (PLATFORM_OPEN_MENTIONS if open_only and sqlite and wanted.platform else OPEN_MENTIONS if open_only
+         else AUTHOR_MENTIONS if authors is not None
          else MATCHED_MENTIONS if candidates is not None or newer else ALL_MENTIONS if wide else Mention)
     def filtered(m: Any, partial: bool) -> Select[Any]:
         """The ids of the mentions ``wanted``, read through ``m``; ``partial``: through an index of open
@@ -276,7 +281,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
                 ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
         return ids
 
-    walk = sqlite and m in (OPEN_MENTIONS, ALL_MENTIONS)
+    walk = sqlite and m in (OPEN_MENTIONS, PLATFORM_OPEN_MENTIONS, ALL_MENTIONS)
     # A common word is checked on each mention's row, not in the index: reading every overdue one to sort them
     # costs more than walking the levels until the page is full, which a common word alone fills early. With
     # other filters as well the page may fill late or never, and the few overdue ones are read and sorted.

@@ -109,6 +109,14 @@ def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypat
         (inbox.InboxFilter(statuses=("resolved", "new")), lambda r: r["status"] in ("resolved", "new")),
         (inbox.InboxFilter(platform="reddit", sentiment="negative"),
          lambda r: r["status"] in NEEDS_ANSWER and r["platform"] == "reddit" and r["sentiment"] == "negative"),
+        # one platform's open mentions: walked through ix_mentions_open_platform on SQLite
+        (inbox.InboxFilter(platform="x", statuses=OPEN), lambda r: r["status"] in OPEN and r["platform"] == "x"),
+        (inbox.InboxFilter(text="refund", platform="reddit", sentiment="unscored"),
+         lambda r: r["status"] in NEEDS_ANSWER and r["platform"] == "reddit" and r["sentiment"] is None
+         and "refund" in r["text"]),
+        (inbox.InboxFilter(overdue=True, platform="x", statuses=OPEN),
+         lambda r: r["status"] in OPEN and r["platform"] == "x" and r["sla"] is not None
+         and r["sla"] < datetime.now(UTC)),
         (inbox.InboxFilter(sentiment="unscored"), lambda r: r["status"] in NEEDS_ANSWER and r["sentiment"] is None),
         (inbox.InboxFilter(priority_level="high", assignee="unassigned"),
          lambda r: r["status"] in NEEDS_ANSWER and r["level"] == "high" and r["assignee"] is None),
