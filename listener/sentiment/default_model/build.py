@@ -288,7 +288,7 @@ def _build_into(out: Path, source_dir: Path, base_dir: Path) -> None:
                 shutil.copyfile(base_dir / name, directory / name)
     fp32 = out / "model-fp32.onnx"
     export_onnx(model, fp32)
-    quantize_onnx(fp32, onnx_dir / ONNX_FILE, tokenizer_dir=base_dir)
+    quantize_onnx(fp32, onnx_dir / ONNX_FILE, model.config.vocab_size, tokenizer_dir=base_dir)
     fp32.unlink()
 
 
@@ -410,7 +410,7 @@ CALIBRATION_TEXTS = 300
 """Random word sequences that find each matrix product's outlier channels (see :mod:`.rowquant`)."""
 
 
-def quantize_onnx(source: Path, target: Path, tokenizer_dir: Path | None = None) -> Path:
+def quantize_onnx(source: Path, target: Path, vocab_size: int, tokenizer_dir: Path | None = None) -> Path:
     """Int8 matrix products with activations quantised per row (:func:`.rowquant.quantise_rows`).
 
     Why not ``quantize_dynamic``, ONNX Runtime's usual recipe for encoders: it
@@ -424,19 +424,7 @@ def quantize_onnx(source: Path, target: Path, tokenizer_dir: Path | None = None)
     """
     from listener.sentiment.default_model.rowquant import quantise_rows
 
-    return quantise_rows(source, target, _calibration_ids(tokenizer_dir, _vocab_size(source)))
-
-
-def _vocab_size(source: Path) -> int:
-    import onnx
-
-    model = onnx.load(str(source), load_external_data=False)
-    for node in model.graph.node:
-        if node.op_type == "Gather" and node.input[1] == "input_ids":
-            for item in model.graph.initializer:
-                if item.name == node.input[0]:
-                    return int(item.dims[0])
-    raise DefaultModelError(f"{source}: no word-embedding lookup on input_ids")
+    return quantise_rows(source, target, _calibration_ids(tokenizer_dir, vocab_size))
 
 
 def _calibration_ids(tokenizer_dir: Path | None, vocab_size: int) -> list[list[int]]:
@@ -451,20 +439,19 @@ def _calibration_ids(tokenizer_dir: Path | None, vocab_size: int) -> list[list[i
     rng = np.random.default_rng(0)
     lengths = rng.integers(8, 41, size=CALIBRATION_TEXTS)
     tokenizer_file = tokenizer_dir / "tokenizer.json" if tokenizer_dir is not None else None
-    if tokenizer_file is None or not tokenizer_file.is_file():
-        return [list(rng.integers(1, vocab_size, size=length)) for length in lengths]
-    from tokenizers import Tokenizer
+    if tokenizer_file is not None and tokenizer_file.is_file():
+        from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    words = [
-        token
-        for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
-        if token.isalpha() and token.isascii()
-    ]
-    if not words:
-        return [list(rng.integers(1, vocab_size, size=length)) for length in lengths]
-    texts = [" ".join(rng.choice(words, size=length)) for length in lengths]
-    return [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        words = [
+            token
+            for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+            if token.isalpha() and token.isascii()
+        ]
+        if words:
+            texts = [" ".join(rng.choice(words, size=length)) for length in lengths]
+            return [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+    return [list(rng.integers(1, vocab_size, size=length)) for length in lengths]
 
 
 def default_model_path(build_dir: Path | None = None) -> Path:
