@@ -25,6 +25,7 @@ from listener.platforms import all_platforms, get_platform
 from listener.platforms.collector import Collector, SourceField
 from responders import audit
 from responders.roles import Action, require
+from responders.versions import claim_source_change
 
 MIN_INTERVAL_SECONDS = 10
 """More often than this would spend a platform's rate limit for nothing."""
@@ -156,13 +157,21 @@ def add_source(session: Session, by: StaffUser, *, platform: str, kind: str, opt
 
 
 def edit_source(session: Session, by: StaffUser, source: Source, *, options: Mapping[str, Any],
-                interval_seconds: object) -> Source:
-    """New options and interval; its platform and kind stay (a new kind is a new source)."""
+                interval_seconds: object, version: int | None = None) -> Source:
+    """New options and interval; its platform and kind stay (a new kind is a new source).
+
+    ``version``: the source's version the edit was made on; another admin's edit since refuses it
+    (``responders.versions.StaleSource``, naming who), so one admin cannot silently undo another's query.
+    Only edits raise it: a pause, resume or run now leaves the options alone (and is refused by itself
+    when it no longer applies: "paused already"), so an edit begun before one of them still applies.
+    ``None`` skips the check (older API clients).
+    """
     require(by, Action.MANAGE_SETTINGS)
     collector = collector_of(source.platform, source.kind)
     read = read_options(collector, options)
     interval = read_interval(interval_seconds)
     before = snapshot(source)
+    claim_source_change(session, source, version)
     if read != source.options:
         # The cursor belongs to what was read before (an X since_id of the old query): a new query starts afresh.
         source.cursor = {}

@@ -1,4 +1,5 @@
-"""Collision safety: a change to a mention or a reply states the version it was made on; a stale one is refused.
+"""Collision safety: a change to a mention, a reply or a source states the version it was made on; a stale one
+is refused.
 
 Two people looking at the same mention each see a version number (on the page, in the API's JSON). A change
 sent with the version its sender saw is applied only if nobody changed the mention since; otherwise it is
@@ -26,7 +27,7 @@ from sqlmodel import Session
 
 from listener.db import utcnow
 from listener.errors import HarkenError
-from listener.models import AuditEvent, Mention, StaffUser
+from listener.models import AuditEvent, Mention, Source, StaffUser
 from responders.words import ACTION_WORDS, actor_words, is_system_actor, status_word
 
 # The audit actions that change a mention or a reply; their words are responders.words'.
@@ -47,6 +48,14 @@ class StaleVersion(VersionConflict):
     def __init__(self, message: str, mention_id: int) -> None:
         super().__init__(message)
         self.mention_id = mention_id
+
+
+class StaleSource(VersionConflict):
+    """An admin's change to a source was made on an older version than the one stored: another admin changed it."""
+
+    def __init__(self, message: str, source_id: int) -> None:
+        super().__init__(message)
+        self.source_id = source_id
 
 
 class StaleReply(VersionConflict):
@@ -89,14 +98,46 @@ def claim_mention_change(session: Session, mention: Mention, seen: int | None) -
     anything else on the mention, in the transaction that makes the change.
     """
     assert mention.id is not None
-    expected = mention.version if seen is None else seen
+    if not _claim(session, mention, seen):
+        raise stale_mention(session, mention.id)
+
+
+def claim_source_change(session: Session, source: Source, seen: int | None) -> None:
+    """Bump ``source``'s version if it still is ``seen`` (``None``: the one read), or refuse naming who changed it.
+
+    As :func:`claim_mention_change`: call it before changing anything else on the source.
+    """
+    assert source.id is not None
+    if not _claim(session, source, seen):
+        raise stale_source(session, source.id)
+
+
+def _claim(session: Session, item: Mention | Source, seen: int | None) -> bool:
+    """One ``UPDATE ... SET version = version + 1 WHERE id = :id AND version = :seen``: whether it matched."""
+    table = type(item)
+    expected = item.version if seen is None else seen
     result = session.execute(
-        update(Mention).where(Mention.id == mention.id, Mention.version == expected)  # type: ignore[arg-type]
+        update(table).where(table.id == item.id, table.version == expected)  # type: ignore[arg-type]
         .values(version=expected + 1).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise stale_mention(session, mention.id)
-    set_committed_value(mention, "version", expected + 1)  # what is stored now, not a change still to write
+        return False
+    set_committed_value(item, "version", expected + 1)  # what is stored now, not a change still to write
+    return True
+
+
+def stale_source(session: Session, source_id: int) -> StaleSource:
+    """The refusal of an admin's edit of source ``source_id`` made on an older version, naming who edited it."""
+    event = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "source", AuditEvent.object_id == str(source_id),
+               AuditEvent.action == "source.edit")  # type: ignore[arg-type]
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).scalar_one_or_none()
+    last = (f"{_person(session, event.actor)} {ACTION_WORDS[event.action]} {_ago(event.at)}"
+            if event is not None else "Someone changed this source")
+    return StaleSource(last + _NOT_APPLIED, source_id)
 
 
 def _last_change(session: Session, mention_id: int) -> str:

@@ -20,7 +20,7 @@ from listener.models import AuditEvent, Source
 from responders import source_controls
 from responders.staff import find_user
 from tests.responders.helpers import make_settings
-from tests.web.conftest import TEAM, Site
+from tests.web.conftest import TEAM, Site, add_staff
 from tests.web.pages_helpers import post_form, site_on
 
 
@@ -179,6 +179,47 @@ def test_the_page_forms_edit_pause_resume_and_request_a_run(web: Site) -> None:
     bad = post_form(admin, f"/admin/sources/{source_id}", {"options.query": "lumen", "interval_seconds": "-5"})
     assert bad.status_code == 409 and "every -5 seconds cannot be" in bad.text
     assert _source(web, "x:search:lumen").interval_seconds == 90
+
+
+def test_an_edit_made_on_a_page_another_admin_has_edited_since_is_refused_naming_them(web: Site) -> None:
+    with Session(web.engine) as session:
+        add_staff(session, "bo@lumen.test", "Bo", "admin")
+        session.commit()
+    ada, bo = web.client("admin"), web.client("bo@lumen.test")
+    made = ada.post("/api/v1/sources", json={
+        "platform": "x", "kind": "x_search", "options": {"query": "lumen"}, "interval_seconds": 120}).json()
+    source_id, seen = made["id"], made["version"]
+    # Both open /admin; Ada saves first (the form carries the version her page was loaded with).
+    for page in (ada.get("/admin").text, bo.get("/admin").text):
+        assert f'name="version" value="{seen}"' in page.split(f'id="source-{source_id}"')[1].split("</tr>")[0]
+    assert post_form(ada, f"/admin/sources/{source_id}", {
+        "options.query": "lumen esim", "interval_seconds": "120", "version": str(seen)}).status_code == 303
+    # Bo's older page would silently put the old query back with a new interval: refused, naming Ada.
+    stale = post_form(bo, f"/admin/sources/{source_id}", {
+        "options.query": "lumen", "interval_seconds": "60", "version": str(seen)})
+    assert stale.status_code == 409
+    assert "Ada edited this source just now" in unescape(stale.text)
+    assert "was not applied" in unescape(stale.text)
+    source = _source(web, "x:search:lumen")
+    assert (source.options, source.interval_seconds, source.version) == ({"query": "lumen esim"}, 120, seen + 1)
+    assert [e.actor for e in _events(web, source_id) if e.action == "source.edit"] == [TEAM["admin"]]
+
+    # The API says the same; a pause or a run now in between does not make an edit stale.
+    refused = bo.put(f"/api/v1/sources/{source_id}", json={
+        "options": {"query": "lumen"}, "interval_seconds": 60, "version": seen})
+    assert refused.status_code == 409 and "Ada edited this source" in refused.json()["detail"]
+    current = bo.get(f"/api/v1/sources/{source_id}").json()["version"]
+    assert bo.post(f"/api/v1/sources/{source_id}/pause").json()["version"] == current
+    edited = bo.put(f"/api/v1/sources/{source_id}", json={
+        "options": {"query": "lumen esim -is:retweet"}, "interval_seconds": 60, "version": current})
+    assert edited.status_code == 200 and edited.json()["version"] == current + 1
+    # No version (an older client) skips the check; a version that is not a number is refused by the form.
+    assert bo.put(f"/api/v1/sources/{source_id}", json={
+        "options": {"query": "lumen"}, "interval_seconds": 60}).status_code == 200
+    garbled = post_form(ada, f"/admin/sources/{source_id}", {
+        "options.query": "x", "interval_seconds": "60", "version": "1; drop"})
+    assert garbled.status_code == 409 and "is not a whole number" in unescape(garbled.text)
+    assert _source(web, "x:search:lumen").options == {"query": "lumen"}
 
 
 def test_other_roles_neither_see_the_controls_nor_may_post_them(web: Site) -> None:

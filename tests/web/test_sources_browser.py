@@ -3,7 +3,8 @@
 Adds a source (platform, then what to collect, then the fields that kind needs), sees a refused interval
 shown inside the form with everything typed still there, fixes it; edits it (a refused edit shows in its
 row and keeps the typed query), pauses and resumes it, asks for a run now and sees "run requested" until
-the scheduler's job runs it, then the run's outcome.
+the scheduler's job runs it, then the run's outcome. Two admins editing the same source on their own
+screens: the second save is refused in its row, naming the first admin, with what was typed still there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from listener.collecting import CollectionRunner
 from listener.models import Source
 from tests.web.browser import LiveSite, screenshot, sign_in
+from tests.web.conftest import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -90,3 +92,45 @@ def test_an_admin_adds_edits_pauses_resumes_and_runs_a_source(browser: Any, live
     [source] = _sources_named(live, NAME)
     assert source.options == {"query": "lumen esim -is:retweet"} and source.interval_seconds == 600
     assert source.run_requested_at is None and source.last_run_at is not None
+
+
+def test_two_admins_editing_one_source_the_second_is_told_and_loses_nothing(browser: Any, live: LiveSite) -> None:
+    with Session(live.engine) as session:
+        add_staff(session, "bea@lumen.test", "Bea", "admin")
+        session.commit()
+    name = "Outage watch"
+    with Session(live.engine) as session:
+        session.add(Source(name=name, kind="x_search", platform="x", options={"query": "lumen outage"},
+                           interval_seconds=300, origin="app"))
+        session.commit()
+    ada, bea = sign_in(browser, live, "admin"), sign_in(browser, live, "bea@lumen.test")
+    for page in (ada, bea):
+        page.goto("/admin#sources")
+        page.locator(f'tr[data-source="{name}"]').get_by_text("Edit", exact=True).click()
+
+    ada_row = ada.locator(f'tr[data-source="{name}"]')
+    ada_row.get_by_label(f"Search query of {name}").fill("lumen outage OR lumen down")
+    ada_row.get_by_role("button", name="Save").click()
+    expect(ada_row).to_contain_text("lumen outage OR lumen down every 300 s")
+
+    bea_row = bea.locator(f'tr[data-source="{name}"]')
+    bea_row.get_by_label(f"Seconds between runs of {name}").fill("60")
+    bea_row.get_by_role("button", name="Save").click()
+    error = bea_row.locator(".inline-error")
+    expect(error).to_contain_text("Ada edited this source just now")
+    expect(error).to_contain_text("was not applied")
+    screenshot(bea, "sources-stale-edit-1440")
+    # Nothing Bea typed is lost, and nothing of hers was written over Ada's query.
+    expect(bea_row.get_by_label(f"Seconds between runs of {name}")).to_have_value("60")
+    [source] = _sources_named(live, name)
+    assert source.options == {"query": "lumen outage OR lumen down"} and source.interval_seconds == 300
+
+    # Looking again (a reload) shows Ada's query; Bea's change then applies on top of it.
+    bea.reload()
+    bea_row.get_by_text("Edit", exact=True).click()
+    expect(bea_row.get_by_label(f"Search query of {name}")).to_have_value("lumen outage OR lumen down")
+    bea_row.get_by_label(f"Seconds between runs of {name}").fill("60")
+    bea_row.get_by_role("button", name="Save").click()
+    expect(bea_row).to_contain_text("lumen outage OR lumen down every 60 s")
+    [source] = _sources_named(live, name)
+    assert source.options == {"query": "lumen outage OR lumen down"} and source.interval_seconds == 60

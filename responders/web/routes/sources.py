@@ -22,6 +22,7 @@ from responders.roles import Action
 from responders.source_controls import (
     MAX_INTERVAL_SECONDS,
     MIN_INTERVAL_SECONDS,
+    InvalidSource,
     KindChoice,
     add_source,
     edit_source,
@@ -56,6 +57,16 @@ def _text(form: FormData, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _version(form: FormData) -> int | None:
+    """The source's version the edit form was loaded with (``None`` when the form sent none)."""
+    text = _text(form, "version").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidSource(f"version {text[:20]!r} is not a whole number", "version")
+    return int(text)
+
+
 def one_source_json(source: Source) -> dict[str, Any]:
     return source_json(SourceRow(source, 0, source_state(source, utcnow())), with_last_day=False)
 
@@ -76,7 +87,7 @@ async def create(request: Request, db: SessionDep, user: SourceAdmin) -> Respons
 async def edit(request: Request, source_id: RecordId, db: SessionDep, user: SourceAdmin) -> Response:
     form = await request.form()
     edit_source(db, user, get_source(db, source_id), options=typed_options(form),
-                interval_seconds=_text(form, "interval_seconds"))
+                interval_seconds=_text(form, "interval_seconds"), version=_version(form))
     db.commit()
     return after_post(request, "/admin")
 
@@ -122,6 +133,9 @@ class NewSource(BaseModel):
 class SourceChange(BaseModel):
     options: dict[str, str | list[str]] = Options
     interval_seconds: int = Interval
+    version: int | None = Field(None, description=(
+        "the source's `version` this edit was made on; when given and another admin edited the source since, "
+        "the edit is refused (409) naming who"))
 
 
 def kind_json(choice: KindChoice) -> dict[str, Any]:
@@ -156,7 +170,7 @@ def api_source(source_id: RecordId, db: SessionDep, user: SourceAdmin) -> dict[s
 def api_edit(source_id: RecordId, body: SourceChange, db: SessionDep, user: SourceAdmin) -> dict[str, Any]:
     """New options and interval (platform and kind stay); start-ups no longer take it from the settings file."""
     source = edit_source(db, user, get_source(db, source_id), options=body.options,
-                         interval_seconds=body.interval_seconds)
+                         interval_seconds=body.interval_seconds, version=body.version)
     db.commit()
     return one_source_json(source)
 
