@@ -37,7 +37,7 @@ from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.openapi import api_schema
-from responders.web.pages import form_page_again, is_https
+from responders.web.pages import form_page_again, is_https, this_page
 from responders.web.reply_length import reply_length
 from responders.web.routes import ROUTERS
 from responders.web.stale import stale_answer, stale_reply_answer
@@ -99,6 +99,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["static"] = lambda name: f"/static/{name}?v={version}"
     env.globals["Action"] = Action
     env.globals["can"] = can
+    env.globals["this_page"] = this_page  # every form says which page it is on (pages.PAGE_FIELD)
     # Handles as each platform writes them (@alice, u/alice): templates never name a platform.
     env.globals["handle"] = display_handle
     env.filters["platform_title"] = platform_title  # "Reddit", "X": the platform as people call it

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import Message
 
 from listener.settings import WebSettings
+from responders.web.refill import refill
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NEVER_ECHOED = re.compile(r"password|secret|token", re.IGNORECASE)
@@ -65,6 +66,33 @@ def sent_from(request: Request) -> str | None:
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"
     return local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
+
+
+PAGE_FIELD = "page_path"
+"""A hidden field of every form (``_macros.html``'s ``csrf_field``): the page the form is on, for a browser that
+sends no Referer (a privacy setting, an extension), so a refused post can still show that page again."""
+
+
+def this_page(request: Request) -> str:
+    """The page (path and query) that what is being drawn will be shown on.
+
+    A fragment drawn for HTMX is on the page HTMX says it is on (``HX-Current-URL``); a page drawn by a POST
+    (never one of ours: they redirect) would name its POST path, so nothing is said then.
+    """
+    if "hx-request" in request.headers:
+        current = request.headers.get("hx-current-url", "")
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        if not current.startswith(origin + "/"):
+            return ""
+        return local_path(current[len(origin):]) or ""
+    if request.method != "GET":
+        return ""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def posted_from(typed: dict[str, list[str]]) -> str | None:
+    """The page a form said it was on (:data:`PAGE_FIELD`), if it is a path on this site."""
+    return local_path((typed.get(PAGE_FIELD) or [""])[0])
 
 
 def back(request: Request, fallback: str) -> RedirectResponse:
@@ -133,11 +161,12 @@ async def form_page_again(request: Request, status: int, message: str) -> Respon
     """
     if not is_plain_form_post(request):
         return None
-    source = sent_from(request)
+    typed = await typed_values(request)
+    source = sent_from(request) or posted_from(typed)
     if source is None or source.startswith("/api/"):
         return None
     path, _, query = source.partition("?")
-    failed = FormError(request.url.path, message, await typed_values(request), source)
+    failed = FormError(request.url.path, message, typed, source)
     scope = {
         "type": "http", "asgi": request.scope.get("asgi", {"version": "3.0"}),
         "http_version": request.scope.get("http_version", "1.1"), "method": "GET",
@@ -162,4 +191,5 @@ async def form_page_again(request: Request, status: int, message: str) -> Respon
     if answer.get("status") != 200 or not headers.get("content-type", "").startswith("text/html"):
         return None
     headers.pop("content-length", None)
-    return Response(b"".join(answer["body"]), status_code=status, headers=headers)
+    html = refill(b"".join(answer["body"]).decode("utf-8"), failed.action, typed, message)
+    return Response(html.encode("utf-8"), status_code=status, headers=headers)

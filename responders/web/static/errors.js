@@ -103,11 +103,12 @@
     var candidates = Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
       return (form.getAttribute("method") || "").toLowerCase() === "post" && form.getAttribute("action") === action;
     });
-    // Several forms may post to one path (a reply per suggestion): the one whose hidden fields sent these values.
+    // Several forms may post to one path (a reply per suggestion, then one's own): the one whose hidden fields
+    // all sent these values (a suggestion's form is not the one for a reply that sent no suggestion).
     return candidates.filter(function (form) {
       return Array.prototype.every.call(form.querySelectorAll("input[type=hidden][name]"), function (hidden) {
         var sent = typed[hidden.name];
-        return hidden.name === "csrf_token" || !sent || sent.indexOf(hidden.value) >= 0;
+        return hidden.name === "csrf_token" || hidden.name === "page_path" || (!!sent && sent.indexOf(hidden.value) >= 0);
       });
     })[0] || candidates[0] || null;
   }
