@@ -88,3 +88,47 @@ def test_the_new_count_endpoint_counts_only_matching_mentions_after_the_id(site:
     assert client.get("/inbox/new", params={"after": newest, "q": "second"}).json()["new"] == 1
     stranger = site.client().get("/inbox/new", params={"after": 0}, follow_redirects=False)
     assert stranger.status_code == 303 and stranger.headers["location"].startswith("/signin")
+
+
+def test_a_queue_longer_than_its_page_counts_every_reply_and_polls_in_the_page_order(
+        site_factory: Any) -> None:
+    from tests.responders.test_overdue_first import _waiting_reply
+
+    site = site_factory(web={"page_size": 5})
+    with Session(site.engine) as session:
+        # Seven waiting: by score alone the first five would be other ones than the queue's order gives.
+        urgent_later = _waiting_reply(session, "urgent-later", 95.0, 5)
+        urgent_overdue = _waiting_reply(session, "urgent-overdue", 72.0, -1)
+        high_later = _waiting_reply(session, "high-later", 69.0, 2)
+        high_no_due = _waiting_reply(session, "high-no-due", 68.0, None)
+        high_also = _waiting_reply(session, "high-also", 67.0, None)
+        high_overdue = _waiting_reply(session, "high-overdue", 46.0, -3)
+        low_overdue = _waiting_reply(session, "low-overdue", 5.0, -10)
+        session.commit()
+    order = [urgent_overdue, urgent_later, high_overdue, high_later, high_no_due, high_also, low_overdue]
+    approver = site.client("approver")
+    page = approver.get("/queue").text
+    shown = [int(i) for i in re.findall(r'id="reply-(\d+)" data-reply-id', page)]
+    assert shown == order[:5]
+    assert "7 replies waiting" in page and "the 5 most urgent shown here" in page
+    versions = dict(re.findall(r'data-reply-id="(\d+)" data-version="(\d+)"', page))
+    seen = [f"{reply_id}:{versions[str(reply_id)]}" for reply_id in shown]
+    # Nothing changed: the poll finds nothing new (by score alone it would add high-also, the 5th by score).
+    assert approver.get("/queue/live", params={"seen": seen}).json() == {"waiting": 7, "new": [], "changed": []}
+    assert approver.get("/nav/counts").json()["queue"] == 7
+    # One decided elsewhere: the next in the queue's order comes in, and the count follows.
+    with Session(site.engine) as session:
+        reply = session.get(Reply, urgent_overdue)
+        workflow.reject(session, reply, find_user(session, TEAM["approver"]), "not our tone")  # type: ignore[arg-type]
+        session.commit()
+    live = approver.get("/queue/live", params={"seen": seen}).json()
+    assert live["waiting"] == 6 and live["new"] == [high_also]
+    assert [change["id"] for change in live["changed"]] == [urgent_overdue]
+    with Session(site.engine) as session:
+        for reply_id in (urgent_later, high_overdue):
+            workflow.reject(session, session.get(Reply, reply_id), find_user(session, TEAM["approver"]),  # type: ignore[arg-type]
+                            "not our tone")
+        session.commit()
+    short = approver.get("/queue").text
+    assert "4 replies waiting" in short and "most urgent shown here" not in short
+    assert [int(i) for i in re.findall(r'id="reply-(\d+)" data-reply-id', short)] == order[3:]

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from listener.db import indexed_by, utcnow
 from listener.links import http_url
-from listener.models import Author, CustomerProfile, Mention, Reply, ReplyApproval, StaffUser, Suggestion
+from listener.models import Author, CustomerProfile, Mention, Reply, StaffUser, Suggestion
 from responders import workflow
 from responders.inbox import overdue_first_order
 from responders.roles import Action
@@ -71,15 +73,9 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
         )
         order: tuple[Any, ...] = (Reply.updated_at.desc(), Reply.id.desc())  # type: ignore[attr-defined]
     else:
-        # Overdue first within a priority level, as in the inbox; the same moment for the page and its rows.
-        order = (*overdue_first_order(Mention.priority, Mention.sla_due_at, utcnow()),
-                 Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
-        ids = (
-            select(Reply.id)
-            .join(Mention, Mention.id == Reply.mention_id)
-            .where(Reply.state.in_(states))  # type: ignore[attr-defined]
-            .order_by(*order)
-        )
+        # The same moment for the page's ids and its rows.
+        order = _most_urgent_first(utcnow())
+        ids = _ids_most_urgent_first(states, order)
     page = ids.limit(limit).subquery("page")
     submitter = select(StaffUser.id, StaffUser.email).subquery()
     statement = (
@@ -91,34 +87,54 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
         .outerjoin(CustomerProfile, CustomerProfile.id == Mention.profile_id)
         .outerjoin(submitter, submitter.c.id == Reply.submitted_by_id)
         .order_by(*order)
+        # The platform's raw payload (a kilobyte or more a mention) is never shown on a card: not read.
+        .options(defer(Mention.raw))  # type: ignore[arg-type]
     )
     return as_cards(db, db.execute(statement).all())
+
+
+def _most_urgent_first(now: datetime) -> tuple[Any, ...]:
+    """The queue's order: a mention's priority level, overdue first within it (as in the inbox), then score."""
+    return (*overdue_first_order(Mention.priority, Mention.sla_due_at, now),
+            Mention.priority.desc().nulls_last(), Reply.id)  # type: ignore[union-attr]
+
+
+def _ids_most_urgent_first(states: tuple[str, ...], order: tuple[Any, ...]) -> Select[Any]:
+    return (
+        select(Reply.id)
+        .join(Mention, Mention.id == Reply.mention_id)
+        .where(Reply.state.in_(states))  # type: ignore[attr-defined]
+        .order_by(*order)
+    )
+
+
+def waiting_ids(db: Session, limit: int) -> list[int]:
+    """The ids of the first ``limit`` replies waiting for approval, in the order the queue page shows them."""
+    return list(db.execute(_ids_most_urgent_first((workflow.PENDING,), _most_urgent_first(utcnow()))
+                           .limit(limit)).scalars())
+
+
+def waiting_count(db: Session) -> int:
+    """How many replies wait for approval: all of them, also those beyond the page's first cards."""
+    return db.scalar(select(func.count()).select_from(Reply).where(Reply.state == workflow.PENDING)) or 0  # type: ignore[arg-type]
 
 
 def as_cards(db: Session, rows: Sequence[Any]) -> list[QueueCard]:
     """Cards from rows of (reply, mention, author, profile, submitter's email): each with the mention's
     other suggestions and the approvals its current revision has, read for all rows at once."""
     alternatives: dict[int, list[Suggestion]] = {}
-    approvals: dict[int, int] = {}
     if rows:
         for suggestion in db.execute(
             select(Suggestion).where(Suggestion.mention_id.in_([mention.id for _, mention, *_ in rows]))  # type: ignore[attr-defined]
             .order_by(Suggestion.rank)  # type: ignore[arg-type]
         ).scalars():
             alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
-        for reply_id, count in db.execute(
-            select(ReplyApproval.reply_id, func.count())
-            .join(Reply, Reply.id == ReplyApproval.reply_id)
-            .where(ReplyApproval.reply_id.in_([r.id for r, *_ in rows]),  # type: ignore[attr-defined]
-                   ReplyApproval.revision == Reply.revision)
-            .group_by(ReplyApproval.reply_id)
-        ):
-            approvals[reply_id] = count
     lines = approval_lines(db, [reply for reply, *_ in rows])
     return [
         QueueCard(reply, mention, author, profile,
                   [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
-                  approvals.get(reply.id, 0), lines.get(reply.id, []))  # type: ignore[arg-type]
+                  # The approvals that count: those of the current revision (an edit voided the others).
+                  sum(line.counts for line in lines.get(reply.id, [])), lines.get(reply.id, []))  # type: ignore[arg-type]
         for reply, mention, author, profile, email in rows
     ]
 
@@ -147,7 +163,10 @@ def _after(request: Request, db: Session, reply_id: int) -> Response:
 def queue_page(request: Request, db: SessionDep, settings: SettingsDep, user: Reader) -> Response:
     waiting = cards(db, (workflow.PENDING,), settings.web.page_size)
     moving = cards(db, ON_ITS_WAY, 20, recent_first=True)
-    return page(request, "queue.html", {"nav": "queue", "waiting": waiting, "moving": moving})
+    # The page shows the most urgent first; the count is of every reply waiting, shown or not.
+    total = waiting_count(db) if len(waiting) == settings.web.page_size else len(waiting)
+    return page(request, "queue.html", {"nav": "queue", "waiting": waiting, "waiting_total": total,
+                                        "moving": moving})
 
 
 @router.get("/queue/status")

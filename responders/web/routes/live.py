@@ -10,8 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import select
 
 from listener.models import Mention, Reply
 from responders import presence
@@ -21,9 +20,8 @@ from responders.notes import unread_count
 from responders.versions import last_reply_change
 from responders.web.deps import LARGEST_ID, Reader, RecordId, SessionDep, SettingsDep
 from responders.web.pages import page
-from responders.web.routes.approvals import queue_card
+from responders.web.routes.approvals import queue_card, waiting_count, waiting_ids
 from responders.web.routes.inbox import inbox_filter
-from responders.workflow import PENDING
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,14 +41,10 @@ def new_mentions(db: SessionDep, user: Reader, wanted: Annotated[InboxFilter, De
             "newest": max((item.mention_id for item in found.items), default=after)}
 
 
-def _waiting(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(Reply).where(Reply.state == PENDING)) or 0
-
-
 @router.get("/nav/counts")
 def nav_counts(db: SessionDep, user: Reader) -> dict[str, int]:
     """The numbers in the navigation: replies waiting for approval, notes mentioning the reader not yet read."""
-    return {"queue": _waiting(db), "mentions": unread_count(db, user)}
+    return {"queue": waiting_count(db), "mentions": unread_count(db, user)}
 
 
 def _seen_cards(pairs: list[str]) -> dict[int, int]:
@@ -71,16 +65,14 @@ def queue_live(db: SessionDep, settings: SettingsDep, user: Reader,
     the replies now waiting that the page lacks (in the queue's order), and the page's cards someone changed,
     each with who changed it and how."""
     shown = _seen_cards(seen or [])
-    waiting = db.execute(  # the queue page's cards, in its order (responders.web.routes.approvals.cards)
-        select(Reply.id).join(Mention, Mention.id == Reply.mention_id).where(Reply.state == PENDING)
-        .order_by(Mention.priority.desc().nulls_last(), Reply.id).limit(settings.web.page_size)  # type: ignore[union-attr]
-    ).scalars().all()
+    # The queue page's first cards, in its order: a reply among them that the page lacks is new to it.
+    waiting = waiting_ids(db, settings.web.page_size)
     current = dict(db.execute(
         select(Reply.id, Reply.version).where(Reply.id.in_(list(shown)))  # type: ignore[union-attr]
     ).all()) if shown else {}
     changed = [{"id": reply_id, "version": current[reply_id], "by": last_reply_change(db, reply_id, by_a_person=True)}
                for reply_id, version in shown.items() if reply_id in current and current[reply_id] != version]
-    return {"waiting": _waiting(db), "new": [reply_id for reply_id in waiting if reply_id not in shown],
+    return {"waiting": waiting_count(db), "new": [reply_id for reply_id in waiting if reply_id not in shown],
             "changed": changed}
 
 
