@@ -396,6 +396,10 @@ class WebSettings(Section):
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_window_minutes: int = Field(default=15, gt=0)
     page_size: int = Field(default=50, ge=5, le=500)
+    # Cards on the approval queue page, the most urgent first. A card is a whole decision (the mention, the
+    # reply's text box, alternatives, who approved): twenty fill several screens, and each decision makes
+    # room for the next one waiting, so a longer page only costs time to draw (bench/pages.py).
+    queue_size: int = Field(default=20, ge=5, le=200)
 
     @field_validator("secure_cookies")
     @classmethod

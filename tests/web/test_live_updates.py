@@ -94,7 +94,7 @@ def test_a_queue_longer_than_its_page_counts_every_reply_and_polls_in_the_page_o
         site_factory: Any) -> None:
     from tests.responders.test_overdue_first import _waiting_reply
 
-    site = site_factory(web={"page_size": 5})
+    site = site_factory(web={"queue_size": 5})
     with Session(site.engine) as session:
         # Seven waiting: by score alone the first five would be other ones than the queue's order gives.
         urgent_later = _waiting_reply(session, "urgent-later", 95.0, 5)

@@ -90,7 +90,8 @@ def cards(db: Session, states: tuple[str, ...], limit: int, recent_first: bool =
         # The platform's raw payload (a kilobyte or more a mention) is never shown on a card: not read.
         .options(defer(Mention.raw))  # type: ignore[arg-type]
     )
-    return as_cards(db, db.execute(statement).all())
+    # The replies on their way are a status table: no alternatives, no approval panel to read for them.
+    return as_cards(db, db.execute(statement).all(), decisions=not recent_first)
 
 
 def _most_urgent_first(now: datetime) -> tuple[Any, ...]:
@@ -119,17 +120,18 @@ def waiting_count(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(Reply).where(Reply.state == workflow.PENDING)) or 0  # type: ignore[arg-type]
 
 
-def as_cards(db: Session, rows: Sequence[Any]) -> list[QueueCard]:
+def as_cards(db: Session, rows: Sequence[Any], decisions: bool = True) -> list[QueueCard]:
     """Cards from rows of (reply, mention, author, profile, submitter's email): each with the mention's
-    other suggestions and the approvals its current revision has, read for all rows at once."""
+    other suggestions and the approvals its current revision has, read for all rows at once (``decisions``;
+    without, cards with none of them: the sending-status table shows neither)."""
     alternatives: dict[int, list[Suggestion]] = {}
-    if rows:
+    if rows and decisions:
         for suggestion in db.execute(
             select(Suggestion).where(Suggestion.mention_id.in_([mention.id for _, mention, *_ in rows]))  # type: ignore[attr-defined]
             .order_by(Suggestion.rank)  # type: ignore[arg-type]
         ).scalars():
             alternatives.setdefault(suggestion.mention_id, []).append(suggestion)
-    lines = approval_lines(db, [reply for reply, *_ in rows])
+    lines = approval_lines(db, [reply for reply, *_ in rows]) if decisions else {}
     return [
         QueueCard(reply, mention, author, profile,
                   [s for s in alternatives.get(mention.id, []) if s.text != reply.text], email,
@@ -161,10 +163,10 @@ def _after(request: Request, db: Session, reply_id: int) -> Response:
 
 @router.get("/queue")
 def queue_page(request: Request, db: SessionDep, settings: SettingsDep, user: Reader) -> Response:
-    waiting = cards(db, (workflow.PENDING,), settings.web.page_size)
+    waiting = cards(db, (workflow.PENDING,), settings.web.queue_size)
     moving = cards(db, ON_ITS_WAY, 20, recent_first=True)
     # The page shows the most urgent first; the count is of every reply waiting, shown or not.
-    total = waiting_count(db) if len(waiting) == settings.web.page_size else len(waiting)
+    total = waiting_count(db) if len(waiting) == settings.web.queue_size else len(waiting)
     return page(request, "queue.html", {"nav": "queue", "waiting": waiting, "waiting_total": total,
                                         "moving": moving})
 

@@ -66,7 +66,7 @@ def queue_live(db: SessionDep, settings: SettingsDep, user: Reader,
     each with who changed it and how."""
     shown = _seen_cards(seen or [])
     # The queue page's first cards, in its order: a reply among them that the page lacks is new to it.
-    waiting = waiting_ids(db, settings.web.page_size)
+    waiting = waiting_ids(db, settings.web.queue_size)
     current = dict(db.execute(
         select(Reply.id, Reply.version).where(Reply.id.in_(list(shown)))  # type: ignore[union-attr]
     ).all()) if shown else {}
