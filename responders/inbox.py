@@ -293,7 +293,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     # walks leave the page short, the matches are few (with the other filters) and the rest are read at once.
     sort_rest_after = 2 if words and handles is None and not sqlite else None
     ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset,
-                         sort_rest_after)
+                         sort_rest_after, wanted.priority_level or None)
     found = {item.mention_id: item for item in items_by_ids(session, ids)}
     items = [found[mention_id] for mention_id in ids if mention_id in found]
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
@@ -301,7 +301,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
 
 def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]], m: Any, partial: bool,
                    count_kinds: bool, owed_only: bool, limit: int, offset: int,
-                   sort_rest_after: int | None = None) -> list[int]:
+                   sort_rest_after: int | None = None, level: str | None = None) -> list[int]:
     """The ids of the page of the mentions ``filtered`` finds, in the queue's order, overdue first within each level.
 
     The order is by bucket (priority level, then overdue or not), then the queue's order. ``m``
@@ -321,6 +321,9 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
     mentions are few and are read and sorted in one branch. ``owed_only``: the statuses asked
     for are all open ones. ``sort_rest_after``: after this many walks that left the page short,
     the rest (the later buckets) are read in one sorted statement: few rows, as the walks found.
+    ``level``: a priority level asked for; triage writes a mention's level with its score (the level is the
+    score's range, ``responders.triage.level_for``), so only that level's range is walked: the others'
+    walks would read their whole range and find nothing.
     """
     now = utcnow()
     enough = offset + limit
@@ -352,7 +355,8 @@ def _overdue_first(session: Session, filtered: Callable[[Any, bool], Select[Any]
                     .add_columns(literal(bucket, Integer).label("bucket"), *_order_columns(x))
                     .where(in_level, kind(x), *held).order_by(*queue_order(x)[1:]).limit(enough))
 
-        buckets = [(rank, 2 * rank + (0 if late else 1)) for rank in range(len(LEVEL_FLOORS) + 1)]
+        ranks = range(len(LEVEL_FLOORS) + 1) if level is None else [LEVEL_RANKS[level]]
+        buckets = [(rank, 2 * rank + (0 if late else 1)) for rank in ranks]
         return [(bucket, lambda rank=rank, bucket=bucket: branch(rank, bucket)) for rank, bucket in buckets]
 
     rows: list[Any] = []
@@ -391,6 +395,10 @@ def inbox_order(mention: Any, now: datetime | None = None) -> list[Any]:
     """The inbox's order as sort terms for a plain sort: level, overdue (open and past due) first, the queue's."""
     now = now or utcnow()
     return [_bucket(mention, and_(mention.status.in_(OPEN), mention.sla_due_at < now)), *queue_order(mention)]
+
+
+LEVEL_RANKS = {name: rank for rank, (name, _) in enumerate(LEVEL_FLOORS)}
+"""A priority level's rank in the inbox's order (its range of scores: ``level_ranges``)."""
 
 
 def _bucket(x: Any, overdue: Any) -> Any:

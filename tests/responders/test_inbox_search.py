@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from listener.models import Author, Mention, Reply, StaffUser
 from responders import inbox
-from responders.triage import NEEDS_ANSWER, OPEN, STATUSES
+from responders.triage import NEEDS_ANSWER, OPEN, STATUSES, level_for
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 LATER = datetime.now(UTC) + timedelta(days=30)  # an SLA not yet due (T0's are long past)
@@ -38,14 +38,15 @@ def _fill(engine: Engine, n: int = 150) -> tuple[list[dict[str, Any]], dict[int,
         for i in range(n):
             author = rng.choice(authors)
             status = rng.choice(STATUSES)
+            priority = rng.choice((None, 12.0, 20.0, 45.5, 45.5, 60.0, 80.0))
             mention = Mention(
                 platform=rng.choice(("x", "reddit")), external_id=str(i), kind="tweet", author_id=author.id,
                 text=rng.choice(("refund please", "love it", "where is my order")), url=f"https://x.test/{i}",
                 # Few distinct values: ties are the rule, so every part of the order matters.
                 created_at=T0 + timedelta(hours=12 * rng.randrange(5)), raw="{}",
                 sentiment_label=rng.choice(("negative", "neutral", "positive", None)),
-                status=status, priority=rng.choice((None, 12.0, 20.0, 45.5, 45.5, 60.0, 80.0)),
-                priority_level=rng.choice(("low", "high")),
+                # Triage writes the level with the score: the level is the score's range.
+                status=status, priority=priority, priority_level=None if priority is None else level_for(priority),
                 sla_due_at=rng.choice((None, T0 + timedelta(hours=1), T0 + timedelta(hours=2), LATER,
                                        LATER + timedelta(hours=1))),
                 assignee_id=staff[0].id if status == "assigned" else rng.choice((None, staff[1].id)),
@@ -120,6 +121,13 @@ def test_every_filter_pages_through_in_the_queue_order(engine: Engine, monkeypat
         (inbox.InboxFilter(sentiment="unscored"), lambda r: r["status"] in NEEDS_ANSWER and r["sentiment"] is None),
         (inbox.InboxFilter(priority_level="high", assignee="unassigned"),
          lambda r: r["status"] in NEEDS_ANSWER and r["level"] == "high" and r["assignee"] is None),
+        # a level asked for: only that level's range of the order is walked
+        (inbox.InboxFilter(priority_level="urgent", platform="reddit", sentiment="unscored"),
+         lambda r: r["status"] in NEEDS_ANSWER and r["level"] == "urgent" and r["platform"] == "reddit"
+         and r["sentiment"] is None),
+        (inbox.InboxFilter(priority_level="low", statuses=STATUSES), lambda r: r["level"] == "low"),
+        (inbox.InboxFilter(priority_level="normal", text="refund", statuses=OPEN),
+         lambda r: r["status"] in OPEN and r["level"] == "normal" and "refund" in r["text"]),
         (inbox.InboxFilter(assignee="agent0@example.test"),
          lambda r: r["status"] in NEEDS_ANSWER and r["assignee"] == agent0),
         (inbox.InboxFilter(text="REFUND"), lambda r: r["status"] in NEEDS_ANSWER and "refund" in r["text"]),
