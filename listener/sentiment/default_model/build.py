@@ -54,7 +54,7 @@ SCALE_SUFFIX = ":scale"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 DELTA_FORMAT = "harken-delta-2"
 METADATA_KEY = "harken"
-RECIPE = 3
+RECIPE = 4
 """Bump when :func:`build` changes what it produces, so existing builds are redone."""
 ONNX_OPSET = 17
 
@@ -188,7 +188,12 @@ def _source_stamp(source_dir: Path) -> dict[str, Any]:
             f"the default sentiment model is not in this install: {delta} or {config} is missing "
             "(train one and run make_delta, or set sentiment.model to another model)"
         )
-    return {"source_sha256": _sha256(delta, config), "recipe": RECIPE}
+    from listener.sentiment.default_model.rowquant import unsigned_weights
+
+    # The weights' format follows the CPU (rowquant.unsigned_weights): a build moved to a CPU that needs
+    # the other one is redone.
+    return {"source_sha256": _sha256(delta, config), "recipe": RECIPE,
+            "weights": "uint8" if unsigned_weights() else "int8"}
 
 
 def _is_built(target_dir: Path, stamp: dict[str, Any]) -> bool:
