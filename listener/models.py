@@ -70,8 +70,9 @@ class Source(SQLModel, table=True):
     # "Run now": the scheduler, in whichever process it runs, sees this and collects the source at once;
     # the run clears it as it starts.
     run_requested_at: datetime | None = _time(default=None)
-    # Raised by every admin change (edit, pause, resume, run now), never by the scheduler's runs: a change
-    # stating an older version was made on a stale admin page and is refused (responders.source_controls).
+    # Raised by an admin's edit of its options or interval (not by a pause, resume or run now, nor by the
+    # scheduler's runs): an edit stating an older version was made on a stale admin page and is refused
+    # (responders.source_controls.edit_source).
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 

@@ -19,9 +19,11 @@ imports neither.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -128,26 +130,25 @@ def _claim(session: Session, item: Mention | Source, seen: int | None) -> bool:
 
 def stale_source(session: Session, source_id: int) -> StaleSource:
     """The refusal of an admin's edit of source ``source_id`` made on an older version, naming who edited it."""
-    event = session.execute(
-        select(AuditEvent)
-        .where(AuditEvent.object_type == "source", AuditEvent.object_id == str(source_id),
-               AuditEvent.action == "source.edit")  # type: ignore[arg-type]
-        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
-        .limit(1)
-    ).scalar_one_or_none()
+    event = session.execute(_last_event("source", source_id, ("source.edit",))).scalar_one_or_none()
     last = (f"{_person(session, event.actor)} {ACTION_WORDS[event.action]} {_ago(event.at)}"
             if event is not None else "Someone changed this source")
     return StaleSource(last + _NOT_APPLIED, source_id)
 
 
-def _last_change(session: Session, mention_id: int) -> str:
-    event = session.execute(
+def _last_event(object_type: str, object_id: int, actions: Iterable[str]) -> Select[Any]:
+    """The newest audit event of one of ``actions`` on the item: who changed it last, and how."""
+    return (
         select(AuditEvent)
-        .where(AuditEvent.object_type == "mention", AuditEvent.object_id == str(mention_id),
-               AuditEvent.action.in_(tuple(_MENTION_VERBS)))  # type: ignore[attr-defined]
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id),
+               AuditEvent.action.in_(tuple(actions)))  # type: ignore[attr-defined]
         .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def _last_change(session: Session, mention_id: int) -> str:
+    event = session.execute(_last_event("mention", mention_id, _MENTION_VERBS)).scalar_one_or_none()
     if event is None:
         return "Someone changed this mention"
     who = _person(session, event.actor)
@@ -173,13 +174,7 @@ def last_reply_change(session: Session, reply_id: int, by_a_person: bool = False
     ``by_a_person``: the last change a colleague made, past what Harken's sender did after it (a card that
     changed under someone says whose decision it was, not that the sender then posted it).
     """
-    statement = (
-        select(AuditEvent)
-        .where(AuditEvent.object_type == "reply", AuditEvent.object_id == str(reply_id),
-               AuditEvent.action.in_(tuple(_REPLY_VERBS)))  # type: ignore[attr-defined]
-        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
-        .limit(1)
-    )
+    statement = _last_event("reply", reply_id, _REPLY_VERBS)
     if by_a_person:
         statement = statement.where(AuditEvent.actor.not_like("system:%"))  # type: ignore[attr-defined]
     event = session.execute(statement).scalar_one_or_none()

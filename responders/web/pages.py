@@ -61,11 +61,15 @@ def local_path(target: str | None) -> str | None:
     return target
 
 
+def _on_this_site(request: Request, url: str) -> str | None:
+    """The path and query of ``url`` when it is an address of this site (as the request reached it), else None."""
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    return local_path(url[len(origin):]) if url.startswith(origin + "/") else None
+
+
 def sent_from(request: Request) -> str | None:
     """The page (path and query) of this site that the request was sent from, if the browser said so."""
-    referer = request.headers.get("referer", "")
-    origin = f"{request.url.scheme}://{request.url.netloc}"
-    return local_path(referer[len(origin):]) if referer.startswith(origin + "/") else None
+    return _on_this_site(request, request.headers.get("referer", ""))
 
 
 PAGE_FIELD = "page_path"
@@ -80,11 +84,7 @@ def this_page(request: Request) -> str:
     (never one of ours: they redirect) would name its POST path, so nothing is said then.
     """
     if "hx-request" in request.headers:
-        current = request.headers.get("hx-current-url", "")
-        origin = f"{request.url.scheme}://{request.url.netloc}"
-        if not current.startswith(origin + "/"):
-            return ""
-        return local_path(current[len(origin):]) or ""
+        return _on_this_site(request, request.headers.get("hx-current-url", "")) or ""
     if request.method != "GET":
         return ""
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -13,6 +13,7 @@ value is escaped again as it is written.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
@@ -50,10 +51,7 @@ class _Forms(HTMLParser):
         self.forms: list[_Form] = []
         self._form: _Form | None = None
         self._textarea: _Field | None = None
-        self._line_starts = [0]
-        for index, char in enumerate(html):
-            if char == "\n":
-                self._line_starts.append(index + 1)
+        self._line_starts = [0, *(newline.end() for newline in re.finditer("\n", html))]
         self.feed(html)
         self.close()
 

@@ -31,6 +31,7 @@ set is needed, and the result is the same on every machine.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,16 +57,20 @@ def unsigned_weights(cpu_flags: str | None = None) -> bool:
     fastest. Without it (AVX2 only, as on many AMD EPYC and older Intel servers) it adds pairs of products
     in 16 bits and saturates (``vpmaddubsw``: 255 x 127 twice is more than 32,767): measured here, labels
     kept 99.15 % of float32's on val instead of 99.35 %, and a product of the tests' small model came out
-    18 % off. uint8 by uint8 is widened to 16 bits before it is multiplied and never saturates, at about
-    a sixth of the speed on such a CPU. ``cpu_flags``: the flags line to read (default: this CPU's).
+    18 % off. uint8 by uint8 is widened to 16 bits before it is multiplied and never saturates, about a
+    sixth slower on such a CPU. ``cpu_flags``: the flags line to read (default: this CPU's).
     """
-    if cpu_flags is None:
-        try:
-            cpu_flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                              if line.startswith("flags")), "")
-        except OSError:  # not Linux: the kernels that never saturate
-            cpu_flags = ""
-    return not (VNNI_FLAGS & set(cpu_flags.replace(":", " ").split()))
+    flags = _this_cpu_flags() if cpu_flags is None else cpu_flags
+    return not (VNNI_FLAGS & set(flags.replace(":", " ").split()))
+
+
+@functools.cache
+def _this_cpu_flags() -> str:
+    """This CPU's flags line (read once: every start-up's build check asks for it)."""
+    try:
+        return next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:  # not Linux: the kernels that never saturate
+        return ""
 
 
 @dataclass(frozen=True)
