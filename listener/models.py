@@ -241,7 +241,9 @@ class Mention(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "external_id"),
         Index("ix_mentions_processing", "processing_state", "id"),
-        Index("ix_mentions_created", "created_at"),
+        # On PostgreSQL it also carries what the inbox orders a page by (migration 0021): the inbox over every status
+        # for a short period walks a period's mentions level by level from the index alone, not from their rows.
+        Index("ix_mentions_created", "created_at", postgresql_include=["priority", "sla_due_at", "status", "id"]),
         # Covers the digest's and the spike check's aggregates over a period without touching the rows.
         Index("ix_mentions_digest", "created_at", "sentiment_label", "platform", "profile_id", "sla_due_at"),
         # The queue: open mentions, most urgent first.

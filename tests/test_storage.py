@@ -235,3 +235,23 @@ def test_export_writes_one_record_per_mention(engine: Engine) -> None:
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["external_id"] for r in rows] == ["1001", "1002"]
     assert rows[0]["text"] == 'a, "quoted"\nline'
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_created_index_carries_what_the_inbox_orders_a_period_by(postgres_url: str) -> None:
+    """Migration 0021: a short period's mentions are walked from the index alone; its downgrade gives the plain one."""
+    from sqlalchemy import text
+
+    def created_index() -> str:
+        engine = make_engine(postgres_url)
+        with engine.connect() as connection:
+            definition = connection.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_mentions_created'")).scalar_one()
+        engine.dispose()
+        return definition
+
+    assert created_index().endswith("(created_at) INCLUDE (priority, sla_due_at, status, id)")
+    downgrade(postgres_url, "0020")
+    assert created_index().endswith("(created_at)")
+    migrate(postgres_url)
+    assert "INCLUDE (priority, sla_due_at, status, id)" in created_index()
