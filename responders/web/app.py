@@ -36,6 +36,8 @@ from responders.web.approval_panel import voided_by_an_edit
 from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.errors import ANSWERED, message_for, status_for
+from responders.web.inbox_row import install as install_inbox_row
+from responders.web.marks import install as install_marks
 from responders.web.openapi import api_schema
 from responders.web.pages import form_page_again, is_https, this_page
 from responders.web.reply_length import reply_length
@@ -107,6 +109,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["body"] = body_of  # a post's text without the title shown above it
     install_words(env)  # internal names (statuses, audit actions, system actors) in plain words
     install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
+    install_marks(env)  # a moment, an SLA, a priority, a sentiment: drawn on every row and card
+    install_inbox_row(env)  # an inbox row, drawn fifty times a page
     env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
     env.globals["sentiment_shown"] = sentiment_shown  # "uncertain" below [sentiment] min_confidence
     env.globals["sentiment_labels"] = LABELS  # what a person may correct a label to

@@ -101,24 +101,32 @@ def sla_state(due: datetime | None, status: str, now: datetime | None = None) ->
     return SlaState(False, f"{span(left)} left")
 
 
-def _reader_zone(context: Any) -> ZoneInfo:
+def reader_zone(context: Any) -> ZoneInfo:
+    """The time zone of the reader of the page ``context`` draws: found once per request (a page shows hundreds of
+    times), and kept on the request."""
     request = context.get("request")
-    actor = getattr(request.state, "actor", None) if request is not None else None
-    settings = request.app.state.settings if request is not None else None
-    team = settings.digest.timezone if settings is not None else TEAM_ZONE_FALLBACK
-    return zone_of(actor.user if actor is not None else None, team)
+    if request is None:
+        return ZoneInfo(TEAM_ZONE_FALLBACK)
+    known = getattr(request.state, "reader_zone", None)
+    if known is not None:
+        return known
+    actor = getattr(request.state, "actor", None)
+    zone = zone_of(actor.user if actor is not None else None, request.app.state.settings.digest.timezone)
+    if actor is not None:  # before sign-in the team's zone is shown, and is not kept for the reader to come
+        request.state.reader_zone = zone
+    return zone
 
 
 @pass_context
 def local_time(context: Any, moment: datetime) -> str:
     """Jinja: ``moment`` in the reader's time zone (the year shown when not this year)."""
-    return local_text(moment, _reader_zone(context))
+    return local_text(moment, reader_zone(context))
 
 
 @pass_context
 def exact_time(context: Any, moment: datetime) -> str:
     """Jinja: ``moment`` with its date, time and zone, in the reader's time zone."""
-    return full_text(moment, _reader_zone(context))
+    return full_text(moment, reader_zone(context))
 
 
 def install(env: Any) -> None:
