@@ -18,6 +18,10 @@ from tests.scale.helpers import Harken, wait_until
 pytestmark = pytest.mark.postgres
 
 RETRY_SECONDS = 1.0
+TAKEOVER_BOUND = 30.0
+"""How long the standby may take to become active once the other is dead: a takeover without anyone restarting
+anything, not a speed figure. A quiet machine takes about two seconds (a retry, then a build of warmed-up jobs);
+on CI's loaded two cores one takeover stalled for more than 8 s between building its jobs and starting them."""
 
 
 def test_one_scheduler_collects_and_the_standby_takes_over_when_it_dies(
@@ -61,7 +65,7 @@ def test_one_scheduler_collects_and_the_standby_takes_over_when_it_dies(
     first.kill()
     killed_at = time.time()
     # The database ends the dead process's session and its lock with it; the standby's next try wins.
-    assert second.wait_for(r"scheduler active", timeout=3 * RETRY_SECONDS + 5), second.output
+    assert second.wait_for(r"scheduler active", timeout=TAKEOVER_BOUND), second.output
     took_over_in = time.time() - killed_at
     reddit.add_comment("lumen mobile after the takeover", "late_comer", "LumenMobile")
     assert wait_until(lambda: stored("lumen mobile after the takeover"), timeout=20), second.output
@@ -69,7 +73,7 @@ def test_one_scheduler_collects_and_the_standby_takes_over_when_it_dies(
     # No source ever ran in both at once: every request of the second came after the first was dead.
     assert requests_by("harken-second") and min(requests_by("harken-second")) > killed_at
     assert max(requests_by("harken-first")) < killed_at
-    assert took_over_in < 3 * RETRY_SECONDS + 5
+    assert took_over_in < TAKEOVER_BOUND
     with Session(engine) as session:
         texts = list(session.execute(select(Mention.text)).scalars())
     engine.dispose()
