@@ -19,21 +19,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from listener.platforms import display_handle, platform_title
-from listener.sentiment.certainty import DEFAULT_MIN_CONFIDENCE, shown_sentiment
-from listener.sentiment.labels import LABELS
 from listener.settings import Settings
 from listener.threads import body_of
 from responders.digests.render import count, duration, percent, safe_url, signed, volume_change
 from responders.roles import Action, can
 from responders.versions import StaleReply, StaleVersion
 from responders.web.approval_panel import voided_by_an_edit
-from responders.web.clock import install as install_clock
 from responders.web.deps import LARGEST_ID, NotSignedIn
 from responders.web.errors import ANSWERED, message_for, status_for
 from responders.web.inbox_row import install as install_inbox_row
@@ -85,15 +81,6 @@ def _static_version() -> str:
     return digest.hexdigest()[:10]
 
 
-@pass_context
-def sentiment_shown(context: Any, label: str | None, confidence: float | None) -> str:
-    """Jinja: the label to show, ``uncertain`` below the running settings' ``[sentiment] min_confidence``."""
-    request = context.get("request")
-    settings = request.app.state.settings if request is not None else None
-    threshold = settings.sentiment.min_confidence if settings is not None else DEFAULT_MIN_CONFIDENCE
-    return shown_sentiment(label, confidence, threshold)
-
-
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     version = _static_version()
@@ -108,12 +95,9 @@ def make_templates() -> Jinja2Templates:
     env.globals["reply_length"] = reply_length  # the reply boxes' counters, first drawn with their text's count
     env.filters["body"] = body_of  # a post's text without the title shown above it
     install_words(env)  # internal names (statuses, audit actions, system actors) in plain words
-    install_clock(env)  # times in the reader's time zone, SLAs as time left or overdue
     install_marks(env)  # a moment, an SLA, a priority, a sentiment: drawn on every row and card
     install_inbox_row(env)  # an inbox row, drawn fifty times a page
     env.globals["voided_by_an_edit"] = voided_by_an_edit  # the queue card's warning before an edit
-    env.globals["sentiment_shown"] = sentiment_shown  # "uncertain" below [sentiment] min_confidence
-    env.globals["sentiment_labels"] = LABELS  # what a person may correct a label to
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     # The digest's own formatting, so the dashboard shows the figures exactly as the email does.
     env.filters.update(count=count, percent=percent, signed=signed, duration=duration, safe_url=safe_url)

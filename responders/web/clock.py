@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from jinja2 import pass_context
-
 from listener.db import utcnow
 from responders.triage import OPEN
 
@@ -115,20 +113,3 @@ def reader_zone(context: Any) -> ZoneInfo:
     if actor is not None:  # before sign-in the team's zone is shown, and is not kept for the reader to come
         request.state.reader_zone = zone
     return zone
-
-
-@pass_context
-def local_time(context: Any, moment: datetime) -> str:
-    """Jinja: ``moment`` in the reader's time zone (the year shown when not this year)."""
-    return local_text(moment, reader_zone(context))
-
-
-@pass_context
-def exact_time(context: Any, moment: datetime) -> str:
-    """Jinja: ``moment`` with its date, time and zone, in the reader's time zone."""
-    return full_text(moment, reader_zone(context))
-
-
-def install(env: Any) -> None:
-    """The globals the templates use for times and SLAs."""
-    env.globals.update(local_time=local_time, exact_time=exact_time, sla_state=sla_state)
