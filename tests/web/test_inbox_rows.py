@@ -14,7 +14,7 @@ from tests.responders.helpers import add_mention, process
 from tests.web.conftest import TEAM, Site
 
 HOSTILE = 'Refund now </td><script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'
-LONG = "my order " + "arrived broken and nobody answers " * 8  # 273 characters: cut at a word
+LONG = "my order " + "arrived broken and nobody answers " * 8  # 281 characters: cut at a word
 
 
 def _row(html: str, mention_id: int) -> str:
