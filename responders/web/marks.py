@@ -36,11 +36,11 @@ def when(context: Any, moment: datetime | None) -> Markup:
 @pass_context
 def sla(context: Any, due: datetime | None, status: str) -> Markup:
     """Time left to answer, or how long overdue, for a mention still owed an answer; the due time beside it."""
-    state = sla_state(due, status)
     if due is None:
         return Markup("")
     moment = _when(due, reader_zone(context))
-    if state is None:
+    state = sla_state(due, status)
+    if state is None:  # closed: only the due time
         return Markup(moment)
     overdue = " overdue" if state.overdue else ""
     return Markup(f'<span class="sla{overdue}">{escape(state.text)}</span> <small>{moment}</small>')
