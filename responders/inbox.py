@@ -59,7 +59,13 @@ FEW_AUTHORS = 500
 ALL_MENTIONS = indexed_by(Mention, "ix_mentions_order", "ordered_mentions")
 """The mentions, read on SQLite through the index of every mention in the queue's order (a view over every status)."""
 MATCHED_MENTIONS = not_indexed(Mention, "matched_mentions")
-"""The mentions, read on SQLite by id only: those a text search's index found."""
+"""The mentions, read on SQLite by id only: those a text search's index found, or those of a rarer sentiment."""
+SENTIMENT_OPEN_MENTIONS = indexed_by(Mention, "ix_mentions_open_sentiment", "sentiment_open_mentions")
+"""The open mentions, read on SQLite through the index of their sentiment, platform and status (migration 0022)."""
+FEW_OF_A_SENTIMENT = 5000
+"""A common word narrowed to a sentiment of at most this many open mentions (with the platform and statuses asked
+for) reads them and checks their text, rather than walking the queue's order: reading a text costs a few
+microseconds, and the walk reads as many texts whenever the narrowed matches are few."""
 MANY_MATCHES = 5000
 """A text search whose index finds at most this many mentions reads and sorts them; one that finds more walks
 the queue's order instead (a common word: the first page's matches come early in the walk). At about this many
@@ -188,8 +194,11 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     MANY_MATCHES mentions (with those of the few authors whose handle holds the
     words), those are read by id, checked with the same LIKE and sorted; a commoner
     word walks the queue's order as before. PostgreSQL uses its trigram indexes by
-    itself. A view over other statuses walks ``ix_mentions_order`` (every mention in
-    the queue's order) when its date range is wide (WIDE_RANGE).
+    itself. A commoner word narrowed to a sentiment of few open mentions (FEW_OF_A_SENTIMENT)
+    reads those through ``ix_mentions_open_sentiment`` on SQLite and checks their text; PostgreSQL
+    joins that index with the trigram index by itself. A view over other statuses walks
+    ``ix_mentions_order`` (every mention in the queue's order) when its date range is wide
+    (WIDE_RANGE).
     """
     wanted.check()
     asked = wanted
@@ -220,6 +229,11 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         text_authors = _authors_containing(session, words, sqlite)
         if sqlite and indexable(words) and text_authors is not None and not newer:
             candidates = _few_matches(session, words, text_authors)
+        if (sqlite and candidates is None and wanted.sentiment and not newer and wanted.statuses
+                and set(wanted.statuses) <= set(OPEN)):
+            # A common word: its matches are checked on each mention's row wherever they are read. A rarer
+            # sentiment has fewer rows to read than the walk through the queue's order would pass.
+            candidates = _few_of_sentiment(session, wanted)
     open_only = (bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
                  and candidates is None and not newer)
     wide = (sqlite and not open_only and authors is None and candidates is None and not newer
@@ -265,6 +279,8 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             ids = ids.where(m.sla_due_at < utcnow())
         if newer:
             ids = ids.where(m.id > wanted.after_id)
+        if candidates is not None:  # the mentions an index found (a word's, or a sentiment's), checked in full below
+            ids = ids.where(m.id.in_(candidates))
         if authors is not None:  # an author: search handles only
             ids = ids.where(m.author_id.in_(authors))
         elif handles is not None:
@@ -276,8 +292,6 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
             if text_authors is None:  # a fragment of many handles: checked along the walk
                 ids = ids.outerjoin(Author, Author.id == m.author_id).where(or_(in_text, _handle_like(needle)))
             else:
-                if candidates is not None:  # the index's candidates, then the exact test on them
-                    ids = ids.where(m.id.in_(candidates))
                 ids = ids.where(or_(in_text, m.author_id.in_(text_authors)) if text_authors else in_text)
         return ids
 
@@ -294,7 +308,7 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     sort_rest_after = 2 if words and handles is None and not sqlite else None
     ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset,
                          sort_rest_after, wanted.priority_level or None)
-    found = {item.mention_id: item for item in items_by_ids(session, ids)}
+    found = {item.mention_id: item for item in items_by_ids(session, ids)} if ids else {}
     items = [found[mention_id] for mention_id in ids if mention_id in found]
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
@@ -487,6 +501,29 @@ def _few_matches(session: Session, words: str, text_authors: list[int]) -> Any:
         matches = union_all(matches, select(Mention.id).where(Mention.author_id.in_(text_authors)))
     counted = select(func.count()).select_from(matches.limit(MANY_MATCHES + 1).subquery())
     return matches if (session.scalar(counted) or 0) <= MANY_MATCHES else None
+
+
+def _few_of_sentiment(session: Session, wanted: InboxFilter) -> Any:
+    """On SQLite: the ids of the open mentions of the sentiment, platform and statuses ``wanted`` (a select), or
+    None when more than FEW_OF_A_SENTIMENT.
+
+    Read through ix_mentions_open_sentiment. "Unscored" is two ranges of the index (no label, and the label
+    "unscored"), one select each: SQLite would scan the whole index for the two as one condition.
+    """
+    s = SENTIMENT_OPEN_MENTIONS
+    parts = []
+    for label in (None, "unscored") if wanted.sentiment == "unscored" else (wanted.sentiment,):
+        part = select(s.id).where(sql_text(f"{inspect(s).selectable.name}.{OPEN_MENTION_CONDITION}"),
+                                  s.sentiment_label.is_(None) if label is None else s.sentiment_label == label)
+        if wanted.platform:
+            part = part.where(s.platform == wanted.platform)
+        if set(wanted.statuses) != set(OPEN):
+            part = part.where(s.status.in_(bindparam("sentiment_statuses", list(wanted.statuses), expanding=True,
+                                                     literal_execute=True)))
+        parts.append(part)
+    matches: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    counted = select(func.count()).select_from(matches.limit(FEW_OF_A_SENTIMENT + 1).subquery())
+    return matches if (session.scalar(counted) or 0) <= FEW_OF_A_SENTIMENT else None
 
 
 def _wide(session: Session, wanted: InboxFilter) -> bool:
