@@ -263,12 +263,17 @@ def adapt(
 
     final = TopLayers(load(), options.top_layers)
     final.fit(*mixed(lambda _, fold: np.ones(len(fold), dtype=bool)), options)
-    after = {item.name: _figures(item.labels, final.predict_logits(item.states)) for item in held}
+    held_logits = {item.name: final.predict_logits(item.states) for item in held}
+    after = {item.name: _figures(item.labels, held_logits[item.name]) for item in held}
     for extra, target in zip(extra_sets, out_of_fold, strict=True):
         after[extra.name] = {**_figures(extra.labels, target), "out_of_fold": True, "folds": fold_count,
                              "grouped": groups is not None and extra is extra_sets[0]}
     model_out = out_dir / "model"
     model_out.mkdir(parents=True, exist_ok=True)
+    # The logits behind the figures (the held-out sets by the final model, the extras out-of-fold): a shift of the
+    # class priors can be judged on them afterwards without adapting again.
+    for name, logits in [*held_logits.items(), *((e.name, t) for e, t in zip(extra_sets, out_of_fold, strict=True))]:
+        np.save(out_dir / f"{name}-logits.npy", logits)
     final.model.save_pretrained(str(model_out))
     for name in TOKENIZER_FILES:
         if (tokenizer_dir / name).is_file() and not (model_out / name).is_file():

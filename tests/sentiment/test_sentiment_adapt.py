@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from listener.sentiment.adapt import AdaptOptions, TopLayers, adapt
 from listener.sentiment.classifier import load_classifier
 from listener.sentiment.head import HeadFitError
 from listener.sentiment.labels import LABELS
+from listener.sentiment.metrics import score
 
 BRANDS = ["acme", "globex", "initech"]
 
@@ -55,6 +57,12 @@ def test_each_brand_is_predicted_by_a_model_that_never_trained_on_it(
     assert metrics["after"]["brand"]["out_of_fold"] is True and metrics["after"]["brand"]["folds"] == 3
     assert metrics["after"]["brand"]["grouped"] is True
     assert [fold["fold"] for fold in metrics["folds"]] == BRANDS
+    # The logits behind the figures are kept: the brand tweets' out-of-fold, val's by the model that ships.
+    val = [int(line) for line in (tmp_path / "data" / "val_labels.txt").read_text().split()]
+    for name, labels in (("brand", gold), ("val", val)):
+        logits = np.load(tmp_path / "out" / f"{name}-logits.npy")
+        assert logits.shape == (len(labels), 3)
+        assert asdict(score(labels, logits.argmax(axis=1).tolist())).items() <= metrics["after"][name].items()
 
 
 def test_the_adapted_model_loads_leans_toward_the_brand_labels_and_records_its_recipe(
