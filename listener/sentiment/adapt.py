@@ -53,6 +53,9 @@ class AdaptOptions:
     # Weight-space mix of the adapted layers with where they started (1: as adapted, 0: unchanged), as in
     # robust fine-tuning (WiSE-FT): the mix keeps more of what the start model knew at no cost per text.
     mix: float = 1.0
+    # Part of each label's weight spread over the other classes (0: none): the model learns less certainty, which
+    # brands it never saw may not bear out.
+    label_smoothing: float = 0.0
 
 
 @dataclass
@@ -148,7 +151,8 @@ class TopLayers:
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
         weights = class_weights(np.asarray(labels, dtype=np.int64), options.class_weighting)
-        loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+        loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32),
+                                      label_smoothing=options.label_smoothing)
         gold = torch.tensor(list(labels))
         for _ in range(options.epochs):
             self.model.train()
@@ -202,6 +206,8 @@ def adapt(
         raise HeadFitError(f"class weighting {options.class_weighting!r} is not one of none, sqrt, inverse")
     if not 0.0 <= options.mix <= 1.0:
         raise HeadFitError(f"mix must be between 0 (the start model) and 1 (as adapted), not {options.mix}")
+    if not 0.0 <= options.label_smoothing < 1.0:
+        raise HeadFitError(f"label smoothing must be at least 0 and below 1, not {options.label_smoothing}")
     if not extras:
         raise HeadFitError("give at least one extra set (--extra NAME=TEXTS:LABELS) to adapt to")
     if groups is not None and len(groups) != len(extras[0][1]):

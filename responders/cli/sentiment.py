@@ -408,6 +408,8 @@ def adapt_command(
     = 1.0,
     folds: Annotated[int, typer.Option(help="Seeded folds for the out-of-fold figures (without --groups).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the replay sample, the folds and training.")] = 0,
+    label_smoothing: Annotated[float, typer.Option(help="Part of each label spread over the other classes.")]
+    = 0.0,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
     = False,
 ) -> None:
@@ -418,7 +420,8 @@ def adapt_command(
     from listener.sentiment.training import TrainingDataError
 
     options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
-                           class_weighting=class_weighting, folds=folds, seed=seed, mix=mix)
+                           class_weighting=class_weighting, folds=folds, seed=seed, mix=mix,
+                           label_smoothing=label_smoothing)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]

@@ -94,6 +94,24 @@ def test_wrong_options_are_refused_with_what_to_change(tiny_model: Path, tmp_pat
     with pytest.raises(HeadFitError, match="'balanced' is not one of none, sqrt, inverse"):
         adapt(data, tmp_path / "out", AdaptOptions(class_weighting="balanced"), extras=[("brand", texts, gold)],
               model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match=r"label smoothing must be at least 0 and below 1, not 1\.0"):
+        adapt(data, tmp_path / "out", AdaptOptions(label_smoothing=1.0), extras=[("brand", texts, gold)],
+              model_dir=tiny_model)
+
+
+def test_label_smoothing_leaves_the_adapted_model_less_certain(tiny_model: Path, tmp_path: Path) -> None:
+    texts, gold, groups = brand_tweets()
+    data = data_subset(tmp_path / "data", 40)
+    certainty = {}
+    for smoothing in (0.0, 0.3):
+        out = tmp_path / f"out{smoothing}"
+        metrics = adapt(data, out, AdaptOptions(top_layers=1, replay=20, epochs=3, learning_rate=1e-3,
+                                                label_smoothing=smoothing),
+                        extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+        assert metrics["adapt"]["label_smoothing"] == smoothing
+        adapted = load_classifier(str(out / "model"), device="cpu")
+        certainty[smoothing] = sum(p.confidence for p in adapted.classify(texts)) / len(texts)
+    assert certainty[0.3] < certainty[0.0]
 
 
 def test_the_weight_mix_runs_from_the_start_model_to_the_adapted_one(tiny_model: Path, tmp_path: Path) -> None:
