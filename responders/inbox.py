@@ -224,18 +224,17 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     # index finds (when few: see MANY_MATCHES). PostgreSQL finds them itself through its trigram indexes.
     text_authors: list[int] | None = None
     candidates: Any = None
+    owed_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN)  # only open statuses asked for
     newer = wanted.after_id is not None  # a few rows past an id: read by id, never through another index
     if words and handles is None:
         text_authors = _authors_containing(session, words, sqlite)
         if sqlite and indexable(words) and text_authors is not None and not newer:
             candidates = _few_matches(session, words, text_authors)
-        if (sqlite and candidates is None and wanted.sentiment and not newer and wanted.statuses
-                and set(wanted.statuses) <= set(OPEN)):
+        if sqlite and candidates is None and wanted.sentiment and not newer and owed_only:
             # A common word: its matches are checked on each mention's row wherever they are read. A rarer
             # sentiment has fewer rows to read than the walk through the queue's order would pass.
             candidates = _few_of_sentiment(session, wanted)
-    open_only = (bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN) and authors is None
-                 and candidates is None and not newer)
+    open_only = owed_only and authors is None and candidates is None and not newer
     wide = (sqlite and not open_only and authors is None and candidates is None and not newer
             and _wide(session, wanted))
     m = (PLATFORM_OPEN_MENTIONS if open_only and sqlite and wanted.platform else OPEN_MENTIONS if open_only
@@ -246,14 +245,9 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
         mentions, whose condition SQLite needs to see word for word."""
         ids = select(m.id)
         if partial:
-            # The index's own condition, word for word: SQLite sees that a partial index applies only so.
-            # (PostgreSQL proves it from the statuses below; the repeated condition would only skew its estimates.)
-            ids = ids.where(sql_text(f"{inspect(m).selectable.name}.{OPEN_MENTION_CONDITION}"))
+            ids = ids.where(_open_condition(m))
         if wanted.statuses and set(wanted.statuses) != set(STATUSES):
-            # Known values (checked above), written into the SQL: PostgreSQL plans with them even once the
-            # statement is prepared, and sees that the partial index of open mentions applies.
-            ids = ids.where(m.status.in_(bindparam("statuses", list(wanted.statuses), expanding=True,
-                                                   literal_execute=True)))
+            ids = ids.where(_status_in(m, wanted.statuses, "statuses"))
         if wanted.platform:
             ids = ids.where(m.platform == wanted.platform)
         if wanted.sentiment == "unscored":
@@ -302,13 +296,12 @@ def search(session: Session, wanted: InboxFilter, me: StaffUser | None = None, l
     narrowed = any((wanted.platform, wanted.sentiment, wanted.priority_level, wanted.assignee, wanted.since,
                     wanted.until, wanted.source))
     count_kinds = walk and not (words and handles is None and not narrowed)
-    owed_only = bool(wanted.statuses) and set(wanted.statuses) <= set(OPEN)
     # On PostgreSQL a text's trigram index finds its matches anew in each walk: when the first level's two
     # walks leave the page short, the matches are few (with the other filters) and the rest are read at once.
     sort_rest_after = 2 if words and handles is None and not sqlite else None
     ids = _overdue_first(session, filtered, m, open_only and sqlite, count_kinds, owed_only, limit + 1, offset,
                          sort_rest_after, wanted.priority_level or None)
-    found = {item.mention_id: item for item in items_by_ids(session, ids)} if ids else {}
+    found = {item.mention_id: item for item in items_by_ids(session, ids)}
     items = [found[mention_id] for mention_id in ids if mention_id in found]
     return InboxPage(items[:limit], offset, limit, len(items) > limit, asked)
 
@@ -421,9 +414,22 @@ def _bucket(x: Any, overdue: Any) -> Any:
     return level * 2 + late
 
 
+def _open_condition(m: Any) -> Any:
+    """The index of open mentions' own condition on ``m``, word for word: SQLite sees that a partial index applies
+    only so. (PostgreSQL proves it from the statuses asked for; a repeated condition would only skew its estimates.)"""
+    return sql_text(f"{inspect(m).selectable.name}.{OPEN_MENTION_CONDITION}")
+
+
+def _status_in(m: Any, statuses: Sequence[str], key: str) -> Any:
+    """``m.status IN statuses``, known values (checked by InboxFilter) written into the SQL: PostgreSQL plans with
+    them even once the statement is prepared, and sees that a partial index of open mentions applies. ``key``
+    names the parameter, unique within a statement."""
+    return m.status.in_(bindparam(key, list(statuses), expanding=True, literal_execute=True))
+
+
 def _count_due(session: Session, kind: Callable[[Any], Any]) -> int:
     """How many open mentions are of ``kind`` (overdue, or not), up to FEW_DUE + 1: counted through their index."""
-    found = select(OPEN_DUE.id).where(sql_text(f"{OPEN_DUE_NAME}.{OPEN_MENTION_CONDITION}"), kind(OPEN_DUE))
+    found = select(OPEN_DUE.id).where(_open_condition(OPEN_DUE), kind(OPEN_DUE))
     return session.scalar(select(func.count()).select_from(found.limit(FEW_DUE + 1).subquery())) or 0
 
 
@@ -513,13 +519,12 @@ def _few_of_sentiment(session: Session, wanted: InboxFilter) -> Any:
     s = SENTIMENT_OPEN_MENTIONS
     parts = []
     for label in (None, "unscored") if wanted.sentiment == "unscored" else (wanted.sentiment,):
-        part = select(s.id).where(sql_text(f"{inspect(s).selectable.name}.{OPEN_MENTION_CONDITION}"),
+        part = select(s.id).where(_open_condition(s),
                                   s.sentiment_label.is_(None) if label is None else s.sentiment_label == label)
         if wanted.platform:
             part = part.where(s.platform == wanted.platform)
         if set(wanted.statuses) != set(OPEN):
-            part = part.where(s.status.in_(bindparam("sentiment_statuses", list(wanted.statuses), expanding=True,
-                                                     literal_execute=True)))
+            part = part.where(_status_in(s, wanted.statuses, "sentiment_statuses"))
         parts.append(part)
     matches: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     counted = select(func.count()).select_from(matches.limit(FEW_OF_A_SENTIMENT + 1).subquery())
@@ -584,7 +589,10 @@ def _items(rows: Any) -> list[QueueItem]:
 
 
 def items_by_ids(session: Session, ids: Sequence[int]) -> list[QueueItem]:
-    """Inbox rows for these mentions (for re-rendering one row after an action)."""
+    """Inbox rows for these mentions (for re-rendering one row after an action); none asked for, no statement
+    (planning ``IN (NULL)`` with its joins costs PostgreSQL a few milliseconds)."""
+    if not ids:
+        return []
     return _items(session.execute(_rows().where(ROW_MENTIONS.id.in_(list(ids)))))
 
 
