@@ -48,11 +48,10 @@ def sla(context: Any, due: datetime | None, status: str) -> Markup:
 
 def priority(score: float | None, level: str | None) -> Markup:
     """The priority level with its score (0-100), or a dash before triage has scored it."""
-    if score is None:
-        return Markup(f'<span class="prio {escape(level or "none")}" title="priority not yet computed">'
-                      f'{escape(level or "–")}</span>')
-    return Markup(f'<span class="prio {escape(level or "none")}" title="priority {score:.0f}">'
-                  f'{escape(level or "–")} <small>{score:.0f}</small></span>')
+    title, shown_score = ("priority not yet computed", "") if score is None \
+        else (f"priority {score:.0f}", f" <small>{score:.0f}</small>")
+    return Markup(f'<span class="prio {escape(level or "none")}" title="{title}">'
+                  f'{escape(level or "–")}{shown_score}</span>')
 
 
 @pass_context
