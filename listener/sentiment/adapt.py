@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -56,6 +57,39 @@ class AdaptOptions:
     # Part of each label's weight spread over the other classes (0: none): the model learns less certainty, which
     # brands it never saw may not bear out.
     label_smoothing: float = 0.0
+    # Copies of each tweet of the grouped extra set with its own brand (its group's name) swapped for another
+    # brand's, added to the mix. Adapted on three brands' tweets, a model otherwise learns their names (a third of
+    # apple's Sanders tweets are negative, a fifteenth of google's) instead of what a tweet says about any brand.
+    brand_swaps: int = 0
+
+
+# Names a tweet's own brand is swapped for: none is a Sanders brand, and names that are groups of the data at hand
+# are never used, so a held-out brand's name is never written into a tweet that is trained on.
+SWAP_BRANDS = ("samsung", "amazon", "netflix", "spotify", "starbucks", "comcast", "verizon", "delta", "uber", "nike",
+               "tesla", "sony", "dell", "adobe", "ikea", "paypal", "walmart", "target", "mcdonalds", "airbnb", "intel",
+               "nintendo", "xbox", "hp", "ebay", "yahoo", "facebook", "instagram", "youtube", "oracle")
+
+
+def swap_brand(text: str, brand: str, replacement: str) -> str:
+    """``text`` with each whole-word ``brand``, ``@brand`` or ``#brand`` (any case) written as ``replacement``.
+
+    The replacement takes the case of what it replaces (``Apple`` -> ``Samsung``, ``APPLE`` -> ``SAMSUNG``); a
+    longer word that holds the name (``pineapple``, ``applesauce``) is left alone.
+    """
+    def written_alike(match: re.Match[str]) -> str:
+        word = match.group(2)
+        if word.isupper():
+            return match.group(1) + replacement.upper()
+        return match.group(1) + (replacement.capitalize() if word[0].isupper() else replacement)
+
+    return re.sub(r"(?<!\w)([@#]?)(" + re.escape(brand) + r")(?!\w)", written_alike, text, flags=re.IGNORECASE)
+
+
+def brand_swapped(texts: Sequence[str], brands: Sequence[str], rng: random.Random) -> list[str]:
+    """Each text with its own brand swapped for one of SWAP_BRANDS (not one of ``brands``), chosen by ``rng``."""
+    taken = {brand.lower() for brand in brands}
+    choices = [name for name in SWAP_BRANDS if name not in taken]
+    return [swap_brand(text, brand, rng.choice(choices)) for text, brand in zip(texts, brands, strict=True)]
 
 
 @dataclass
@@ -212,6 +246,15 @@ def adapt(
         raise HeadFitError("give at least one extra set (--extra NAME=TEXTS:LABELS) to adapt to")
     if groups is not None and len(groups) != len(extras[0][1]):
         raise HeadFitError(f"{len(groups)} groups for {len(extras[0][1])} texts of {extras[0][0]}")
+    if options.brand_swaps < 0:
+        raise HeadFitError(f"brand swaps must be 0 or more, not {options.brand_swaps}")
+    if options.brand_swaps and groups is None:
+        raise HeadFitError("brand swaps need --groups naming each tweet's brand")
+    if options.brand_swaps and groups is not None:
+        named = sum(swap_brand(text, brand, "x") != text for text, brand in zip(extras[0][1], groups, strict=True))
+        if named * 2 < len(groups):
+            raise HeadFitError(f"only {named} of {len(groups)} texts of {extras[0][0]} name their group: brand swaps "
+                               "need --groups to give each tweet's brand as the tweet writes it")
 
     def load() -> Any:
         if model_dir is None:
@@ -234,6 +277,10 @@ def adapt(
     val_texts, val_gold = read_split(data_dir, "val")
     held = [states("val", val_texts, val_gold), *(states(name, t, g) for name, t, g in held_out)]
     extra_sets = [states(name, t, g) for name, t, g in extras]
+    # brand-swapped copies of the first extra set, each in its original's fold
+    swapped_sets = [states(f"{extras[0][0]} with brands swapped ({n + 1})",
+                           brand_swapped(extras[0][1], groups, random.Random(options.seed + n)), extras[0][2])
+                    for n in range(options.brand_swaps if groups is not None else 0)]
     before = {item.name: _figures(item.labels, start.predict_logits(item.states)) for item in [*held, *extra_sets]}
 
     if groups is not None:
@@ -251,8 +298,9 @@ def adapt(
         texts, labels = list(replay.states), list(replay.labels)
         for index, (extra, fold) in enumerate(zip(extra_sets, folds, strict=True)):
             chosen = np.flatnonzero(keep(index, fold))
-            texts += [extra.states[i] for i in chosen]
-            labels += [extra.labels[i] for i in chosen]
+            for source in [extra, *(swapped_sets if index == 0 else [])]:
+                texts += [source.states[i] for i in chosen]
+                labels += [source.labels[i] for i in chosen]
         return texts, labels
 
     out_of_fold = [np.zeros((len(e.labels), 3), dtype=np.float32) for e in extra_sets]

@@ -410,6 +410,8 @@ def adapt_command(
     seed: Annotated[int, typer.Option(help="Seed of the replay sample, the folds and training.")] = 0,
     label_smoothing: Annotated[float, typer.Option(help="Part of each label spread over the other classes.")]
     = 0.0,
+    brand_swaps: Annotated[int, typer.Option(help="Copies of each brand tweet with its brand (its --groups name) "
+                                                  "swapped for another brand's.")] = 0,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
     = False,
 ) -> None:
@@ -421,7 +423,7 @@ def adapt_command(
 
     options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
                            class_weighting=class_weighting, folds=folds, seed=seed, mix=mix,
-                           label_smoothing=label_smoothing)
+                           label_smoothing=label_smoothing, brand_swaps=brand_swaps)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from sentiment_models import TEXTS, data_subset
 
-from listener.sentiment.adapt import AdaptOptions, TopLayers, adapt
+from listener.sentiment.adapt import SWAP_BRANDS, AdaptOptions, TopLayers, adapt, swap_brand
 from listener.sentiment.classifier import load_classifier
 from listener.sentiment.head import HeadFitError
 from listener.sentiment.labels import LABELS
@@ -131,3 +131,65 @@ def test_the_weight_mix_runs_from_the_start_model_to_the_adapted_one(tiny_model:
     assert torch.allclose(heads[0.5], (start + heads[1.0]) / 2, atol=1e-6)  # half way, weight by weight
     with pytest.raises(HeadFitError, match="mix must be between 0"):
         adapt(data, tmp_path / "bad", AdaptOptions(mix=1.5), extras=[("brand", texts, gold)], model_dir=tiny_model)
+
+
+def test_a_brand_is_swapped_where_it_is_written_as_a_word_handle_or_hashtag_in_its_own_case() -> None:
+    text = "@Apple and #APPLE: apple's pineapple, applesauce and Apple.com"
+    assert swap_brand(text, "apple", "samsung") == \
+        "@Samsung and #SAMSUNG: samsung's pineapple, applesauce and Samsung.com"
+    assert swap_brand("no brand here", "apple", "samsung") == "no brand here"
+    assert swap_brand("c++ fans #c++", "c++", "rust") == "rust fans #rust"  # a name is text, not a pattern
+
+
+def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_brand_of_the_data(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"#{brand} {text}" for brand in BRANDS for text in TEXTS[:8]]
+    groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
+    gold = [1] * len(texts)
+    encoded: list[tuple[list[str], list[torch.Tensor]]] = []
+    fitted_on: list[list[torch.Tensor]] = []
+    frozen_states, fit = TopLayers.frozen_states, TopLayers.fit
+
+    def recording_states(self: TopLayers, tokenizer: object, batch: list[str], *args: object) -> list[torch.Tensor]:
+        states = frozen_states(self, tokenizer, batch, *args)
+        encoded.append((list(batch), states))
+        return states
+
+    def recording_fit(self: TopLayers, states: list[torch.Tensor], labels: list[int], options: AdaptOptions) -> None:
+        fitted_on.append(states)
+        fit(self, states, labels, options)
+
+    monkeypatch.setattr(TopLayers, "frozen_states", recording_states)
+    monkeypatch.setattr(TopLayers, "fit", recording_fit)
+    metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
+                    AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, brand_swaps=1),
+                    extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+
+    originals = next(states for batch, states in encoded if batch == texts)
+    swapped, copies = next((batch, states) for batch, states in encoded
+                           if len(batch) == len(texts) and batch != texts)
+    for text, copy in zip(texts, swapped, strict=True):
+        assert copy.split(" ", 1)[1] == text.split(" ", 1)[1]  # the same tweet ...
+        assert copy.split()[0][1:] in SWAP_BRANDS  # ... about another brand, never one of the data's
+    # each fold trains on 20 replayed tweets and two brands' 16 tweets twice: as written and with the brand swapped
+    assert [len(states) for states in fitted_on] == [20 + 2 * 16] * 3 + [20 + 2 * 24]
+    for trained, held in zip(fitted_on[:3], BRANDS, strict=True):
+        ids = {id(s) for s in trained}
+        for group, original, copy in zip(groups, originals, copies, strict=True):
+            assert (id(original) in ids) == (group != held) and (id(copy) in ids) == (group != held)
+    assert metrics["adapt"]["brand_swaps"] == 1
+    assert metrics["after"]["brand"]["n"] == len(texts)  # the copies are trained on, never scored
+
+
+def test_brand_swaps_need_groups_that_name_the_brand_as_the_tweets_write_it(tiny_model: Path, tmp_path: Path) -> None:
+    texts, gold, groups = brand_tweets()
+    data = data_subset(tmp_path / "data", 40)
+    with pytest.raises(HeadFitError, match="brand swaps need --groups naming each tweet's brand"):
+        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=1), extras=[("brand", texts, gold)],
+              model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match="only 0 of 24 texts of brand name their group"):
+        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=1), extras=[("brand", texts, gold)],
+              groups=["north", "south", "east"] * 8, model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match="brand swaps must be 0 or more, not -1"):
+        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=-1), extras=[("brand", texts, gold)],
+              groups=groups, model_dir=tiny_model)
