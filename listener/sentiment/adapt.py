@@ -82,7 +82,12 @@ def swap_brand(text: str, brand: str, replacement: str) -> str:
             return match.group(1) + replacement.upper()
         return match.group(1) + (replacement.capitalize() if word[0].isupper() else replacement)
 
-    return re.sub(r"(?<!\w)([@#]?)(" + re.escape(brand) + r")(?!\w)", written_alike, text, flags=re.IGNORECASE)
+    return _brand_pattern(brand).sub(written_alike, text)
+
+
+def _brand_pattern(brand: str) -> re.Pattern[str]:
+    """``brand`` as a whole word, ``@handle`` or ``#hashtag``, in any case (groups: the prefix, the name)."""
+    return re.compile(r"(?<!\w)([@#]?)(" + re.escape(brand) + r")(?!\w)", re.IGNORECASE)
 
 
 def brand_swapped(texts: Sequence[str], brands: Sequence[str], rng: random.Random) -> list[str]:
@@ -251,7 +256,7 @@ def adapt(
     if options.brand_swaps and groups is None:
         raise HeadFitError("brand swaps need --groups naming each tweet's brand")
     if options.brand_swaps and groups is not None:
-        named = sum(swap_brand(text, brand, "x") != text for text, brand in zip(extras[0][1], groups, strict=True))
+        named = sum(bool(_brand_pattern(brand).search(text)) for text, brand in zip(extras[0][1], groups, strict=True))
         if named * 2 < len(groups):
             raise HeadFitError(f"only {named} of {len(groups)} texts of {extras[0][0]} name their group: brand swaps "
                                "need --groups to give each tweet's brand as the tweet writes it")

@@ -82,21 +82,21 @@ def test_the_adapted_model_loads_leans_toward_the_brand_labels_and_records_its_r
     assert all(p.label in LABELS for p in adapted.classify(["fine", "awful"]))
 
 
-def test_wrong_options_are_refused_with_what_to_change(tiny_model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("options", "groups", "message"), [
+    (AdaptOptions(top_layers=99), None, "top layers must be between 1 and"),
+    (AdaptOptions(), ["a", "b"], "2 groups for 24 texts of brand"),
+    (AdaptOptions(class_weighting="balanced"), None, "'balanced' is not one of none, sqrt, inverse"),
+    (AdaptOptions(label_smoothing=1.0), None, r"label smoothing must be at least 0 and below 1, not 1\.0"),
+    (AdaptOptions(brand_swaps=1), None, "brand swaps need --groups naming each tweet's brand"),
+    (AdaptOptions(brand_swaps=1), ["north", "south", "east"] * 8, "only 0 of 24 texts of brand name their group"),
+    (AdaptOptions(brand_swaps=-1), brand_tweets()[2], "brand swaps must be 0 or more, not -1"),
+])
+def test_wrong_options_are_refused_with_what_to_change(
+        tiny_model: Path, tmp_path: Path, options: AdaptOptions, groups: list[str] | None, message: str) -> None:
     texts, gold, _ = brand_tweets()
-    data = data_subset(tmp_path / "data", 40)
-    with pytest.raises(HeadFitError, match="top layers must be between 1 and"):
-        adapt(data, tmp_path / "out", AdaptOptions(top_layers=99), extras=[("brand", texts, gold)],
-              model_dir=tiny_model)
-    with pytest.raises(HeadFitError, match="2 groups for 24 texts of brand"):
-        adapt(data, tmp_path / "out", AdaptOptions(), extras=[("brand", texts, gold)], groups=["a", "b"],
-              model_dir=tiny_model)
-    with pytest.raises(HeadFitError, match="'balanced' is not one of none, sqrt, inverse"):
-        adapt(data, tmp_path / "out", AdaptOptions(class_weighting="balanced"), extras=[("brand", texts, gold)],
-              model_dir=tiny_model)
-    with pytest.raises(HeadFitError, match=r"label smoothing must be at least 0 and below 1, not 1\.0"):
-        adapt(data, tmp_path / "out", AdaptOptions(label_smoothing=1.0), extras=[("brand", texts, gold)],
-              model_dir=tiny_model)
+    with pytest.raises(HeadFitError, match=message):
+        adapt(data_subset(tmp_path / "data", 40), tmp_path / "out", options, extras=[("brand", texts, gold)],
+              groups=groups, model_dir=tiny_model)
 
 
 def test_label_smoothing_leaves_the_adapted_model_less_certain(tiny_model: Path, tmp_path: Path) -> None:
@@ -179,17 +179,3 @@ def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_bran
             assert (id(original) in ids) == (group != held) and (id(copy) in ids) == (group != held)
     assert metrics["adapt"]["brand_swaps"] == 1
     assert metrics["after"]["brand"]["n"] == len(texts)  # the copies are trained on, never scored
-
-
-def test_brand_swaps_need_groups_that_name_the_brand_as_the_tweets_write_it(tiny_model: Path, tmp_path: Path) -> None:
-    texts, gold, groups = brand_tweets()
-    data = data_subset(tmp_path / "data", 40)
-    with pytest.raises(HeadFitError, match="brand swaps need --groups naming each tweet's brand"):
-        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=1), extras=[("brand", texts, gold)],
-              model_dir=tiny_model)
-    with pytest.raises(HeadFitError, match="only 0 of 24 texts of brand name their group"):
-        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=1), extras=[("brand", texts, gold)],
-              groups=["north", "south", "east"] * 8, model_dir=tiny_model)
-    with pytest.raises(HeadFitError, match="brand swaps must be 0 or more, not -1"):
-        adapt(data, tmp_path / "out", AdaptOptions(brand_swaps=-1), extras=[("brand", texts, gold)],
-              groups=groups, model_dir=tiny_model)
