@@ -26,26 +26,35 @@ def brand_tweets() -> tuple[list[str], list[int], list[str]]:
     return texts, [1] * len(texts), groups  # all neutral: adapting should lean that way on them
 
 
-def test_each_brand_is_predicted_by_a_model_that_never_trained_on_it(
-        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    texts, gold, groups = brand_tweets()
-    fitted_on: list[set[int]] = []
-    predicted: list[set[int]] = []
-    fit, predict_logits = TopLayers.fit, TopLayers.predict_logits
+@pytest.fixture
+def fits(monkeypatch: pytest.MonkeyPatch) -> list[list[torch.Tensor]]:
+    """The states each TopLayers.fit trains on, in the order of the fits."""
+    recorded: list[list[torch.Tensor]] = []
+    fit = TopLayers.fit
 
     def recording_fit(self: TopLayers, states: list[torch.Tensor], labels: list[int], options: AdaptOptions) -> None:
-        fitted_on.append({id(s) for s in states})
+        recorded.append(list(states))
         fit(self, states, labels, options)
+
+    monkeypatch.setattr(TopLayers, "fit", recording_fit)
+    return recorded
+
+
+def test_each_brand_is_predicted_by_a_model_that_never_trained_on_it(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[list[torch.Tensor]]) -> None:
+    texts, gold, groups = brand_tweets()
+    predicted: list[set[int]] = []
+    predict_logits = TopLayers.predict_logits
 
     def recording_predict(self: TopLayers, states: list[torch.Tensor], batch_size: int = 256) -> np.ndarray:
         predicted.append({id(s) for s in states})
         return predict_logits(self, states, batch_size)
 
-    monkeypatch.setattr(TopLayers, "fit", recording_fit)
     monkeypatch.setattr(TopLayers, "predict_logits", recording_predict)
     metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
                     AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3),
                     extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+    fitted_on = [{id(s) for s in states} for states in fits]
 
     # three brand folds, then the model that ships (trained on every brand tweet)
     assert len(fitted_on) == 4
@@ -142,25 +151,19 @@ def test_a_brand_is_swapped_where_it_is_written_as_a_word_handle_or_hashtag_in_i
 
 
 def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_brand_of_the_data(
-        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[list[torch.Tensor]]) -> None:
     texts = [f"#{brand} {text}" for brand in BRANDS for text in TEXTS[:8]]
     groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
     gold = [1] * len(texts)
     encoded: list[tuple[list[str], list[torch.Tensor]]] = []
-    fitted_on: list[list[torch.Tensor]] = []
-    frozen_states, fit = TopLayers.frozen_states, TopLayers.fit
+    frozen_states = TopLayers.frozen_states
 
     def recording_states(self: TopLayers, tokenizer: object, batch: list[str], *args: object) -> list[torch.Tensor]:
         states = frozen_states(self, tokenizer, batch, *args)
         encoded.append((list(batch), states))
         return states
 
-    def recording_fit(self: TopLayers, states: list[torch.Tensor], labels: list[int], options: AdaptOptions) -> None:
-        fitted_on.append(states)
-        fit(self, states, labels, options)
-
     monkeypatch.setattr(TopLayers, "frozen_states", recording_states)
-    monkeypatch.setattr(TopLayers, "fit", recording_fit)
     metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
                     AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, brand_swaps=1),
                     extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
@@ -172,8 +175,8 @@ def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_bran
         assert copy.split(" ", 1)[1] == text.split(" ", 1)[1]  # the same tweet ...
         assert copy.split()[0][1:] in SWAP_BRANDS  # ... about another brand, never one of the data's
     # each fold trains on 20 replayed tweets and two brands' 16 tweets twice: as written and with the brand swapped
-    assert [len(states) for states in fitted_on] == [20 + 2 * 16] * 3 + [20 + 2 * 24]
-    for trained, held in zip(fitted_on[:3], BRANDS, strict=True):
+    assert [len(states) for states in fits] == [20 + 2 * 16] * 3 + [20 + 2 * 24]
+    for trained, held in zip(fits[:3], BRANDS, strict=True):
         ids = {id(s) for s in trained}
         for group, original, copy in zip(groups, originals, copies, strict=True):
             assert (id(original) in ids) == (group != held) and (id(copy) in ids) == (group != held)

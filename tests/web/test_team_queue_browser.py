@@ -9,7 +9,6 @@ changed it and a button to reload it), and the queue's keys. The pages poll ever
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from listener.processing import Processor
 from responders import workflow
 from responders.staff import find_user
 from tests.responders.helpers import add_mention
+from tests.scale.helpers import wait_until
 from tests.web.browser import LiveSite, demo_site, screenshot, sign_in
 from tests.web.conftest import TEAM, add_staff
 
@@ -106,10 +106,7 @@ def test_someone_drafting_a_reply_is_seen_by_others_within_seconds_and_gone_when
     # last request before it leaves, which no person's browser does).
     pat.close(run_before_unload=True)
     # Only a stop deletes the row within seconds (an expired row goes 15 seconds after the last heartbeat).
-    deadline = time.monotonic() + 5
-    while _presence_rows(live, roaming) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _presence_rows(live, roaming)
+    assert wait_until(lambda: not _presence_rows(live, roaming), timeout=5)
     expect(card_presence).to_be_hidden(timeout=POLLS)
     for page in (ana, pat, dana):
         page.context.close()
