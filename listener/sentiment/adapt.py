@@ -61,6 +61,10 @@ class AdaptOptions:
     # brand's, added to the mix. Adapted on three brands' tweets, a model otherwise learns their names (a third of
     # apple's Sanders tweets are negative, a fifteenth of google's) instead of what a tweet says about any brand.
     brand_swaps: int = 0
+    # With groups: one fold per group (True), or seeded folds as without groups (False; the groups then only name
+    # each tweet's brand for the swaps). One fold per brand is the figure for brands never seen; seeded folds are
+    # plain k-fold, where every brand of the data is trained on by each fold.
+    fold_by_group: bool = True
 
 
 # Names a tweet's own brand is swapped for: none is a Sanders brand, and names that are groups of the data at hand
@@ -231,7 +235,8 @@ def adapt(
     """Adapt ``model_dir`` (default: Harken's default model) to the ``extras``; save it in ``out_dir/model``.
 
     ``groups`` (one per text of the first extra set, e.g. its brand) makes one
-    fold per group instead of ``options.folds`` seeded folds. Reports
+    fold per group instead of ``options.folds`` seeded folds, unless
+    ``options.fold_by_group`` is off (the groups then only serve the brand swaps). Reports
     ``data_dir``'s validation split and ``held_out`` with the model that ships,
     the extras out-of-fold. Returns the metrics also written to ``out_dir/metrics.json``.
     """
@@ -288,7 +293,8 @@ def adapt(
                     for n in range(options.brand_swaps if groups is not None else 0)]
     before = {item.name: _figures(item.labels, start.predict_logits(item.states)) for item in [*held, *extra_sets]}
 
-    if groups is not None:
+    grouped = groups is not None and options.fold_by_group
+    if groups is not None and grouped:
         names = sorted(set(groups))
         first_folds = np.asarray([names.index(g) for g in groups])
         fold_count = len(names)
@@ -326,7 +332,7 @@ def adapt(
     after = {item.name: _figures(item.labels, held_logits[item.name]) for item in held}
     for extra, target in zip(extra_sets, out_of_fold, strict=True):
         after[extra.name] = {**_figures(extra.labels, target), "out_of_fold": True, "folds": fold_count,
-                             "grouped": groups is not None and extra is extra_sets[0]}
+                             "grouped": grouped and extra is extra_sets[0]}
     model_out = out_dir / "model"
     model_out.mkdir(parents=True, exist_ok=True)
     # The logits behind the figures (the held-out sets by the final model, the extras out-of-fold): a shift of the
@@ -340,7 +346,7 @@ def adapt(
     metrics: dict[str, Any] = {
         "selected": f"top {options.top_layers} layers and head adapted",
         "val": after["val"],
-        "adapt": {**asdict(options), "extras": [e.name for e in extra_sets], "grouped_folds": groups is not None,
+        "adapt": {**asdict(options), "extras": [e.name for e in extra_sets], "grouped_folds": grouped,
                   "base": str(model_dir) if model_dir else "default"},
         "before": before,
         "after": after,

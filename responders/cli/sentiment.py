@@ -406,12 +406,17 @@ def adapt_command(
     class_weighting: Annotated[str, typer.Option(help="none, sqrt or inverse.")] = "none",
     mix: Annotated[float, typer.Option(help="Weight-space mix with the start model (1: as adapted, 0: unchanged).")]
     = 1.0,
-    folds: Annotated[int, typer.Option(help="Seeded folds for the out-of-fold figures (without --groups).")] = 4,
+    folds: Annotated[int, typer.Option(help="Seeded folds for the out-of-fold figures (without --groups, or with "
+                                            "--seeded-folds).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the replay sample, the folds and training.")] = 0,
     label_smoothing: Annotated[float, typer.Option(help="Part of each label spread over the other classes.")]
     = 0.0,
     brand_swaps: Annotated[int, typer.Option(help="Copies of each brand tweet with its brand (its --groups name) "
                                                   "swapped for another brand's.")] = 0,
+    fold_by_group: Annotated[bool, typer.Option(
+        "--fold-by-group/--seeded-folds",
+        help="With --groups: one fold per group, or --folds seeded folds (the groups then name brands to swap)."),
+    ] = True,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
     = False,
 ) -> None:
@@ -423,7 +428,8 @@ def adapt_command(
 
     options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
                            class_weighting=class_weighting, folds=folds, seed=seed, mix=mix,
-                           label_smoothing=label_smoothing, brand_swaps=brand_swaps)
+                           label_smoothing=label_smoothing, brand_swaps=brand_swaps,
+                           fold_by_group=fold_by_group)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]

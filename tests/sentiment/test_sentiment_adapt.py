@@ -40,6 +40,21 @@ def fits(monkeypatch: pytest.MonkeyPatch) -> list[list[torch.Tensor]]:
     return recorded
 
 
+@pytest.fixture
+def encoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], list[torch.Tensor]]]:
+    """Each batch of texts TopLayers.frozen_states encodes, with the states it returns."""
+    recorded: list[tuple[list[str], list[torch.Tensor]]] = []
+    frozen_states = TopLayers.frozen_states
+
+    def recording_states(self: TopLayers, tokenizer: object, batch: list[str], *args: object) -> list[torch.Tensor]:
+        states = frozen_states(self, tokenizer, batch, *args)
+        recorded.append((list(batch), states))
+        return states
+
+    monkeypatch.setattr(TopLayers, "frozen_states", recording_states)
+    return recorded
+
+
 def test_each_brand_is_predicted_by_a_model_that_never_trained_on_it(
         tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[list[torch.Tensor]]) -> None:
     texts, gold, groups = brand_tweets()
@@ -151,19 +166,11 @@ def test_a_brand_is_swapped_where_it_is_written_as_a_word_handle_or_hashtag_in_i
 
 
 def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_brand_of_the_data(
-        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[list[torch.Tensor]]) -> None:
+        tiny_model: Path, tmp_path: Path, fits: list[list[torch.Tensor]],
+        encoded: list[tuple[list[str], list[torch.Tensor]]]) -> None:
     texts = [f"#{brand} {text}" for brand in BRANDS for text in TEXTS[:8]]
     groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
     gold = [1] * len(texts)
-    encoded: list[tuple[list[str], list[torch.Tensor]]] = []
-    frozen_states = TopLayers.frozen_states
-
-    def recording_states(self: TopLayers, tokenizer: object, batch: list[str], *args: object) -> list[torch.Tensor]:
-        states = frozen_states(self, tokenizer, batch, *args)
-        encoded.append((list(batch), states))
-        return states
-
-    monkeypatch.setattr(TopLayers, "frozen_states", recording_states)
     metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
                     AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, brand_swaps=1),
                     extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
@@ -182,3 +189,29 @@ def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_bran
             assert (id(original) in ids) == (group != held) and (id(copy) in ids) == (group != held)
     assert metrics["adapt"]["brand_swaps"] == 1
     assert metrics["after"]["brand"]["n"] == len(texts)  # the copies are trained on, never scored
+
+
+def test_seeded_folds_with_brand_swaps_train_every_brand_and_hold_out_each_tweet_and_its_copy_together(
+        tiny_model: Path, tmp_path: Path, fits: list[list[torch.Tensor]],
+        encoded: list[tuple[list[str], list[torch.Tensor]]]) -> None:
+    texts = [f"#{brand} {text}" for brand in BRANDS for text in TEXTS[:8]]
+    groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
+    metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
+                    AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, brand_swaps=1, folds=4,
+                                 fold_by_group=False),
+                    extras=[("brand", texts, [1] * len(texts))], groups=groups, model_dir=tiny_model)
+
+    originals = next(states for batch, states in encoded if batch == texts)
+    copies = next(states for batch, states in encoded if len(batch) == len(texts) and batch != texts)
+    assert len(fits) == 4 + 1  # four seeded folds, then the model that ships
+    held_out_by = [0] * len(texts)
+    for trained in fits[:4]:
+        ids = {id(s) for s in trained}
+        for index, (original, copy) in enumerate(zip(originals, copies, strict=True)):
+            assert (id(original) in ids) == (id(copy) in ids)  # a tweet and its swapped copy share a fold
+            held_out_by[index] += id(original) not in ids
+        assert {group for group, original in zip(groups, originals, strict=True) if id(original) in ids} == set(BRANDS)
+    assert held_out_by == [1] * len(texts)  # each tweet judged by exactly one fold's model
+    assert metrics["after"]["brand"]["grouped"] is False and metrics["after"]["brand"]["folds"] == 4
+    assert metrics["adapt"]["grouped_folds"] is False
+    assert [fold["fold"] for fold in metrics["folds"]] == ["1", "2", "3", "4"]
