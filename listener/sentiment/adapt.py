@@ -294,7 +294,7 @@ def adapt(
     before = {item.name: _figures(item.labels, start.predict_logits(item.states)) for item in [*held, *extra_sets]}
 
     grouped = groups is not None and options.fold_by_group
-    if groups is not None and grouped:
+    if groups is not None and grouped:  # (groups named again so the type checker knows it is set)
         names = sorted(set(groups))
         first_folds = np.asarray([names.index(g) for g in groups])
         fold_count = len(names)
