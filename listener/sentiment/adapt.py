@@ -293,10 +293,11 @@ def adapt(
                     for n in range(options.brand_swaps if groups is not None else 0)]
     before = {item.name: _figures(item.labels, start.predict_logits(item.states)) for item in [*held, *extra_sets]}
 
-    grouped = groups is not None and options.fold_by_group
-    if groups is not None and grouped:  # (groups named again so the type checker knows it is set)
-        names = sorted(set(groups))
-        first_folds = np.asarray([names.index(g) for g in groups])
+    fold_groups = groups if options.fold_by_group else None
+    grouped = fold_groups is not None
+    if fold_groups is not None:
+        names = sorted(set(fold_groups))
+        first_folds = np.asarray([names.index(g) for g in fold_groups])
         fold_count = len(names)
         fold_names = names
     else:

@@ -194,12 +194,11 @@ def test_brand_swapped_copies_train_beside_their_originals_and_never_name_a_bran
 def test_seeded_folds_with_brand_swaps_train_every_brand_and_hold_out_each_tweet_and_its_copy_together(
         tiny_model: Path, tmp_path: Path, fits: list[list[torch.Tensor]],
         encoded: list[tuple[list[str], list[torch.Tensor]]]) -> None:
-    texts = [f"#{brand} {text}" for brand in BRANDS for text in TEXTS[:8]]
-    groups = [brand for brand in BRANDS for _ in TEXTS[:8]]
+    texts, gold, groups = brand_tweets()
     metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
                     AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, brand_swaps=1, folds=4,
                                  fold_by_group=False),
-                    extras=[("brand", texts, [1] * len(texts))], groups=groups, model_dir=tiny_model)
+                    extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
 
     originals = next(states for batch, states in encoded if batch == texts)
     copies = next(states for batch, states in encoded if len(batch) == len(texts) and batch != texts)
