@@ -24,7 +24,7 @@ import random
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ class AdaptOptions:
     # each tweet's brand for the swaps). One fold per brand is the figure for brands never seen; seeded folds are
     # plain k-fold, where every brand of the data is trained on by each fold.
     fold_by_group: bool = True
+    # Fits of each model with training seeds seed, seed + 1, ... (same data, same start) whose weights are averaged, a
+    # uniform model soup: one model, no cost per text, less of any one training run's luck in what it learned.
+    soup: int = 1
 
 
 # Names a tweet's own brand is swapped for: none is a Sanders brand, and names that are groups of the data at hand
@@ -217,6 +220,25 @@ class TopLayers:
                 optimizer.zero_grad(set_to_none=True)
 
 
+def adapted(load: Callable[[], Any], states: Sequence[torch.Tensor], labels: Sequence[int],
+            options: AdaptOptions) -> TopLayers:
+    """The model ``load`` gives with its top layers fitted ``options.soup`` times, one per training seed, averaged."""
+    fitted = TopLayers(load(), options.top_layers)
+    fitted.fit(states, labels, options)
+    if options.soup == 1:
+        return fitted
+    total = [p.detach().clone() for p in fitted.parameters()]
+    for n in range(1, options.soup):
+        ingredient = TopLayers(load(), options.top_layers)
+        ingredient.fit(states, labels, replace(options, seed=options.seed + n))
+        for summed, param in zip(total, ingredient.parameters(), strict=True):
+            summed += param.detach()
+    with torch.no_grad():
+        for param, summed in zip(fitted.parameters(), total, strict=True):
+            param.copy_(summed / options.soup)
+    return fitted
+
+
 def _figures(gold: Sequence[int], logits: np.ndarray) -> dict[str, Any]:
     return asdict(score(list(gold), logits.argmax(axis=1).tolist()))
 
@@ -256,6 +278,8 @@ def adapt(
         raise HeadFitError("give at least one extra set (--extra NAME=TEXTS:LABELS) to adapt to")
     if groups is not None and len(groups) != len(extras[0][1]):
         raise HeadFitError(f"{len(groups)} groups for {len(extras[0][1])} texts of {extras[0][0]}")
+    if options.soup < 1:
+        raise HeadFitError(f"a soup takes at least 1 fit, not {options.soup}")
     if options.brand_swaps < 0:
         raise HeadFitError(f"brand swaps must be 0 or more, not {options.brand_swaps}")
     if options.brand_swaps and groups is None:
@@ -318,8 +342,7 @@ def adapt(
     out_of_fold = [np.zeros((len(e.labels), 3), dtype=np.float32) for e in extra_sets]
     fold_figures: list[dict[str, Any]] = []
     for k in range(fold_count):
-        part = TopLayers(load(), options.top_layers)
-        part.fit(*mixed(lambda _, fold, k=k: fold != k), options)
+        part = adapted(load, *mixed(lambda _, fold, k=k: fold != k), options)
         for extra, fold, target in zip(extra_sets, folds, out_of_fold, strict=True):
             target[fold == k] = part.predict_logits([extra.states[i] for i in np.flatnonzero(fold == k)])
         val_figures = _figures(held[0].labels, part.predict_logits(held[0].states))
@@ -327,8 +350,7 @@ def adapt(
         progress(f"fold {fold_names[k]} ({k + 1}/{fold_count}): val macro-recall "
                  f"{val_figures['macro_recall'] * 100:.2f}")
 
-    final = TopLayers(load(), options.top_layers)
-    final.fit(*mixed(lambda _, fold: np.ones(len(fold), dtype=bool)), options)
+    final = adapted(load, *mixed(lambda _, fold: np.ones(len(fold), dtype=bool)), options)
     held_logits = {item.name: final.predict_logits(item.states) for item in held}
     after = {item.name: _figures(item.labels, held_logits[item.name]) for item in held}
     for extra, target in zip(extra_sets, out_of_fold, strict=True):

@@ -417,6 +417,8 @@ def adapt_command(
         "--fold-by-group/--seeded-folds",
         help="With --groups: one fold per group, or --folds seeded folds (the groups then name brands to swap)."),
     ] = True,
+    soup: Annotated[int, typer.Option(help="Fits of each model, with training seeds --seed, --seed + 1, ..., whose "
+                                           "weights are averaged.")] = 1,
     install: Annotated[bool, typer.Option(help="Make the result Harken's default model (writes the delta).")]
     = False,
 ) -> None:
@@ -429,7 +431,7 @@ def adapt_command(
     options = AdaptOptions(top_layers=top_layers, replay=replay, epochs=epochs, learning_rate=learning_rate,
                            class_weighting=class_weighting, folds=folds, seed=seed, mix=mix,
                            label_smoothing=label_smoothing, brand_swaps=brand_swaps,
-                           fold_by_group=fold_by_group)
+                           fold_by_group=fold_by_group, soup=soup)
     try:
         extras = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, extra)]
         held = [(name, *read_labelled(t, g)) for name, t, g in map(parse_set_spec, held_out or [])]

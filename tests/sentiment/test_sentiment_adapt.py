@@ -16,6 +16,7 @@ from listener.sentiment.classifier import load_classifier
 from listener.sentiment.head import HeadFitError
 from listener.sentiment.labels import LABELS
 from listener.sentiment.metrics import score
+from listener.sentiment.modeling import MeanPoolingBertClassifier
 
 BRANDS = ["acme", "globex", "initech"]
 
@@ -114,6 +115,7 @@ def test_the_adapted_model_loads_leans_toward_the_brand_labels_and_records_its_r
     (AdaptOptions(brand_swaps=1), None, "brand swaps need --groups naming each tweet's brand"),
     (AdaptOptions(brand_swaps=1), ["north", "south", "east"] * 8, "only 0 of 24 texts of brand name their group"),
     (AdaptOptions(brand_swaps=-1), brand_tweets()[2], "brand swaps must be 0 or more, not -1"),
+    (AdaptOptions(soup=0), None, "a soup takes at least 1 fit, not 0"),
 ])
 def test_wrong_options_are_refused_with_what_to_change(
         tiny_model: Path, tmp_path: Path, options: AdaptOptions, groups: list[str] | None, message: str) -> None:
@@ -214,3 +216,29 @@ def test_seeded_folds_with_brand_swaps_train_every_brand_and_hold_out_each_tweet
     assert metrics["after"]["brand"]["grouped"] is False and metrics["after"]["brand"]["folds"] == 4
     assert metrics["adapt"]["grouped_folds"] is False
     assert [fold["fold"] for fold in metrics["folds"]] == ["1", "2", "3", "4"]
+
+
+def test_a_soup_ships_the_average_of_fits_that_differ_only_in_training_seed(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fitted: list[tuple[int, int, list[torch.Tensor]]] = []  # (training seed, states trained on, weights after)
+    fit = TopLayers.fit
+
+    def recording_fit(self: TopLayers, states: list[torch.Tensor], labels: list[int], options: AdaptOptions) -> None:
+        fit(self, states, labels, options)
+        fitted.append((options.seed, len(states), [p.detach().clone() for p in self.parameters()]))
+
+    monkeypatch.setattr(TopLayers, "fit", recording_fit)
+    texts, gold, groups = brand_tweets()
+    metrics = adapt(data_subset(tmp_path / "data", 40), tmp_path / "out",
+                    AdaptOptions(top_layers=1, replay=20, epochs=1, learning_rate=1e-3, seed=5, soup=3),
+                    extras=[("brand", texts, gold)], groups=groups, model_dir=tiny_model)
+
+    # three fits of each fold's model and of the model that ships, on the same tweets, with seeds 5, 6 and 7
+    assert [(seed, n) for seed, n, _ in fitted] == [(seed, 20 + 16) for _ in BRANDS for seed in (5, 6, 7)] + \
+        [(seed, 20 + 24) for seed in (5, 6, 7)]
+    last = [weights for _, _, weights in fitted[-3:]]
+    assert not torch.equal(last[0][0], last[1][0])  # the seeds make different models ...
+    shipped = TopLayers(MeanPoolingBertClassifier.from_pretrained(str(tmp_path / "out" / "model")), 1)
+    for param, *ingredients in zip(shipped.parameters(), *last, strict=True):
+        torch.testing.assert_close(param, sum(ingredients) / 3)  # ... and the one that ships is their average
+    assert metrics["adapt"]["soup"] == 3 and metrics["after"]["brand"]["n"] == len(texts)
